@@ -1,0 +1,82 @@
+"""The ``uccx-compliance`` command: argument parsing and the single error handler.
+
+Each subcommand lives in ``compliance/commands/<name>.py`` and exposes ``HELP`` (one line),
+``add_arguments(parser)`` and ``run(args) -> int``. Command modules import their heavy
+dependencies (pypsrp, psrpcore, pydantic) inside ``run`` so that ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from compliance import __version__
+from compliance.errors import ComplianceError, ExitCode
+
+# An explicit registry: command name -> module. Order is the order shown in --help.
+COMMANDS: dict[str, str] = {
+    "validate": "compliance.commands.validate",
+    "plan": "compliance.commands.plan",
+    "collector-script": "compliance.commands.collector_script",
+}
+
+log = logging.getLogger("compliance")
+
+
+def _load(module_name: str) -> ModuleType:
+    return importlib.import_module(module_name)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="uccx-compliance",
+        description=(
+            "Check, plan and correct the Microsoft Exchange settings that Cisco UCCX email "
+            "integration depends on (IMAP and receive connector limits, throttling policy, "
+            "store session limit, AD permission)."
+        ),
+        epilog=(
+            "exit codes: 0 compliant; 1 bad input or usage; 2 drift (every fact was read); "
+            "3 incomplete (something could not be read). See docs/exit-codes.md."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks and debug logging (never secrets)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        module = _load(module_name)
+        cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        cmd.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_module", None) is None:
+        parser.print_help()
+        return int(ExitCode.BAD_INPUT)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args._module.run(args))
+    except ComplianceError as exc:
+        if args.debug:
+            log.exception("failed")
+        print(f"uccx-compliance: error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("uccx-compliance: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

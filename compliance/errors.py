@@ -1,0 +1,46 @@
+"""Exit codes and the exceptions that carry a one-line message to the user.
+
+Every user-facing failure is a ``ComplianceError``; ``compliance.cli`` has the one handler that
+turns it into its exit code and a single line on stderr (a traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """Documented exit codes; pipeline gates depend on them (docs/exit-codes.md)."""
+
+    OK = 0  # compliant, or the command did what was asked
+    BAD_INPUT = 1  # bad input or usage, stale plan, failed change: nothing (more) was sent
+    DRIFT = 2  # every fact was read and something differs from the baseline
+    INCOMPLETE = 3  # something could not be read (unreachable target, missing file, failed read)
+
+
+class ComplianceError(Exception):
+    """An error the user can act on. ``str(exc)`` is the whole one-line message."""
+
+    exit_code: ExitCode = ExitCode.BAD_INPUT
+
+
+class InputError(ComplianceError):
+    """Bad input: a baseline, inventory, plan, fact file or command-line value.
+
+    The message names the file, line and field where they are known:
+    ``baselines/site.yaml:14:5: rules.imap_settings[0].at_least: expected an integer``.
+    """
+
+
+class StalePlanError(ComplianceError):
+    """A saved plan no longer matches the live server, its checksum or its baseline."""
+
+
+class UnreachableError(ComplianceError):
+    """A target or endpoint could not be reached or read at all."""
+
+    exit_code = ExitCode.INCOMPLETE
+
+
+class ApplyError(ComplianceError):
+    """A change failed or did not verify; the report says what was applied."""
