@@ -1,0 +1,76 @@
+"""The offline fact source: a folder of ``Export-Clixml`` files, one per cmdlet.
+
+A missing file leaves its facts "not collected"; a malformed file is named in the reason and
+only the checks that need it become unreadable.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from pathlib import Path
+from typing import Any
+
+from compliance.errors import InputError
+from compliance.facts.collection import ORG_FILES, SERVER_FILES, RawFacts, build_facts
+from compliance.facts.model import Facts, Reading
+from compliance.facts.psobject import from_psrpcore
+
+COLLECTION_INFO = "collection.txt"
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
+def read_clixml(path: Path) -> list[Any]:
+    """Every top-level object of an ``Export-Clixml`` file, in neutral form.
+
+    Raises ``ValueError`` with a short reason when the file is not CLIXML.
+    """
+    from psrpcore.types import deserialize_clixml
+
+    text = path.read_text(encoding="utf-8-sig")  # real exports start with a BOM
+    if "<Objs" not in text[:512]:
+        raise ValueError("not an Export-Clixml file (no <Objs> root)")
+    try:
+        return [from_psrpcore(item) for item in deserialize_clixml(text, None)]
+    except Exception as exc:  # psrpcore raises ElementTree and its own errors; name the file instead
+        raise ValueError(f"malformed CLIXML: {type(exc).__name__}: {str(exc)[:160]}") from None
+
+
+def read_raw(folder: Path) -> RawFacts:
+    if not folder.is_dir():
+        raise InputError(f"{folder}: facts folder not found (expected a folder of Export-Clixml files)")
+    raw: RawFacts = {}
+    stems = list(ORG_FILES)
+    stems += sorted(p.stem for stem in SERVER_FILES for p in folder.glob(f"{stem}-*.xml"))
+    for stem in stems:
+        path = folder / f"{stem}.xml"
+        if not path.is_file():
+            continue  # absent: the facts are "not collected"
+        try:
+            raw[stem] = Reading(read_clixml(path))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raw[stem] = Reading.failed(f"{path.name}: {exc}")
+    if not raw:
+        raise InputError(f"{folder}: no fact files found (expected GetExchangeServer.xml and the others; "
+                         "see `uccx-compliance collector-script`)")
+    return raw
+
+
+def collected_at(folder: Path) -> datetime.datetime | None:
+    """The collection time the collector wrote to ``collection.txt``, if any."""
+    info = folder / COLLECTION_INFO
+    if not info.is_file():
+        return None
+    match = _ISO_TIME.search(info.read_text(encoding="utf-8-sig", errors="replace"))
+    if not match:
+        return None
+    text = match.group(0).replace(" ", "T").replace("Z", "+00:00")
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
+
+
+def read_folder(folder: Path) -> Facts:
+    return build_facts(read_raw(folder), source=f"facts folder {folder}", collected_at=collected_at(folder))

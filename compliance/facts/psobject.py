@@ -1,0 +1,110 @@
+"""A neutral form of the objects PowerShell sends: the one shape every fact parser reads.
+
+Objects come from two libraries: psrpcore (``Export-Clixml`` files, the offline folder) and pypsrp
+(live remoting). Both are converted here into ``PSObj`` and plain Python values, so the parsers in
+``compliance.facts.parse`` do not care where a fact came from.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+_DESERIALIZED = "Deserialized."
+
+# Python types a CLIXML primitive arrives as (psrpcore subclasses them, pypsrp returns them).
+_PRIMITIVES = (bool, int, float, str, bytes, datetime.datetime, datetime.timedelta, uuid.UUID)
+
+
+def strip_deserialized(type_name: str) -> str:
+    """``Deserialized.Deserialized.X`` (an export from a remote session) -> ``X``."""
+    while type_name.startswith(_DESERIALIZED):
+        type_name = type_name[len(_DESERIALIZED) :]
+    return type_name
+
+
+@dataclass
+class PSObj:
+    """A complex object: its type names, its ToString and its properties.
+
+    ``value`` holds the underlying primitive of an enum or a typed primitive (an
+    ``AuthMechanisms`` flag set is the integer 31 with the ToString ``Tls, Integrated, ...``).
+    """
+
+    type_names: tuple[str, ...]
+    to_string: str | None = None
+    props: dict[str, Any] = field(default_factory=dict)
+    value: Any = None
+
+    def __post_init__(self) -> None:
+        self.type_names = tuple(strip_deserialized(t) for t in self.type_names)
+        self._lower = {k.lower(): k for k in self.props}
+
+    def is_type(self, prefix: str) -> bool:
+        """True when any type name starts with ``prefix`` (generic arguments ignored)."""
+        return any(t.startswith(prefix) for t in self.type_names)
+
+    def has(self, name: str) -> bool:
+        return name.lower() in self._lower
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """A property by name, case-insensitively as PowerShell does."""
+        key = self._lower.get(name.lower())
+        return self.props[key] if key is not None else default
+
+    def names(self) -> Iterator[str]:
+        return iter(self.props)
+
+    def __str__(self) -> str:
+        if self.to_string is not None:
+            return self.to_string
+        return "" if self.value is None else str(self.value)
+
+
+def from_psrpcore(value: Any) -> Any:
+    """Convert a value produced by ``psrpcore.types.deserialize_clixml`` into neutral form."""
+    from psrpcore.types import PSObject
+
+    if value is None:
+        return None
+    ps_object = getattr(value, "PSObject", None)
+    type_names = tuple(getattr(value, "PSTypeNames", ()) or ())
+    if isinstance(value, _PRIMITIVES):
+        plain = _plain_primitive(value)
+        if type_names and not strip_deserialized(type_names[0]).startswith("System."):
+            # An enum or other typed primitive: keep the type and the text Exchange shows.
+            return PSObj(type_names, _to_string(ps_object), value=plain)
+        return plain
+    if isinstance(value, list):
+        return [from_psrpcore(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): from_psrpcore(v) for k, v in value.items()}
+    if isinstance(value, PSObject) and ps_object is not None:
+        props = {
+            prop.name: from_psrpcore(value[prop.name])
+            for prop in [*ps_object.adapted_properties, *ps_object.extended_properties]
+            if prop.name != "SerializationData"  # an opaque .NET blob; nothing reads it
+        }
+        return PSObj(type_names, _to_string(ps_object), props)
+    return value
+
+
+def _to_string(ps_object: Any) -> str | None:
+    text = getattr(ps_object, "to_string", None)
+    return None if text is None else str(text)
+
+
+def _plain_primitive(value: Any) -> Any:
+    for kind in (bool, int, float, str, bytes, uuid.UUID):
+        if isinstance(value, kind):
+            return kind(value) if kind is not uuid.UUID else uuid.UUID(str(value))
+    if isinstance(value, datetime.datetime):
+        # Rebuilt from its fields: 0001-01-01 (DateTime.MinValue, common in Exchange) has no timestamp.
+        return datetime.datetime(value.year, value.month, value.day, value.hour, value.minute,
+                                 value.second, value.microsecond, tzinfo=value.tzinfo)
+    if isinstance(value, datetime.timedelta):
+        return datetime.timedelta(seconds=value.total_seconds())
+    return value

@@ -1,0 +1,131 @@
+"""Exchange values normalised once, here: limits, ``Unlimited<T>``, ``$null``, sizes, AD names.
+
+A check never looks at a raw CLIXML value; it compares ``Setting.value`` (normalised) and shows
+``Setting.shown`` (the value as Exchange prints it: ``20``, ``"Unlimited"``, ``null``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+from compliance.facts.psobject import PSObj
+
+
+class _Unlimited:
+    """No limit: Exchange 2013+ ``Unlimited`` and, where the type allows it, 2010's ``$null``."""
+
+    _instance: _Unlimited | None = None
+
+    def __new__(cls) -> _Unlimited:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNLIMITED"
+
+    def __reduce__(self) -> str:
+        return "UNLIMITED"
+
+
+UNLIMITED: Final = _Unlimited()
+
+Scalar = int | str | bool | None | _Unlimited
+
+_UNLIMITED_TYPE = "Microsoft.Exchange.Data.Unlimited"
+_BYTES = re.compile(r"\(([\d,.\s]+) bytes\)")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting as read: ``value`` for comparisons, ``shown`` as Exchange printed it."""
+
+    value: Scalar
+    shown: Any
+
+
+def normalize(raw: Any, *, null_means_unlimited: bool = False) -> Setting:
+    """The single place that decides what a raw value means.
+
+    ``null_means_unlimited`` is true for Exchange 2010 throttling settings, whose type is
+    ``Nullable<UInt32>`` and whose ``$null`` means "no limit" (see exchange-facts.md).
+    """
+    if raw is None:
+        return Setting(UNLIMITED if null_means_unlimited else None, None)
+    if isinstance(raw, bool):
+        return Setting(raw, raw)
+    if isinstance(raw, int):
+        return Setting(raw, raw)
+    if isinstance(raw, PSObj):
+        return _normalize_object(raw)
+    if isinstance(raw, str):
+        return _normalize_text(raw)
+    return Setting(str(raw), str(raw))
+
+
+def _normalize_object(obj: PSObj) -> Setting:
+    if obj.is_type(_UNLIMITED_TYPE):
+        if obj.get("IsUnlimited"):
+            return Setting(UNLIMITED, "Unlimited")
+        inner = obj.get("Value")
+        if isinstance(inner, PSObj):  # Unlimited<ByteQuantifiedSize>
+            return _normalize_object(inner)
+        return Setting(int(inner), int(inner)) if isinstance(inner, int) else _normalize_text(str(obj))
+    if obj.is_type("Microsoft.Exchange.Data.ByteQuantifiedSize"):
+        return Setting(byte_quantity(str(obj)), str(obj))
+    if obj.is_type("Microsoft.Exchange.Data.Directory.ADObjectId"):
+        name = ad_object_name(obj)
+        return Setting(name, name)
+    if isinstance(obj.value, bool | int):
+        return Setting(str(obj), str(obj))  # an enum: compare its name, as admins write it
+    return _normalize_text(str(obj))
+
+
+def _normalize_text(text: str) -> Setting:
+    stripped = text.strip()
+    if stripped.lower() == "unlimited":
+        return Setting(UNLIMITED, "Unlimited")
+    if re.fullmatch(r"-?\d+", stripped):
+        return Setting(int(stripped), int(stripped))
+    if _BYTES.search(stripped):
+        return Setting(byte_quantity(stripped), stripped)
+    return Setting(stripped, text)
+
+
+def byte_quantity(text: str) -> int | str:
+    """``10 MB (10,485,760 bytes)`` -> 10485760; the text itself when it has no byte count."""
+    match = _BYTES.search(text)
+    if not match:
+        return text
+    return int(re.sub(r"[^\d]", "", match.group(1)))
+
+
+def ad_object_name(raw: Any) -> str | None:
+    """The name an admin uses for an AD object: an ADObjectId's Name, else its ToString.
+
+    ADObjectIds compare by name, case-insensitively (``same_name``).
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, PSObj):
+        name = raw.get("Name")
+        if isinstance(name, str) and name:
+            return name
+        text = str(raw)
+        return text or None
+    text = str(raw).strip()
+    return text or None
+
+
+def same_name(a: str | None, b: str | None) -> bool:
+    """Exchange names and identities compare case-insensitively."""
+    return a is not None and b is not None and a.casefold() == b.casefold()
+
+
+def shown(value: Scalar) -> Any:
+    """How a normalised value is printed in plans and JSON."""
+    if value is UNLIMITED:
+        return "Unlimited"
+    return value
