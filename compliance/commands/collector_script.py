@@ -1,0 +1,45 @@
+"""``uccx-compliance collector-script``: print the read-only PowerShell collector.
+
+The script runs in the Exchange Management Shell (PowerShell 2.0 on Exchange 2010) and writes the
+offline fact folder that ``--facts`` reads. It ships as package data, so what is printed is exactly
+what the tests checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import resources
+from pathlib import Path
+
+from compliance.errors import InputError
+
+HELP = "print the read-only PowerShell script that collects an offline fact folder"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        type=Path,
+        help="write the script to FILE (e.g. collect-uccx-facts.ps1) instead of standard output",
+    )
+
+
+def script_text() -> str:
+    return resources.files("compliance.facts").joinpath("collector.ps1").read_text(encoding="utf-8")
+
+
+def run(args: argparse.Namespace) -> int:
+    text = script_text()
+    out: Path | None = args.out
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        # CRLF and a BOM: Windows PowerShell 2.0 reads a BOM-less file as the ANSI code page.
+        out.write_bytes(b"\xef\xbb\xbf" + text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"))
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the collector script: {exc.strerror or exc}") from None
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
