@@ -1,0 +1,186 @@
+"""The baseline language: a pydantic model of the YAML a baseline author writes.
+
+Unknown keys are rejected everywhere (``extra="forbid"``), so a misspelt setting is an error with
+a "did you mean", never a silently ignored line. See docs/baselines.md for the reference.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from compliance.baseline.versions import VersionRange
+
+CHECK_ID = r"^UCCX-[A-Z]+-\d{3}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Severity(str, enum.Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Metadata(Strict):
+    name: str
+    description: str
+    source: str
+
+
+class CheckMeta(Strict):
+    """What every check carries, prowler-style: validated when the baseline loads."""
+
+    id: str = Field(pattern=CHECK_ID)
+    title: str
+    severity: Severity
+    rationale: str
+    remediation: str
+
+
+Limit = int | Literal["unlimited", "Unlimited"]
+
+
+class Expectation(Strict):
+    """Exactly one comparison. ``unlimited: true`` means "no limit": ``$null`` on Exchange 2010,
+    ``Unlimited`` on 2013+. ``at_least`` is met by a higher value and by no limit at all."""
+
+    exact: int | str | bool | None = None
+    at_least: int | None = None
+    at_most: int | None = None
+    one_of: list[int | str] | None = None
+    unlimited: Literal[True] | None = None
+    present: Literal[True] | None = None
+    absent: Literal[True] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Expectation:
+        chosen = [name for name in _COMPARISONS if getattr(self, name) is not None]
+        if len(chosen) != 1:
+            raise ValueError(
+                f"give exactly one comparison of {', '.join(_COMPARISONS)}; got {', '.join(chosen) or 'none'}"
+            )
+        return self
+
+    @property
+    def comparison(self) -> str:
+        return next(name for name in _COMPARISONS if getattr(self, name) is not None)
+
+
+_COMPARISONS = ("exact", "at_least", "at_most", "one_of", "unlimited", "present", "absent")
+
+
+class SettingCheck(CheckMeta, Expectation):
+    setting: str
+
+
+class ImapRules(Strict):
+    """``Set-ImapSettings`` on every server with the role (Client Access)."""
+
+    role: str = "ClientAccess"
+    restart_services: list[str] = []
+    checks: list[SettingCheck]
+
+
+class ConnectorSelector(Strict):
+    identity: list[str] = Field(min_length=1, description="identity globs, e.g. '*\\Default *'")
+
+
+class ReceiveConnectorRules(Strict):
+    selector: ConnectorSelector
+    selector_check: CheckMeta  # a selector that matches no connector is a finding
+    checks: list[SettingCheck]
+
+
+class ThrottlingPolicyRules(Strict):
+    name: str
+    ensure: Literal["present"] = "present"
+    unlimited_as: Literal["$null", "Unlimited"] = "$null"
+    presence_check: CheckMeta
+    checks: list[SettingCheck]
+
+
+class MailboxPolicyRule(CheckMeta):
+    mailbox: str
+    throttling_policy: str
+
+
+class RegistryValueRule(CheckMeta, Expectation):
+    path: str = Field(pattern=r"^HKLM\\")
+    name: str
+    type: Literal["DWord", "String", "QWord"] = "DWord"
+    role: str = "Mailbox"
+    restart_service: str | None = None
+
+
+class AdPermissionRule(CheckMeta):
+    user: str
+    extended_right: str
+    on: Literal["organization"] = "organization"
+
+
+class EventLogRule(CheckMeta):
+    log_name: str = "Application"
+    provider: str
+    event_id: int
+    role: str
+    lookback_days: int = Field(ge=1, le=365)
+    max_count: int = Field(0, ge=0)
+    fixed_by: list[str] = []  # the check ids whose change cures this event
+
+
+class Rules(Strict):
+    imap_settings: ImapRules | None = None
+    receive_connectors: ReceiveConnectorRules | None = None
+    throttling_policy: ThrottlingPolicyRules | None = None
+    mailbox_policy: MailboxPolicyRule | None = None
+    registry_values: list[RegistryValueRule] = []
+    ad_permissions: list[AdPermissionRule] = []
+    event_log: list[EventLogRule] = []
+
+
+class Baseline(Strict):
+    api_version: Literal["uccx-compliance/v1"] = Field(alias="apiVersion")
+    kind: Literal["Baseline"]
+    metadata: Metadata
+    applies_to: str
+    vars: dict[str, Any] = {}
+    rules: Rules
+
+    @field_validator("applies_to")
+    @classmethod
+    def _version_range(cls, value: str) -> str:
+        VersionRange.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _unique_check_ids(self) -> Baseline:
+        seen: set[str] = set()
+        for check in iter_checks(self.rules):
+            if check.id in seen:
+                raise ValueError(f"check id {check.id} is used twice; ids must be stable and unique")
+            seen.add(check.id)
+        return self
+
+    @property
+    def version_range(self) -> VersionRange:
+        return VersionRange.parse(self.applies_to)
+
+
+def iter_checks(rules: Rules) -> list[CheckMeta]:
+    checks: list[CheckMeta] = []
+    if rules.imap_settings:
+        checks += rules.imap_settings.checks
+    if rules.receive_connectors:
+        checks += [rules.receive_connectors.selector_check, *rules.receive_connectors.checks]
+    if rules.throttling_policy:
+        checks += [rules.throttling_policy.presence_check, *rules.throttling_policy.checks]
+    if rules.mailbox_policy:
+        checks.append(rules.mailbox_policy)
+    checks += [*rules.registry_values, *rules.ad_permissions, *rules.event_log]
+    return checks

@@ -1,0 +1,1 @@
+"""Checks: a baseline's rules evaluated against facts, one module per area."""

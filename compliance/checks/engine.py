@@ -1,0 +1,59 @@
+"""The fixed pipeline: a loaded baseline and an organization's facts -> a ``Plan``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from compliance.baseline.load import LoadedBaseline
+from compliance.checks.adpermission import check_ad_permission
+from compliance.checks.connectors import check_receive_connectors
+from compliance.checks.events import check_event_log
+from compliance.checks.host import check_registry_value
+from compliance.checks.imap import check_imap
+from compliance.checks.throttling import check_mailbox_policy, check_throttling_policy
+from compliance.errors import InputError
+from compliance.facts.model import Facts
+from compliance.plan import Plan, Result, SelectorMatch, Unreadable
+
+
+def check_versions(loaded: LoadedBaseline, facts: Facts, plan: Plan) -> None:
+    """A baseline for another Exchange version is bad input (exit 1), never a silent pass."""
+    if not facts.servers.ok or facts.servers.value is None:
+        plan.add(Unreadable("applies_to", "Exchange server versions", facts.servers.error or "not read"))
+        return
+    wanted = loaded.baseline.version_range
+    for server in facts.servers.value:
+        if server.version is None:
+            plan.add(Unreadable("applies_to", f"server {server.name}", "AdminDisplayVersion not read"))
+        elif not wanted.contains(server.version):
+            raise InputError(
+                f"baseline {loaded.name} applies to Exchange {wanted} but {server.name} runs "
+                f"{server.version} ({server.version.product}); choose the baseline for that version"
+            )
+
+
+def evaluate(loaded: LoadedBaseline, facts: Facts) -> Plan:
+    plan = Plan(baseline=loaded.name, baseline_path=str(loaded.path), baseline_sha256=loaded.sha256,
+                source=facts.source)
+    check_versions(loaded, facts, plan)
+    rules = loaded.baseline.rules
+    results: list[Iterable[Result | SelectorMatch]] = []
+    if rules.imap_settings:
+        results.append(check_imap(rules.imap_settings, facts))
+    if rules.receive_connectors:
+        results.append(check_receive_connectors(rules.receive_connectors, facts))
+    if rules.throttling_policy:
+        results.append(check_throttling_policy(rules.throttling_policy, facts))
+    if rules.mailbox_policy:
+        results.append(check_mailbox_policy(rules.mailbox_policy, facts))
+    results += [check_registry_value(rule, facts) for rule in rules.registry_values]
+    results += [check_ad_permission(rule, facts) for rule in rules.ad_permissions]
+    results += [check_event_log(rule, facts) for rule in rules.event_log]
+    for batch in results:
+        for result in batch:
+            if isinstance(result, SelectorMatch):
+                plan.selectors.append(result)
+            else:
+                plan.add(result)
+    plan.notes += facts.warnings
+    return plan

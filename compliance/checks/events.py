@@ -1,0 +1,59 @@
+"""Event-log conditions: session-limit events (9646) and connector refusals (1021)."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterator
+
+from compliance.baseline.model import EventLogRule
+from compliance.checks.host import servers_with_role
+from compliance.facts.model import EventRecord, Facts
+from compliance.plan import Compliant, Finding, Result, Unreadable
+
+_SESSION_LIMIT = re.compile(r'Mapi session "(?P<user>[^"]+)".*?exceeded the maximum of (?P<limit>\d+) objects of type "(?P<kind>\w+)"')
+
+
+def in_window(records: list[EventRecord], rule: EventLogRule, now: datetime.datetime | None) -> list[EventRecord]:
+    """Events of the rule within its lookback, measured back from the collection time when known."""
+    matching = [r for r in records if r.event_id == rule.event_id and r.provider.casefold() == rule.provider.casefold()]
+    if now is None:
+        return matching  # no collection time: the collector already filtered by StartTime
+    since = now - datetime.timedelta(days=rule.lookback_days)
+    return [r for r in matching if r.time is None or _aware(r.time) >= since]
+
+
+def _aware(when: datetime.datetime) -> datetime.datetime:
+    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
+
+
+def describe(records: list[EventRecord]) -> str:
+    times = sorted(_aware(r.time) for r in records if r.time)
+    text = f"{len(records)} event(s)"
+    if times:
+        text += f", first {times[0]:%Y-%m-%d %H:%M} UTC, last {times[-1]:%Y-%m-%d %H:%M} UTC"
+    match = next((m for r in records if (m := _SESSION_LIMIT.search(r.message))), None)
+    if match:
+        text += f"; session {match['user']} hit the limit of {match['limit']} {match['kind']} objects"
+    return text
+
+
+def check_event_log(rule: EventLogRule, facts: Facts) -> Iterator[Result]:
+    servers = servers_with_role(facts, rule.role)
+    if servers is None:
+        yield Unreadable(rule.id, f"event log on {rule.role} servers", facts.servers.error or "servers not read")
+        return
+    for server in servers:
+        resource = f"event log on {server.name}"
+        reading = facts.events_on(server.name)
+        if not reading.ok or reading.value is None:
+            yield Unreadable(rule.id, resource, reading.error or "not read")
+            continue
+        hits = in_window(reading.value, rule, facts.collected_at)
+        if len(hits) <= rule.max_count:
+            yield Compliant(rule.id, rule.title, resource,
+                            f"no {rule.provider} {rule.event_id} events in {rule.lookback_days} days")
+            continue
+        fix = f"; fixed by {', '.join(rule.fixed_by)}" if rule.fixed_by else ""
+        yield Finding(rule.id, rule.title, rule.severity.value, resource,
+                      f"{rule.provider} {rule.event_id}: {describe(hits)}{fix}", tuple(rule.fixed_by))

@@ -1,0 +1,36 @@
+"""The common step of every setting check: read one setting of one object, compare, record."""
+
+from __future__ import annotations
+
+from compliance.baseline.model import SettingCheck
+from compliance.checks.compare import desired_value, meets, requirement
+from compliance.facts.model import Settings
+from compliance.plan import Action, Change, Compliant, Result, Unreadable
+
+
+def check_setting(
+    check: SettingCheck,
+    settings: Settings,
+    *,
+    resource: str,
+    identity: str,
+    server: str | None = None,
+    unlimited_as: str = "Unlimited",
+    restart: tuple[str, ...] = (),
+) -> Result:
+    if check.setting not in settings:
+        # A property the cmdlet did not return (another Exchange version?) is not evidence either way.
+        return Unreadable(check.id, resource, f"{check.setting} was not in what Exchange returned")
+    current = settings[check.setting]
+    wanted = requirement(check, unlimited_as)
+    if meets(check, current):
+        return Compliant(check.id, check.title, resource, f"{check.setting} is {_show(current.shown)} ({wanted})")
+    return Change(
+        check=check.id, title=check.title, severity=check.severity.value, resource=resource, identity=identity,
+        setting=check.setting, current=current.shown, desired=desired_value(check, unlimited_as),
+        requirement=wanted, action=Action.UPDATE, server=server, requires_restart=restart,
+    )
+
+
+def _show(value: object) -> str:
+    return "$null" if value is None else str(value)

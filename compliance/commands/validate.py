@@ -1,0 +1,38 @@
+"""``uccx-compliance validate FILE...``: check baselines without touching any server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "validate baseline files (one line per error: FILE:LINE:COL: field: message)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="baseline YAML files")
+
+
+def run(args: argparse.Namespace) -> int:
+    from compliance.baseline import load_baseline
+    from compliance.errors import InputError
+
+    failed = False
+    for path in args.files:
+        try:
+            loaded = load_baseline(path)
+        except InputError as exc:
+            failed = True
+            print(exc, file=sys.stderr)
+            continue
+        checks = len(_check_ids(loaded))
+        print(f"{path}: ok ({loaded.name}, {checks} checks, applies to Exchange {loaded.baseline.applies_to})")
+    return 1 if failed else 0
+
+
+def _check_ids(loaded: object) -> list[str]:
+    from compliance.baseline.load import LoadedBaseline
+    from compliance.baseline.model import iter_checks
+
+    assert isinstance(loaded, LoadedBaseline)
+    return [c.id for c in iter_checks(loaded.baseline.rules)]

@@ -1,0 +1,121 @@
+"""The plan: what a baseline found against an organization's facts.
+
+Like octoDNS's changes, results are small value objects in a deterministic order. Every check
+for every resource ends as exactly one of: compliant (with evidence), a change, a finding (fails
+but has no single setting to change), or unreadable (with the reason).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from compliance.errors import ExitCode
+
+FORMAT_VERSION = 1
+
+
+class Action(str, enum.Enum):
+    UPDATE = "update"
+    CREATE = "create"
+    ADD = "add"
+
+
+@dataclass(frozen=True)
+class Change:
+    check: str
+    title: str
+    severity: str
+    resource: str  # "IMAP settings on EX01", "EX01\Default EX01", "throttling policy UCCX"
+    identity: str  # what the remediation cmdlet's -Identity/-Server takes
+    setting: str | None  # None for the creation of a whole object
+    current: Any  # as Exchange shows it: 20, "Unlimited", None
+    desired: Any  # the value apply would set: 2400, None ($null), "Unlimited"
+    requirement: str  # "at least 2400", "$null (no limit)"
+    action: Action
+    server: str | None = None  # the server whose host endpoint or services are involved
+    requires_restart: tuple[str, ...] = ()  # services to restart on ``server`` afterwards
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    title: str
+    severity: str
+    resource: str
+    message: str
+    fixed_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Compliant:
+    check: str
+    title: str
+    resource: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    check: str
+    resource: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SelectorMatch:
+    check: str
+    patterns: tuple[str, ...]
+    matched: tuple[str, ...]
+
+
+Result = Change | Finding | Compliant | Unreadable
+
+
+@dataclass
+class Plan:
+    baseline: str
+    baseline_path: str
+    baseline_sha256: str
+    source: str
+    target: str | None = None  # the inventory target's name; None for an offline facts folder
+    changes: list[Change] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    compliant: list[Compliant] = field(default_factory=list)
+    unreadable: list[Unreadable] = field(default_factory=list)
+    selectors: list[SelectorMatch] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    capacity: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, result: Result) -> None:
+        if isinstance(result, Change):
+            self.changes.append(result)
+        elif isinstance(result, Finding):
+            self.findings.append(result)
+        elif isinstance(result, Compliant):
+            self.compliant.append(result)
+        else:
+            self.unreadable.append(result)
+
+    @property
+    def restarts(self) -> list[tuple[str, str]]:
+        """(server, service) pairs that the changes need restarted, in a stable order."""
+        pairs = {(c.server or "", svc) for c in self.changes for svc in c.requires_restart}
+        return sorted(pairs)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "compliant": len(self.compliant),
+            "drift": len(self.changes) + len(self.findings),
+            "unreadable": len(self.unreadable),
+        }
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """3 when anything could not be read (the verdict is incomplete), else 2 on drift, else 0."""
+        if self.unreadable:
+            return ExitCode.INCOMPLETE
+        if self.changes or self.findings:
+            return ExitCode.DRIFT
+        return ExitCode.OK

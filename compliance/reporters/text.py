@@ -1,0 +1,72 @@
+"""The plan as ``terraform plan`` would print it, for people."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from compliance.plan import Action, Plan
+from compliance.reporters.common import RESULT_WORDS, combined_exit, grouped, show, show_current, totals
+
+_SYMBOL = {Action.UPDATE: "~", Action.CREATE: "+", Action.ADD: "+"}
+
+
+def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
+    lines: list[str] = []
+    for plan in plans:
+        lines += _plan(plan, verbose)
+    if len(plans) > 1:
+        t = totals(plans)
+        lines.append(f"All targets: {t['drift']} drift, {t['compliant']} compliant, {t['unreadable']} unreadable.")
+    code = combined_exit(plans)
+    lines.append(f"Result: {RESULT_WORDS[code]} (exit {int(code)})")
+    return "\n".join(lines) + "\n"
+
+
+def _plan(plan: Plan, verbose: bool) -> list[str]:
+    target = f"target {plan.target}: " if plan.target else ""
+    lines = [f"{target}baseline {plan.baseline} against {plan.source}", ""]
+    for resource, changes in grouped(plan.changes):
+        creating = any(c.setting is None and c.action is Action.CREATE for c in changes)
+        head = "+" if creating else "~"
+        lines.append(f"  {head} {resource}{' (create)' if creating else ''}")
+        for change in changes:
+            if change.setting is None:
+                continue
+            symbol = _SYMBOL[change.action]
+            arrow = f"{show_current(change)} -> {change.requirement}"
+            if change.action is not Action.UPDATE:
+                arrow = show(change.desired)
+                if change.requirement.startswith(("at ", "exactly")):
+                    arrow += f" ({change.requirement})"
+            lines.append(f"      {symbol} {change.setting}: {arrow}    [{change.check} {change.severity}]")
+        lines.append("")
+    for finding in plan.findings:
+        lines.append(f"  ! {finding.resource}    [{finding.check} {finding.severity}]")
+        lines.append(f"      {finding.message}")
+        lines.append("")
+    for selector in plan.selectors:
+        matched = ", ".join(selector.matched) or "NOTHING"
+        lines.append(f"Receive connectors matched by {', '.join(selector.patterns)}: {matched}")
+    if plan.unreadable:
+        lines.append(f"Could not read ({len(plan.unreadable)}):")
+        for item in plan.unreadable:
+            lines.append(f"  ? {item.check} {item.resource}: {item.reason}")
+    if plan.restarts:
+        lines.append("Restarts needed after apply: "
+                     + ", ".join(f"{svc} on {srv}" for srv, svc in plan.restarts))
+    if verbose and plan.compliant:
+        lines.append(f"Compliant ({len(plan.compliant)}):")
+        lines += [f"  = {c.check} {c.resource}: {c.evidence}" for c in plan.compliant]
+    for note in plan.notes:
+        lines.append(f"Note: {note}")
+    summary = plan.summary()
+    hint = "" if verbose or not plan.compliant else " (-v lists them)"
+    lines.append(
+        f"Plan: {len(plan.changes)} to change, {len(plan.findings)} finding(s), "
+        f"{summary['compliant']} compliant{hint}, {summary['unreadable']} unreadable."
+    )
+    lines.append("")
+    return lines
+
+
+__all__ = ["render", "show"]
