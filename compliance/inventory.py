@@ -1,0 +1,202 @@
+"""The inventory: which Exchange organizations to audit, how to reach them and with which baseline.
+
+```yaml
+apiVersion: uccx-compliance/v1
+kind: Inventory
+targets:
+  - name: lab-exchange2010-sp3-defaults
+    exchange_endpoint: http://ex01.lab.local/PowerShell/
+    username: uccx-audit@lab.local
+    password_env: UCCX_AUDIT_PASSWORD
+    baseline: uccx-exchange2010-sp1
+    vars: {uccx_mailbox: uccx}
+    servers:
+      - {name: EX01, roles: [Mailbox, ClientAccess, HubTransport]}
+```
+
+A password is never written in the file: it comes from an environment variable, the keyring
+(when the ``keyring`` package is installed) or a prompt on a terminal.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, field_validator
+
+from compliance import resources
+from compliance.errors import InputError
+from compliance.yamlsource import YamlDocument, dotted, read_yaml, validate
+
+Auth = Literal["kerberos", "negotiate", "ntlm", "basic", "certificate", "credssp"]
+Role = Literal["Mailbox", "ClientAccess", "HubTransport", "UnifiedMessaging", "Edge"]
+
+HOST_PORT_HTTP = 5985
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Timeouts(_Strict):
+    """Seconds. ``operation`` is the WS-Management OperationTimeout; ``read`` must exceed it."""
+
+    connection: PositiveInt = 30
+    read: PositiveInt = 60
+    operation: PositiveInt = 20
+
+
+class KeyringRef(_Strict):
+    service: str
+    username: str
+
+
+class Server(_Strict):
+    name: str  # the NetBIOS name Get-ExchangeServer shows (EX01)
+    roles: tuple[Role, ...] = ()
+    host_endpoint: str | None = None  # default http://<name>:5985/wsman
+
+    @field_validator("host_endpoint")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_url(value)
+
+    @property
+    def host_url(self) -> str:
+        return self.host_endpoint or f"http://{self.name}:{HOST_PORT_HTTP}/wsman"
+
+    def has_role(self, role: str) -> bool:
+        return any(r.casefold() == role.casefold() for r in self.roles)
+
+
+class Target(_Strict):
+    """One Exchange organization, reached through one Exchange management endpoint."""
+
+    name: str
+    exchange_endpoint: str
+    configuration: str = "Microsoft.Exchange"
+    auth: Auth = "kerberos"
+    username: str | None = None
+    password_env: str | None = None
+    password_keyring: KeyringRef | None = None
+    ca_file: Path | None = None
+    cert_validation: bool = True
+    certificate_pem: Path | None = None
+    certificate_key_pem: Path | None = None
+    timeouts: Timeouts = Timeouts()
+    baseline: str
+    vars: dict[str, str | int | bool] = {}
+    servers: tuple[Server, ...] = ()
+
+    _baseline_path: Path | None = PrivateAttr(default=None)
+
+    @field_validator("exchange_endpoint")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_url(value)
+
+    @property
+    def baseline_path(self) -> Path:
+        """The baseline file, resolved when the inventory was loaded."""
+        if self._baseline_path is None:
+            raise InputError(f"target {self.name}: baseline not resolved (load it with load_inventory)")
+        return self._baseline_path
+
+    def server(self, name: str) -> Server | None:
+        return next((s for s in self.servers if s.name.casefold() == name.casefold()), None)
+
+    def password(self) -> str | None:
+        """The password from ``password_env``, the keyring or a prompt; None for certificate auth
+        and for Kerberos without a user name (the ticket cache is used)."""
+        if self.auth == "certificate":
+            return None
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise InputError(f"target {self.name}: environment variable {self.password_env} "
+                                 "(password_env) is not set")
+            return value
+        if self.password_keyring is not None:
+            return self._keyring_password(self.password_keyring)
+        if self.username is None and self.auth in ("kerberos", "negotiate"):
+            return None
+        if not sys.stdin.isatty():
+            raise InputError(f"target {self.name}: no password for {self.username}: set password_env to "
+                             "the name of an environment variable, or run on a terminal to be prompted")
+        return getpass.getpass(f"Password for {self.username} ({self.name}): ")
+
+    def _keyring_password(self, ref: KeyringRef) -> str:
+        try:
+            import keyring  # type: ignore[import-not-found]  # optional dependency
+        except ImportError:
+            raise InputError(f"target {self.name}: password_keyring needs the 'keyring' package "
+                             "(pip install keyring), or use password_env") from None
+        value = keyring.get_password(ref.service, ref.username)
+        if value is None:
+            raise InputError(f"target {self.name}: no password in the keyring for service "
+                             f"{ref.service!r}, user {ref.username!r}")
+        return str(value)
+
+
+class Inventory(_Strict):
+    api_version: Literal["uccx-compliance/v1"] = Field(alias="apiVersion")
+    kind: Literal["Inventory"]
+    targets: tuple[Target, ...] = Field(min_length=1)
+
+    def target(self, name: str) -> Target:
+        for target in self.targets:
+            if target.name == name:
+                return target
+        known = ", ".join(t.name for t in self.targets)
+        raise InputError(f"no target named {name!r} in the inventory (targets: {known})")
+
+
+def _check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+    return value
+
+
+def load_inventory(path: Path) -> Inventory:
+    doc = read_yaml(path)
+    _refuse_literal_passwords(doc)
+    inventory = validate(Inventory, doc)
+    for index, target in enumerate(inventory.targets):
+        target._baseline_path = _resolve_baseline(doc, index, target.baseline)
+    return inventory
+
+
+def _refuse_literal_passwords(doc: YamlDocument) -> None:
+    """A ``password:`` key would put a secret in a file that gets committed and reviewed."""
+    targets = doc.data.get("targets") if isinstance(doc.data, dict) else None
+    if not isinstance(targets, list):
+        return
+    for index, target in enumerate(targets):
+        if isinstance(target, dict) and "password" in target:
+            loc = ("targets", index, "password")
+            pos = doc.position(loc)
+            raise InputError(
+                f"{doc.path}:{pos.line}:{pos.column}: {dotted(loc)}: a password may not be written in the "
+                "inventory; set password_env: to the name of an environment variable that holds it, "
+                "or leave it out to be prompted on a terminal"
+            )
+
+
+def _resolve_baseline(doc: YamlDocument, index: int, value: str) -> Path:
+    """A shipped baseline by name, or a file relative to the inventory."""
+    relative = (doc.path.parent / value).resolve()
+    if relative.is_file():
+        return relative
+    shipped = resources.shipped_baseline(value)
+    if "/" not in value and shipped.is_file():
+        return shipped
+    loc = ("targets", index, "baseline")
+    pos = doc.position(loc)
+    raise InputError(f"{doc.path}:{pos.line}:{pos.column}: {dotted(loc)}: no shipped baseline named "
+                     f"{value!r} and no file {relative}")

@@ -1,0 +1,162 @@
+"""Turn what pypsrp, requests and spnego raise into ONE line an Exchange admin can act on.
+
+Transport failures (``describe_failure``) make every fact from that endpoint unreadable; error
+records (``describe_record``) make only the fact of the command that wrote them unreadable.
+The hints name the usual cause: the Exchange endpoint lives on port 80 at ``/PowerShell/``,
+Kerberos wants the UPN form of the user name, a private CA needs ``ca_file``.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+HINT_UPN = "Kerberos wants the UPN form user@REALM, e.g. uccx-audit@LAB.LOCAL"
+HINT_POWERSHELL_PATH = "the Exchange management endpoint path is /PowerShell/, e.g. http://ex01.lab.local/PowerShell/"
+HINT_EXCHANGE_PORT = "the Exchange endpoint is on port 80 at /PowerShell/, not 5985/wsman"
+HINT_CA_FILE = "set ca_file: to the CA certificate that signed the server's certificate"
+HINT_CMDLET = ("the Exchange version does not have it, or the audit account lacks the RBAC role "
+               "that grants it (see docs/remoting.md)")
+
+# WS-Management fault codes ([MS-WSMV], winerror.h) that pypsrp reports as WSManFaultError.code.
+WSMAN_INVALID_RESOURCE_URI = 2150858811  # ERROR_WSMAN_INVALID_RESOURCE_URI
+WSMAN_OPERATION_TIMEOUT = 2150858793
+
+
+def describe_failure(exc: BaseException, url: str, *, username: str | None, auth: str) -> str:
+    """One line for an exception raised while opening or using an endpoint."""
+    from pypsrp.exceptions import AuthenticationError, WinRMTransportError, WSManFaultError
+    from requests import exceptions as rex
+
+    host = urlsplit(url).hostname or url
+    port = urlsplit(url).port or (443 if url.startswith("https") else 80)
+    if isinstance(exc, AuthenticationError) or _is_spnego_error(exc):
+        hint = f"; {HINT_UPN}" if auth in ("kerberos", "negotiate") else ""
+        user = username or "(the current Kerberos ticket)"
+        return f"{url}: authentication failed for {user} with {auth}{hint}"
+    if isinstance(exc, rex.SSLError):
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate verify failed" in str(exc):
+            return f"{url}: certificate verification failed; {HINT_CA_FILE}"
+        return f"{url}: TLS handshake failed: {_first_line(exc)}"
+    if isinstance(exc, rex.ConnectTimeout):
+        return f"{url}: timed out connecting to {host}:{port} (firewall, or the host is down)"
+    if isinstance(exc, (rex.ReadTimeout, TimeoutError)):
+        return f"{url}: timed out waiting for an answer (raise timeouts.read, or the server is overloaded)"
+    if isinstance(exc, rex.ConnectionError):
+        return f"{url}: {_connection_problem(exc, host, port)}"
+    if isinstance(exc, WSManFaultError):
+        return f"{url}: {_fault(exc)}"
+    if isinstance(exc, WinRMTransportError):
+        return f"{url}: {_http_status(exc)}"
+    return f"{url}: {type(exc).__name__}: {_first_line(exc)}"
+
+
+def _connection_problem(exc: BaseException, host: str, port: int) -> str:
+    from urllib3.exceptions import NameResolutionError
+
+    for cause in _causes(exc):
+        if isinstance(cause, (NameResolutionError, socket.gaierror)):
+            return f"host name {host} could not be resolved (check the name and DNS)"
+        if isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == errno.ECONNREFUSED:
+            return f"connection refused by {host}:{port} (is WinRM or IIS listening on that port?)"
+        if isinstance(cause, ConnectionResetError):
+            return f"connection reset by {host}:{port}"
+    text = str(exc)
+    if "Name or service not known" in text or "getaddrinfo failed" in text or "Failed to resolve" in text:
+        return f"host name {host} could not be resolved (check the name and DNS)"
+    if "Connection refused" in text or "actively refused" in text:
+        return f"connection refused by {host}:{port} (is WinRM or IIS listening on that port?)"
+    if "RemoteDisconnected" in text or "Connection aborted" in text:
+        return f"connection closed by {host}:{port} before it answered"
+    return f"cannot connect to {host}:{port}: {_first_line(exc)}"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its arguments that are exceptions (urllib3 wraps), and its chain."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        todo += [a for a in current.args if isinstance(a, BaseException)]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
+
+
+def _fault(exc: Any) -> str:
+    reason = " ".join(str(exc.reason or "").split())
+    if exc.code == WSMAN_INVALID_RESOURCE_URI or "not found in the WS-Management catalog" in reason:
+        return f"WS-Management: {reason or 'invalid resource URI'} ({HINT_EXCHANGE_PORT})"
+    if exc.code == WSMAN_OPERATION_TIMEOUT:
+        return f"WS-Management operation timed out (raise timeouts.operation): {reason}"
+    return f"WS-Management fault {exc.code}: {reason or 'no reason given'}"
+
+
+def _http_status(exc: Any) -> str:
+    code = exc.code
+    body = str(exc.response_text or "")
+    if code == 404:
+        kind = "an HTML page" if "<html" in body.lower() else "no WS-Management answer"
+        return f"HTTP 404 Not Found ({kind}); {HINT_POWERSHELL_PATH}"
+    if code in (401, 403):
+        return f"HTTP {code}: access denied"
+    return f"HTTP {code} from the server: {_first_line(_strip_tags(body)) or 'no body'}"
+
+
+def _is_spnego_error(exc: BaseException) -> bool:
+    return any(type(c).__module__.startswith("spnego") for c in _causes(exc))
+
+
+def _strip_tags(text: str) -> str:
+    import re
+
+    return " ".join(re.sub(r"<[^>]+>", " ", text).split())
+
+
+def _first_line(exc: object) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else ""
+
+
+# --- error records written by a command --------------------------------------------------------
+
+
+def record_message(record: Any) -> str:
+    """The text PowerShell shows for an error record (the exception's Message)."""
+    exception = getattr(record, "exception", None)
+    for props in ("adapted_properties", "extended_properties"):
+        message = getattr(exception, props, {}).get("Message") if exception is not None else None
+        if message:
+            return " ".join(str(message).split())
+    return " ".join(str(record).split()) or "unknown error"
+
+
+def record_id(record: Any) -> str:
+    return str(getattr(record, "fq_error", "") or "")
+
+
+def record_exception_types(record: Any) -> tuple[str, ...]:
+    exception = getattr(record, "exception", None)
+    return tuple(getattr(exception, "types", ()) or ())
+
+
+def describe_record(record: Any, command: str) -> str:
+    """One line for an error record that ``command`` wrote, with Exchange's own message."""
+    message = record_message(record)
+    kinds = " ".join(record_exception_types(record)) + " " + record_id(record)
+    if "CommandNotFoundException" in kinds:
+        return f"{command}: cmdlet not found ({HINT_CMDLET}): {message}"
+    if "no-language mode" in message or "ScriptsNotAllowed" in kinds:
+        return (f"{command}: refused by the NoLanguage endpoint (only cmdlets with parameters run there): "
+                f"{message}")
+    return f"{command}: {message}"

@@ -1,0 +1,176 @@
+"""Run reads on a runspace pool: cmdlets with parameters only, batched, errors attributed.
+
+The Exchange endpoint is NoLanguage, so nothing here ever sends a script: each command is
+``add_cmdlet(name)`` plus ``add_parameter(k, v)``. Several reads go in ONE invocation, separated
+by ``add_statement()``, so the number of round trips does not grow with the number of checks.
+
+Whether Exchange's NoLanguage endpoint accepts several statements in one pipeline is
+unconfirmed (see exchange-facts.md); and in a batch an error record cannot be tied to the
+statement that wrote it. So a batch that fails or writes an error it cannot attribute is run
+again one command at a time: each command's error then makes only its own fact unreadable.
+
+Output objects are tied to their read by type name: every read in a batch has a distinct
+``output_type`` (``ReceiveConnector``, ``EventLogRecord``...); an object of any other type sends
+the batch back to one-by-one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from compliance.errors import UnreachableError
+from compliance.facts.model import Reading
+from compliance.facts.psobject import PSObj
+from compliance.remoting.convert import from_pypsrp
+from compliance.remoting.errors import describe_failure, describe_record, record_id, record_message
+from compliance.remoting.session import RemoteSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Command:
+    """``Get-ReceiveConnector -Server EX01``: a cmdlet and its parameters, in order."""
+
+    cmdlet: str
+    parameters: tuple[tuple[str, Any], ...] = ()
+    # Error records that mean "nothing there" rather than "could not read": a matching
+    # FullyQualifiedErrorId prefix ("NoMatchingEventsFound", "PathNotFound").
+    empty_when: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        shown = " ".join(f"-{name} {_shown(value)}" for name, value in self.parameters)
+        return f"{self.cmdlet} {shown}".rstrip()
+
+    def means_empty(self, record: Any) -> bool:
+        error_id = record_id(record)
+        return any(error_id.startswith(prefix) for prefix in self.empty_when)
+
+
+@dataclass(frozen=True)
+class Read:
+    """One fact file's worth of commands (``GetImapSettings``: one command per CAS server)."""
+
+    stem: str
+    commands: tuple[Command, ...]
+    output_type: str  # last part of the output's type name: "Imap4AdConfiguration"
+
+    def owns(self, value: Any) -> bool:
+        if not isinstance(value, PSObj) or not value.type_names:
+            return False
+        first = value.type_names[0]
+        return first == self.output_type or first.endswith("." + self.output_type)
+
+
+class CommandFailed(Exception):
+    """The server refused or broke one pipeline; the endpoint itself still works."""
+
+
+class _BatchNotAttributable(Exception):
+    """The batch wrote something that cannot be tied to one read; run one command at a time."""
+
+
+def run_reads(session: RemoteSession, reads: Sequence[Read]) -> dict[str, Reading[list[Any]]]:
+    """Every read's objects, or the one line saying why that read failed."""
+    try:
+        pool = session.pool()
+    except UnreachableError as exc:
+        return {read.stem: Reading.failed(str(exc)) for read in reads}
+    commands = [c for read in reads for c in read.commands]
+    if len(commands) > 1 and len({r.output_type for r in reads}) == len(reads):
+        try:
+            return _run_batch(session, pool, reads)
+        except (_BatchNotAttributable, CommandFailed) as why:
+            log.debug("batch of %d commands re-run one at a time: %s", len(commands), why)
+        except UnreachableError as exc:
+            return {read.stem: Reading.failed(str(exc)) for read in reads}
+    return {read.stem: _run_read(session, pool, read) for read in reads}
+
+
+def _run_batch(session: RemoteSession, pool: Any, reads: Sequence[Read]) -> dict[str, Reading[list[Any]]]:
+    commands = [c for read in reads for c in read.commands]
+    ps = _pipeline(pool, commands)
+    output = _invoke(session, ps)
+    for record in ps.streams.error:
+        owners = [c for c in commands if c.means_empty(record)]
+        if len(owners) != 1:
+            raise _BatchNotAttributable(record_message(record))
+    if ps.had_errors:
+        raise _BatchNotAttributable("the pipeline failed")
+    found: dict[str, list[Any]] = {read.stem: [] for read in reads}
+    for value in (from_pypsrp(item) for item in output):
+        owner = next((read for read in reads if read.owns(value)), None)
+        if owner is None:
+            raise _BatchNotAttributable(f"an output object of type {_type_of(value)} belongs to no read")
+        found[owner.stem].append(value)
+    return {stem: Reading(values) for stem, values in found.items()}
+
+
+def _run_read(session: RemoteSession, pool: Any, read: Read) -> Reading[list[Any]]:
+    values: list[Any] = []
+    for command in read.commands:
+        try:
+            ps = _pipeline(pool, [command])
+            output = _invoke(session, ps)
+        except (UnreachableError, CommandFailed) as exc:
+            return Reading.failed(f"{command}: {exc}" if isinstance(exc, CommandFailed) else str(exc))
+        errors = [r for r in ps.streams.error if not command.means_empty(r)]
+        if errors:
+            return Reading.failed(describe_record(errors[0], str(command)))
+        if ps.had_errors and not ps.streams.error:
+            return Reading.failed(f"{command}: the pipeline failed without an error record")
+        try:
+            values += [from_pypsrp(item) for item in output]
+        except (KeyError, ValueError, SyntaxError) as exc:
+            return Reading.failed(f"{command}: cannot read the returned objects: {type(exc).__name__}: {exc}")
+    return Reading(values)
+
+
+def _pipeline(pool: Any, commands: Sequence[Command]) -> Any:
+    from pypsrp.powershell import PowerShell
+
+    ps = PowerShell(pool)
+    for index, command in enumerate(commands):
+        if index:
+            ps.add_statement()
+        ps.add_cmdlet(command.cmdlet)
+        for name, value in command.parameters:
+            ps.add_parameter(name, value)
+    return ps
+
+
+def _invoke(session: RemoteSession, ps: Any) -> list[Any]:
+    """Run the pipeline.
+
+    A connection-level failure marks the endpoint failed and raises ``UnreachableError``; a
+    WS-Management fault or a PSRP protocol error raises ``CommandFailed`` with one line and
+    leaves the endpoint usable (it may be the NoLanguage endpoint refusing this pipeline).
+    """
+    from pypsrp.exceptions import AuthenticationError, WinRMError, WinRMTransportError, WSManFaultError
+    from requests.exceptions import RequestException
+
+    try:
+        return list(ps.invoke())
+    except (RequestException, AuthenticationError, WinRMTransportError, OSError) as exc:
+        raise UnreachableError(session.fail(exc)) from None
+    except (WSManFaultError, WinRMError) as exc:
+        raise CommandFailed(describe_failure(exc, session.endpoint.url, username=session.target.username,
+                                             auth=session.target.auth)) from None
+
+
+def _type_of(value: Any) -> str:
+    return value.type_names[0] if isinstance(value, PSObj) and value.type_names else type(value).__name__
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value}'" if " " in value else value
+    if isinstance(value, (list, tuple)):
+        return ",".join(_shown(v) for v in value)
+    if isinstance(value, dict):
+        return "@{" + "; ".join(f"{k}={_shown(v)}" for k, v in value.items()) + "}"
+    text = getattr(value, "text", None)  # an ElementTree <DT> built for a DateTime parameter
+    return str(text) if text is not None else str(value)

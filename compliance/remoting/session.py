@@ -1,0 +1,223 @@
+"""One PSRP runspace pool per endpoint per audit, opened on first use and closed at the end.
+
+Two kinds of endpoint (docs/remoting.md): the Exchange management endpoint
+(``http://ex01/PowerShell/``, configuration ``Microsoft.Exchange``, NoLanguage) and each server's
+host endpoint (``http://ex01:5985/wsman``, ``Microsoft.PowerShell``) for registry, service and
+event-log reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from compliance.errors import InputError, UnreachableError
+from compliance.remoting.errors import describe_failure
+
+if TYPE_CHECKING:
+    from compliance.inventory import Target
+
+EXCHANGE_CONFIGURATION = "Microsoft.Exchange"
+HOST_CONFIGURATION = "Microsoft.PowerShell"
+# Auth schemes that can encrypt WS-Management messages themselves over plain HTTP.
+_MESSAGE_ENCRYPTING = frozenset({"kerberos", "negotiate", "ntlm", "credssp"})
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    configuration: str
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def ssl(self) -> bool:
+        return urlsplit(self.url).scheme == "https"
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or (443 if self.ssl else 80)
+
+    @property
+    def path(self) -> str:
+        # pypsrp builds "<scheme>://host:port/<path>"; keep the trailing slash Exchange's IIS expects.
+        return urlsplit(self.url).path.lstrip("/") or "wsman"
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """How to connect, decided once per audit. The password is never shown (``repr=False``)."""
+
+    password: str | None = field(default=None, repr=False)
+    allow_insecure_transport: bool = False
+
+
+def check_transport(target: Target, endpoint: Endpoint, options: ConnectOptions) -> None:
+    """Refuse to send a Basic password or a client certificate over plain HTTP.
+
+    Kerberos, NTLM, Negotiate and CredSSP encrypt each message over HTTP (``encryption="auto"``);
+    Basic would send the password in base64 and certificate auth needs TLS anyway.
+    """
+    if endpoint.ssl or target.auth in _MESSAGE_ENCRYPTING or options.allow_insecure_transport:
+        return
+    raise InputError(
+        f"target {target.name}: {target.auth} authentication over plain http:// ({endpoint.url}) would send "
+        "the credentials unencrypted; use https://, or kerberos/negotiate/ntlm (encrypted messages), "
+        "or pass --allow-insecure-transport for a lab"
+    )
+
+
+def build_wsman(target: Target, endpoint: Endpoint, options: ConnectOptions) -> Any:
+    from pypsrp.wsman import WSMan
+
+    check_transport(target, endpoint, options)
+    # pypsrp (typed bool) passes this to requests' ``verify``, which takes a CA bundle path too.
+    cert_validation: Any = str(target.ca_file) if target.ca_file else target.cert_validation
+    extra: dict[str, Any] = {}
+    if target.auth == "certificate":
+        extra = {"certificate_pem": str(target.certificate_pem or ""),
+                 "certificate_key_pem": str(target.certificate_key_pem or "")}
+    encryption = "auto"
+    if not endpoint.ssl and target.auth not in _MESSAGE_ENCRYPTING:
+        encryption = "never"  # only reached with allow_insecure_transport: pypsrp refuses "auto" here
+    return WSMan(
+        endpoint.host,
+        port=endpoint.port,
+        path=endpoint.path,
+        ssl=endpoint.ssl,
+        auth=target.auth,
+        username=target.username,
+        password=options.password,
+        encryption=encryption,
+        cert_validation=cert_validation,
+        connection_timeout=target.timeouts.connection,
+        read_timeout=target.timeouts.read,
+        operation_timeout=target.timeouts.operation,
+        no_proxy=True,  # an audit goes straight to the server; a proxy would see NTLM handshakes
+        reconnection_retries=0,
+        **extra,
+    )
+
+
+def _recording_ui() -> Any:
+    """A host UI that keeps what the remote side writes (``What if:`` lines, warnings)."""
+    from pypsrp.host import PSHostUserInterface
+
+    class RecordingUI(PSHostUserInterface):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[str] = []
+
+        def WriteLine2(self, runspace: Any, pipeline: Any, value: str) -> None:
+            self.lines.append(value)
+
+        def WriteLine3(self, runspace: Any, pipeline: Any, fg: int, bg: int, value: str) -> None:
+            self.lines.append(value)
+
+        def Write1(self, runspace: Any, pipeline: Any, value: str) -> None:
+            self.lines.append(value)
+
+        def Write2(self, runspace: Any, pipeline: Any, fg: int, bg: int, value: str) -> None:
+            self.lines.append(value)
+
+        def WriteWarningLine(self, runspace: Any, pipeline: Any, message: str) -> None:
+            self.lines.append(f"WARNING: {message}")
+
+        def WriteErrorLine(self, runspace: Any, pipeline: Any, message: str) -> None:
+            self.lines.append(message)
+
+    return RecordingUI()
+
+
+class RemoteSession:
+    """A lazily opened runspace pool on one endpoint; ``pool`` opens it, ``close`` ends it.
+
+    A failure to open is remembered as one line (``failure``) so the facts of this endpoint are
+    reported unreadable once, without a second connection attempt per fact.
+    """
+
+    def __init__(self, target: Target, endpoint: Endpoint, options: ConnectOptions) -> None:
+        self.target = target
+        self.endpoint = endpoint
+        self._options = options
+        self._pool: Any = None
+        self._ui: Any = None
+        self.failure: str | None = None
+
+    @property
+    def host_lines(self) -> list[str]:
+        """Lines the remote commands wrote to the host UI ("What if: ...", warnings)."""
+        return list(self._ui.lines) if self._ui is not None else []
+
+    def pool(self) -> Any:
+        """The open ``RunspacePool``; raises ``UnreachableError`` with one line if it cannot open."""
+        if self._pool is not None:
+            return self._pool
+        if self.failure is not None:
+            raise UnreachableError(self.failure)
+        from pypsrp.host import PSHost
+        from pypsrp.powershell import RunspacePool
+
+        try:
+            wsman = build_wsman(self.target, self.endpoint, self._options)
+            self._ui = _recording_ui()
+            pool = RunspacePool(wsman, configuration_name=self.endpoint.configuration,
+                                host=PSHost(None, None, False, "uccx-compliance", None, self._ui, "1.0"))
+            pool.open()
+        except InputError:
+            raise
+        except Exception as exc:  # every transport failure becomes one line; see remoting.errors
+            self.failure = describe_failure(exc, self.endpoint.url, username=self.target.username,
+                                            auth=self.target.auth)
+            raise UnreachableError(self.failure) from None
+        self._pool = pool
+        return pool
+
+    def fail(self, exc: BaseException) -> str:
+        """Record a transport failure met while running a command; later commands skip the endpoint."""
+        self.failure = describe_failure(exc, self.endpoint.url, username=self.target.username,
+                                        auth=self.target.auth)
+        return self.failure
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            pool.close()
+        except Exception:  # closing a broken shell must not hide the audit's result
+            pass
+        finally:
+            pool.connection.close()
+
+
+class Sessions:
+    """Every endpoint of one audit: one ``RemoteSession`` each, all closed on exit."""
+
+    def __init__(self, target: Target, options: ConnectOptions) -> None:
+        self.target = target
+        self.options = options
+        self._open: dict[Endpoint, RemoteSession] = {}
+
+    def get(self, url: str, configuration: str) -> RemoteSession:
+        endpoint = Endpoint(url, configuration)
+        session = self._open.get(endpoint)
+        if session is None:
+            session = self._open[endpoint] = RemoteSession(self.target, endpoint, self.options)
+        return session
+
+    def exchange(self) -> RemoteSession:
+        return self.get(self.target.exchange_endpoint, self.target.configuration or EXCHANGE_CONFIGURATION)
+
+    def __enter__(self) -> Sessions:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        for session in self._open.values():
+            session.close()
+        self._open.clear()
