@@ -1,0 +1,258 @@
+"""The cmdlets of each server's own endpoint (``Microsoft.PowerShell``): registry, services, events.
+
+Objects come from the server's files in the fact folder: ``GetItemProperty-<SERVER>.xml`` (one
+registry key as a PSCustomObject), ``GetService-<SERVER>.xml`` (optional) and
+``GetWinEvent-<SERVER>.xml``. Registry writes keep the registry type: a DWORD is an Int32.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Any
+
+from psrpcore.types import PSCustomObject, PSInt, PSInt64, PSNoteProperty, PSString
+
+from compliance.lab import records, values
+from compliance.lab.cmdlet_base import Cmdlet, CmdletCall, CmdletError, cmdlet
+from compliance.lab.state import find_property, prop
+
+_PROVIDER_PREFIX = "microsoft.powershell.core\\registry::"
+_HIVES = {"hklm:": "HKEY_LOCAL_MACHINE", "hkcu:": "HKEY_CURRENT_USER"}
+_PS_PROPERTIES = ("PSPath", "PSParentPath", "PSChildName", "PSDrive", "PSProvider")
+# Used when a scenario has no GetService-<SERVER>.xml: the services the checklist restarts.
+_DEFAULT_SERVICES = {
+    "msexchangeis": ("MSExchangeIS", "Microsoft Exchange Information Store"),
+    "msexchangeimap4": ("MSExchangeIMAP4", "Microsoft Exchange IMAP4"),
+    "msexchangetransport": ("MSExchangeTransport", "Microsoft Exchange Transport"),
+}
+
+
+def _server(call: CmdletCall) -> str:
+    if call.server is None:
+        raise CmdletError(records.command_not_found(call.name))
+    return call.server
+
+
+# --- registry ----------------------------------------------------------------------------------
+
+
+def _key_path(path: Any) -> str:
+    """``HKLM:\\SYSTEM\\...`` or a provider path -> ``HKEY_LOCAL_MACHINE\\SYSTEM\\...``."""
+    text = str(path).strip()
+    if text.lower().startswith(_PROVIDER_PREFIX):
+        text = text[len(_PROVIDER_PREFIX) :]
+    for drive, hive in _HIVES.items():
+        if text.lower().startswith(drive):
+            text = hive + text[len(drive) :]
+    return text.rstrip("\\")
+
+
+def _registry_key(call: CmdletCall, path: Any) -> Any | None:
+    wanted = _key_path(path).lower()
+    for key in call.state.of(f"GetItemProperty-{_server(call)}"):
+        if _key_path(prop(key, "PSPath") or "").lower() == wanted:
+            return key
+    call.write_error(records.registry_path_not_found(str(path), call.name))
+    return None
+
+
+def _value_names(key: Any) -> list[str]:
+    return [p.name for p in key.PSObject.extended_properties if p.name not in _PS_PROPERTIES]
+
+
+def _key_view(key: Any, names: Iterable[str]) -> PSCustomObject:
+    """What Get-ItemProperty -Name / New-ItemProperty output: the values asked for plus PS* notes."""
+    view = PSCustomObject()
+    for name in [*names, *_PS_PROPERTIES]:
+        info = find_property(key, name)
+        if info is not None:
+            view.PSObject.extended_properties.append(PSNoteProperty(info.name, value=info.get_value(key)))
+    return view
+
+
+def _registry_value(call: CmdletCall, kind: Any, raw: Any) -> Any:
+    """Convert a value to the .NET type PowerShell's registry provider returns for ``kind``."""
+    kind_name = str(kind or "").lower()
+    try:
+        if kind_name == "dword" or (not kind_name and isinstance(raw, int) and not isinstance(raw, bool)):
+            number = int(raw)
+            if not -(2**31) <= number < 2**32:
+                raise ValueError(f'Cannot convert value "{raw}" to type "System.Int32".')
+            # A DWORD is read back as a signed Int32 (0xFFFFFFFF reads as -1).
+            return PSInt(number - 2**32 if number >= 2**31 else number)
+        if kind_name == "qword":
+            return PSInt64(int(raw))
+    except ValueError as exc:
+        raise CmdletError(records.argument_transformation(call.name, "Value", str(exc))) from None
+    return PSString(str(raw))
+
+
+def _target(key: Any, name: str) -> str:
+    return f"Item: {_key_path(prop(key, 'PSPath'))} Property: {name}"
+
+
+def get_item_property(call: CmdletCall) -> None:
+    key = _registry_key(call, _require(call, "Path"))
+    if key is None:
+        return
+    if "Name" not in call.params:
+        call.write_output(key)
+        return
+    names = [str(n) for n in _as_list(call.params["Name"])]
+    present = [n for n in names if find_property(key, n) is not None]
+    for missing in (n for n in names if n not in present):
+        call.write_error(records.registry_value_missing(missing, _key_path(prop(key, "PSPath")), call.name))
+    if present:
+        call.write_output(_key_view(key, present))
+
+
+def new_item_property(call: CmdletCall) -> None:
+    key = _registry_key(call, _require(call, "Path"))
+    name = str(_require(call, "Name"))
+    kind = call.params.get("PropertyType", call.params.get("Type"))
+    value = _registry_value(call, kind, call.params.get("Value"))
+    if key is None:
+        return
+    if find_property(key, name) is not None:
+        call.write_error(records.registry_value_exists(call.name))
+        return
+    if call.should_process(_target(key, name), "New Property"):
+        key.PSObject.extended_properties.append(PSNoteProperty(name, value=value))
+        call.write_output(_key_view(key, [name]))
+
+
+def set_item_property(call: CmdletCall) -> None:
+    key = _registry_key(call, _require(call, "Path"))
+    name = str(_require(call, "Name"))
+    if key is None:
+        return
+    existing = find_property(key, name)
+    kind = call.params.get("Type")
+    if kind is None and existing is not None:
+        # Without -Type the registry keeps the value's kind: a DWORD stays a DWORD.
+        kind = "DWord" if isinstance(existing.get_value(key), PSInt) else None
+    value = _registry_value(call, kind, _require(call, "Value"))
+    if not call.should_process(_target(key, name), "Set Property"):
+        return
+    if existing is not None:
+        existing.set_value(value, key)
+    else:
+        key.PSObject.extended_properties.append(PSNoteProperty(name, value=value))
+
+
+def remove_item_property(call: CmdletCall) -> None:
+    key = _registry_key(call, _require(call, "Path"))
+    name = str(_require(call, "Name"))
+    if key is None:
+        return
+    existing = find_property(key, name)
+    if existing is None:
+        call.write_error(records.registry_value_missing(name, _key_path(prop(key, "PSPath")), call.name))
+        return
+    if call.should_process(_target(key, name), "Remove Property"):
+        key.PSObject.extended_properties.remove(existing)
+
+
+# --- services ----------------------------------------------------------------------------------
+
+
+def _service_object(name: str, display_name: str) -> Any:
+    status = PSInt(4)
+    status.PSObject.type_names = ["System.ServiceProcess.ServiceControllerStatus", "System.Enum",
+                                  "System.ValueType", "System.Object"]
+    status.PSObject.to_string = "Running"
+    return values.new_object(
+        ["System.ServiceProcess.ServiceController", "System.ComponentModel.Component",
+         "System.MarshalByRefObject", "System.Object"],
+        "System.ServiceProcess.ServiceController",
+        {"Name": name, "ServiceName": name, "DisplayName": display_name, "Status": status, "MachineName": "."},
+    )
+
+
+def _services(call: CmdletCall) -> list[Any]:
+    stem = f"GetService-{_server(call)}"
+    if stem in call.state.objects:
+        return call.state.of(stem)
+    return [_service_object(name, display) for name, display in _DEFAULT_SERVICES.values()]
+
+
+def _named_services(call: CmdletCall) -> list[Any]:
+    services = _services(call)
+    found = []
+    for name in _as_list(_require(call, "Name")):
+        matches = [s for s in services if str(name).lower() in {str(prop(s, "Name")).lower(),
+                                                                 str(prop(s, "DisplayName")).lower()}]
+        if not matches:
+            call.write_error(records.service_not_found(str(name), call.name))
+        found.extend(matches)
+    return found
+
+
+def get_service(call: CmdletCall) -> None:
+    for service in _named_services(call):
+        call.write_output(service)
+
+
+def restart_service(call: CmdletCall) -> None:
+    for service in _named_services(call):
+        name = str(prop(service, "Name"))
+        if call.should_process(f"{prop(service, 'DisplayName')} ({name})"):
+            call.state.service_restarts.append((_server(call), name))
+
+
+# --- event log ---------------------------------------------------------------------------------
+
+
+def _utc(moment: Any) -> datetime.datetime:
+    value = moment if isinstance(moment, datetime.datetime) else datetime.datetime.fromisoformat(str(moment))
+    return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+
+
+def _event_matches(event: Any, filters: dict[str, Any]) -> bool:
+    for key, wanted in filters.items():
+        if key == "starttime" and _utc(prop(event, "TimeCreated")) < _utc(wanted):
+            return False
+        if key == "endtime" and _utc(prop(event, "TimeCreated")) > _utc(wanted):
+            return False
+        if key in ("logname", "providername", "id"):
+            field = {"logname": "LogName", "providername": "ProviderName", "id": "Id"}[key]
+            allowed = {str(w).lower() for w in _as_list(wanted)}
+            if str(prop(event, field)).lower() not in allowed:
+                return False
+    return True
+
+
+def get_win_event(call: CmdletCall) -> None:
+    table = _require(call, "FilterHashtable")
+    if not isinstance(table, dict):
+        raise CmdletError(records.argument_transformation(call.name, "FilterHashtable", "Expected a hashtable."))
+    filters = {str(k).lower(): v for k, v in table.items()}
+    events = [e for e in call.state.of(f"GetWinEvent-{_server(call)}") if _event_matches(e, filters)]
+    if not events:
+        call.write_error(records.no_events_found())
+        return
+    for event in sorted(events, key=lambda e: _utc(prop(e, "TimeCreated")), reverse=True):
+        call.write_output(event)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _require(call: CmdletCall, name: str) -> Any:
+    if name not in call.params:
+        raise CmdletError(records.missing_parameter(call.name, name))
+    return call.params[name]
+
+
+HOST_CMDLETS: dict[str, Cmdlet] = {
+    "get-itemproperty": cmdlet(get_item_property, "Path", "Name", pipeline_parameter="Path"),
+    "new-itemproperty": cmdlet(new_item_property, "Path", "Name", "PropertyType", "Type", "Value", "Force",
+                               pipeline_parameter="Path"),
+    "set-itemproperty": cmdlet(set_item_property, "Path", "Name", "Value", "Type", "Force", pipeline_parameter="Path"),
+    "remove-itemproperty": cmdlet(remove_item_property, "Path", "Name", "Force", pipeline_parameter="Path"),
+    "get-service": cmdlet(get_service, "Name", pipeline_parameter="Name"),
+    "restart-service": cmdlet(restart_service, "Name", "Force", pipeline_parameter="Name"),
+    "get-winevent": cmdlet(get_win_event, "FilterHashtable", "MaxEvents", "ComputerName"),
+}

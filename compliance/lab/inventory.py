@@ -1,0 +1,49 @@
+"""The inventory file that points uccx-compliance at a running lab (docs/lab.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from compliance.lab.state import MAILBOX_FILE, prop
+
+if TYPE_CHECKING:
+    from compliance.lab.server import Lab
+
+PASSWORD_ENV = "UCCX_LAB_PASSWORD"
+
+
+def inventory_document(lab: Lab, baseline: str) -> dict[str, Any]:
+    from compliance.lab.server import LAB_USER
+
+    mailboxes = lab.state.of(MAILBOX_FILE)
+    uccx_mailbox = str(prop(mailboxes[0], "Alias") or mailboxes[0].Name) if mailboxes else "uccx"
+    hosts = lab.host_endpoints
+    return {
+        "apiVersion": "uccx-compliance/v1",
+        "kind": "Inventory",
+        "targets": [
+            {
+                "name": f"lab-{lab.scenario}",
+                "exchange_endpoint": lab.exchange_endpoint,
+                "auth": "ntlm",
+                "username": LAB_USER,
+                "password_env": PASSWORD_ENV,
+                "baseline": baseline,
+                "vars": {"uccx_mailbox": uccx_mailbox},
+                "servers": [
+                    {"name": server.name, "roles": list(server.roles), "host_endpoint": hosts[server.name]}
+                    for server in lab.state.servers
+                ],
+            }
+        ],
+    }
+
+
+def write_inventory(lab: Lab, path: Path, baseline: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(inventory_document(lab, baseline), sort_keys=False, default_flow_style=None)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,270 @@
+"""The lab: one loopback HTTP server that answers pypsrp like a small Exchange 2010 organization.
+
+``/PowerShell/`` is the Exchange management endpoint (configuration ``Microsoft.Exchange``,
+NoLanguage); ``/wsman/<SERVER>`` is each server's own endpoint (``Microsoft.PowerShell``). Every
+request needs NTLM authentication on its connection and, after it, WinRM message encryption, as a
+real endpoint over HTTP does. Any other path gets IIS's HTML 404 page.
+
+    with Lab(scenario="exchange2010-sp3-defaults", port=0, password="uccx-lab") as lab:
+        wsman = WSMan("127.0.0.1", port=lab.port, path="PowerShell/", ssl=False, auth="ntlm", ...)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from compliance import resources
+from compliance.errors import InputError
+from compliance.lab import soap
+from compliance.lab.auth import AuthenticationFailed, EncryptionError, NtlmSession, UserFile, parse_authorization
+from compliance.lab.cmdlets import EXCHANGE_CMDLETS, HOST_CMDLETS
+from compliance.lab.faults import LabFaults
+from compliance.lab.inventory import write_inventory
+from compliance.lab.invoke import EndpointProfile, PipelineExecutor
+from compliance.lab.shells import ShellService
+from compliance.lab.state import LabState
+
+log = logging.getLogger(__name__)
+
+LAB_USER = "uccx-audit@lab.local"
+LAB_LOGON_NAMES = (LAB_USER, "LAB\\uccx-audit")
+EXCHANGE_PATH = "/PowerShell/"
+HOST_PATH_PREFIX = "/wsman/"
+_NOT_FOUND_PAGE = (
+    b'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+    b'"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\r\n'
+    b'<html xmlns="http://www.w3.org/1999/xhtml">\r\n<head>\r\n'
+    b'<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"/>\r\n'
+    b"<title>404 - File or directory not found.</title>\r\n</head>\r\n<body>\r\n"
+    b'<div id="header"><h1>Server Error</h1></div>\r\n<div id="content">\r\n'
+    b' <div class="content-container"><fieldset>\r\n'
+    b"  <h2>404 - File or directory not found.</h2>\r\n"
+    b"  <h3>The resource you are looking for might have been removed, had its name changed, or is "
+    b"temporarily unavailable.</h3>\r\n </fieldset></div>\r\n</div>\r\n</body>\r\n</html>\r\n"
+)
+
+
+class _LabHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    lab: Lab
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One TCP connection; its NTLM session lives as long as the connection, as on Windows."""
+
+    server: _LabHTTPServer
+    protocol_version = "HTTP/1.1"
+    server_version = "Microsoft-IIS/7.5"
+    sys_version = ""
+    _ntlm: NtlmSession | None = None
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("lab %s - %s", self.address_string(), format % args)
+
+    def do_POST(self) -> None:
+        lab = self.server.lab
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        service = lab._service_for(self.path)
+        if service is None:
+            self._reply(404, _NOT_FOUND_PAGE, "text/html")
+            return
+        lab._count(service)
+        if lab.faults.latency_ms:
+            time.sleep(lab.faults.latency_ms / 1000)
+        if lab.faults.take_drop():
+            # Close the socket without a byte of response, like a crashed server or a reset link.
+            self.close_connection = True
+            return
+        if not self._authenticated(lab):
+            return
+        if not body:
+            self._reply(200, b"", None)  # the empty POST pypsrp sends to finish the handshake
+            return
+        self._dispatch(lab, service, body)
+
+    do_GET = do_POST  # IIS answers a browser's GET on a wrong path with the same 404 page
+
+    def _authenticated(self, lab: Lab) -> bool:
+        header = self.headers.get("Authorization")
+        if lab.faults.reject_auth:
+            self._ntlm = None
+            self._reply(401, b"", None, {"WWW-Authenticate": "Negotiate"})
+            return False
+        if header is None:
+            if self._ntlm is not None and self._ntlm.complete:
+                return True
+            self._reply(401, b"", None, {"WWW-Authenticate": "Negotiate"})
+            return False
+        parsed = parse_authorization(header)
+        if parsed is None:
+            self._reply(401, b"", None, {"WWW-Authenticate": "Negotiate"})
+            return False
+        scheme, token = parsed
+        if self._ntlm is None:
+            self._ntlm = NtlmSession(lab._users)
+        try:
+            out_token = self._ntlm.step(token)
+        except AuthenticationFailed:
+            self._ntlm = None
+            log.info("lab: authentication failed for a client on %s", self.address_string())
+            self._reply(401, b"", None, {"WWW-Authenticate": "Negotiate"})
+            return False
+        if not self._ntlm.complete:
+            import base64
+
+            self._reply(401, b"", None, {"WWW-Authenticate": f"{scheme} {base64.b64encode(out_token or b'').decode()}"})
+            return False
+        return True
+
+    def _dispatch(self, lab: Lab, service: ShellService, body: bytes) -> None:
+        assert self._ntlm is not None
+        content_type = self.headers.get("Content-Type", "")
+        if not content_type.startswith("multipart/encrypted"):
+            # WinRM over HTTP refuses unencrypted traffic unless AllowUnencrypted is set.
+            self._reply(400, b"Unencrypted traffic is disabled on this endpoint.", "text/plain")
+            return
+        try:
+            message = self._ntlm.unwrap(body, content_type)
+            request = soap.parse_request(message)
+        except (EncryptionError, ValueError) as exc:
+            log.info("lab: unreadable request: %s", exc)
+            self._reply(400, b"Bad Request", "text/plain")
+            return
+        try:
+            status, response = 200, soap.build_response(request, service.handle(request))
+        except soap.WSManFault as fault:
+            status, response = 500, soap.build_fault(request.message_id, fault, lab.machine_name)
+        content_type, sealed = self._ntlm.wrap(response)
+        self._reply(status, sealed, content_type)
+
+    def _reply(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class Lab:
+    """A running simulated organization; a context manager that starts and stops the server."""
+
+    def __init__(
+        self,
+        scenario: str | Path = "exchange2010-sp3-defaults",
+        port: int = 0,
+        password: str = "uccx-lab",
+        faults: LabFaults | None = None,
+    ) -> None:
+        folder = Path(scenario) if Path(scenario).is_dir() else resources.scenario_dir(str(scenario))
+        if not folder.is_dir():
+            known = ", ".join(resources.scenario_names()) or "none shipped"
+            raise InputError(f"unknown lab scenario {scenario!r} (known: {known}; or give a fact folder path)")
+        self.scenario = folder.name
+        self.state = LabState.from_folder(folder)
+        self.faults = faults or LabFaults()
+        self.requests: Counter[str] = Counter()
+        self._requested_port = port
+        self._users = UserFile(list(LAB_LOGON_NAMES), password)  # hashes only; the password is not kept
+        self._counter_lock = threading.Lock()
+        self._httpd: _LabHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._services: dict[str, ShellService] = {}
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> Lab:
+        if self._httpd is not None:
+            return self
+        httpd = _LabHTTPServer(("127.0.0.1", self._requested_port), _Handler)
+        httpd.lab = self
+        self._httpd = httpd
+        self._services = self._build_services()
+        self._thread = threading.Thread(target=httpd.serve_forever, name="uccx-lab", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        self._users.close()
+
+    def __enter__(self) -> Lab:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # --- what clients and tests use ------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("the lab is not running")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def exchange_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}{EXCHANGE_PATH}"
+
+    @property
+    def host_endpoints(self) -> dict[str, str]:
+        return {s.name: f"http://127.0.0.1:{self.port}{HOST_PATH_PREFIX}{s.name}" for s in self.state.servers}
+
+    @property
+    def machine_name(self) -> str:
+        servers = self.state.servers
+        return servers[0].fqdn if servers else "EX01.lab.local"
+
+    def write_inventory(self, path: str | Path, baseline: str = "uccx-exchange2010-sp1") -> Path:
+        return write_inventory(self, Path(path), baseline)
+
+    # --- server internals ------------------------------------------------------------------
+
+    def _build_services(self) -> dict[str, ShellService]:
+        services = {
+            EXCHANGE_PATH.lower(): ShellService(
+                "Microsoft.Exchange",
+                self.exchange_endpoint,
+                PipelineExecutor(self.state, self.faults, EndpointProfile(EXCHANGE_CMDLETS, no_language=True)),
+                LAB_USER,
+            )
+        }
+        for name, url in self.host_endpoints.items():
+            profile = EndpointProfile(HOST_CMDLETS, no_language=False, server=name)
+            services[f"{HOST_PATH_PREFIX}{name}".lower()] = ShellService(
+                "Microsoft.PowerShell", url, PipelineExecutor(self.state, self.faults, profile), LAB_USER
+            )
+        return services
+
+    def _service_for(self, path: str) -> ShellService | None:
+        clean = path.split("?", 1)[0].lower()
+        return self._services.get(clean) or self._services.get(clean.rstrip("/"))
+
+    def _count(self, service: ShellService) -> None:
+        for path, known in self._services.items():
+            if known is service:
+                url = f"http://127.0.0.1:{self.port}"
+                label = self.exchange_endpoint if path == EXCHANGE_PATH.lower() else url + self._host_path(path)
+                with self._counter_lock:
+                    self.requests[label] += 1
+                return
+
+    def _host_path(self, lowered: str) -> str:
+        for name in self.host_endpoints:
+            if f"{HOST_PATH_PREFIX}{name}".lower() == lowered:
+                return f"{HOST_PATH_PREFIX}{name}"
+        return lowered

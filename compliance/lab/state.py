@@ -1,0 +1,176 @@
+"""The simulated organization: the objects of one fact folder, as the lab's cmdlets see them.
+
+A fact folder (docs/fact-folder.md) holds one ``Export-Clixml`` file per cmdlet. The lab loads
+every ``*.xml`` with psrpcore, strips the ``Deserialized.`` prefixes psrpcore and remote exports
+add (so objects go out with their live type names and the client adds its own prefix, as with a
+real server), and keeps the objects per file. Cmdlets read and change them in place under
+``lock``; ``snapshot()`` turns the whole state into plain, comparable data for tests.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from psrpcore.types import PSObject, deserialize_clixml
+
+from compliance.errors import InputError
+
+EXCHANGE_SERVER_FILE = "GetExchangeServer"
+IMAP_SETTINGS_FILE = "GetImapSettings"
+RECEIVE_CONNECTOR_FILE = "GetReceiveConnector"
+THROTTLING_POLICY_FILE = "GetThrottlingPolicy"
+MAILBOX_FILE = "GetMailbox"
+ORGANIZATION_FILE = "GetOrganizationConfig"
+AD_PERMISSION_FILE = "GetADPermission"
+_DESERIALIZED = "Deserialized."
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What the lab needs to know about one Exchange server."""
+
+    name: str
+    fqdn: str
+    roles: tuple[str, ...]
+
+
+class LabState:
+    """Objects per fact file name (``GetReceiveConnector``, ``GetItemProperty-EX01`` ...)."""
+
+    def __init__(self, objects: dict[str, list[Any]], source: Path | None = None) -> None:
+        self.objects = objects
+        self.source = source
+        self.lock = threading.RLock()
+        # Restart-Service calls as (server, service name): what a plan's restarts really did.
+        self.service_restarts: list[tuple[str, str]] = []
+
+    @classmethod
+    def from_folder(cls, path: str | Path) -> LabState:
+        folder = Path(path)
+        if not folder.is_dir():
+            raise InputError(f"{folder}: not a fact folder (no such directory)")
+        objects: dict[str, list[Any]] = {}
+        for file in sorted(folder.glob("*.xml")):
+            try:
+                loaded = deserialize_clixml(file.read_text(encoding="utf-8-sig"), None)
+            except Exception as exc:  # psrpcore raises plain ValueError/ParseError/KeyError alike
+                raise InputError(f"{file}: not a CLIXML export ({exc})") from None
+            items = loaded if isinstance(loaded, list) else [loaded]
+            objects[file.stem] = [strip_deserialized(item) for item in items]
+        if EXCHANGE_SERVER_FILE not in objects:
+            raise InputError(f"{folder}: no {EXCHANGE_SERVER_FILE}.xml, so no servers to simulate")
+        return cls(objects, folder)
+
+    def of(self, file_stem: str) -> list[Any]:
+        """The objects of one fact file; an empty list if the folder did not have it."""
+        return self.objects.setdefault(file_stem, [])
+
+    @property
+    def servers(self) -> list[ServerInfo]:
+        return [
+            ServerInfo(
+                name=str(server.Name),
+                fqdn=str(prop(server, "Fqdn") or server.Name),
+                roles=tuple(r.strip() for r in str(prop(server, "ServerRole") or "").split(",") if r.strip()),
+            )
+            for server in self.of(EXCHANGE_SERVER_FILE)
+        ]
+
+    @property
+    def organization(self) -> Any:
+        found = self.of(ORGANIZATION_FILE)
+        return found[0] if found else None
+
+    @property
+    def domain_controller(self) -> str:
+        """The DC named in Exchange's "couldn't be found on '<DC>'" errors: DC01.<AD domain>."""
+        dn = str(prop(self.organization, "DistinguishedName") or "DC=lab,DC=local")
+        domain = ".".join(re.findall(r"DC=([^,]+)", dn, flags=re.IGNORECASE)) or "lab.local"
+        return f"DC01.{domain}"
+
+    def snapshot(self) -> dict[str, list[Any]]:
+        """Plain data of every object: type names, ToString, typed property values."""
+        with self.lock:
+            return {stem: [plain(item) for item in items] for stem, items in sorted(self.objects.items())}
+
+
+def prop(obj: Any, name: str) -> Any:
+    """A property of a psrpcore object by name (case-insensitive), or None."""
+    if obj is None:
+        return None
+    info = find_property(obj, name)
+    return info.get_value(obj) if info is not None else None
+
+
+def find_property(obj: Any, name: str) -> Any:
+    ps = getattr(obj, "PSObject", None)
+    if ps is None:
+        return None
+    lowered = name.lower()
+    for info in [*ps.adapted_properties, *ps.extended_properties]:
+        if info.name.lower() == lowered:
+            return info
+    return None
+
+
+def strip_deserialized(value: Any) -> Any:
+    """Remove every leading ``Deserialized.`` from type names, recursively; returns ``value``."""
+    for item in _walk(value):
+        ps = item.PSObject
+        ps.type_names = [_strip(name) for name in ps.type_names]
+    return value
+
+
+def _strip(name: str) -> str:
+    while name.startswith(_DESERIALIZED):
+        name = name[len(_DESERIALIZED) :]
+    return name
+
+
+def _walk(value: Any) -> list[Any]:
+    """Every psrpcore object reachable from ``value`` (properties, list items, dict entries)."""
+    found: list[Any] = []
+    stack = [value]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        ps = getattr(item, "PSObject", None)
+        if ps is not None:
+            found.append(item)
+            stack.extend(info.get_value(item) for info in [*ps.adapted_properties, *ps.extended_properties])
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return found
+
+
+def plain(value: Any) -> Any:
+    """Comparable plain data for one value; the .NET type is kept so I32 20 != U32 20 != "20"."""
+    if value is None:
+        return None
+    ps = getattr(value, "PSObject", None)
+    data: dict[str, Any] = {"kind": type(value).__name__}
+    if ps is not None:
+        data["types"] = list(ps.type_names)
+        data["to_string"] = ps.to_string if ps._to_string is not None else None
+        data["props"] = {info.name: plain(info.get_value(value)) for info in ps.adapted_properties}
+        data["extended"] = {info.name: plain(info.get_value(value)) for info in ps.extended_properties}
+    if isinstance(value, dict):
+        data["items"] = [[plain(k), plain(v)] for k, v in value.items()]
+    elif isinstance(value, (list, tuple)):
+        data["items"] = [plain(v) for v in value]
+    elif isinstance(value, (str, int, float, bytes, datetime.datetime, datetime.timedelta)):
+        data["value"] = value if not isinstance(value, bytes) else value.hex()
+    elif not isinstance(value, PSObject) and ps is None:
+        data["value"] = repr(value)
+    return data
