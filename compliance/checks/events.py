@@ -24,7 +24,10 @@ def in_window(records: list[EventRecord], rule: EventLogRule, now: datetime.date
 
 
 def _aware(when: datetime.datetime) -> datetime.datetime:
-    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
+    """In UTC; a time without a zone is taken as UTC (Export-Clixml writes the zone when it knows it)."""
+    if when.tzinfo is None:
+        return when.replace(tzinfo=datetime.timezone.utc)
+    return when.astimezone(datetime.timezone.utc)
 
 
 def describe(records: list[EventRecord]) -> str:

@@ -19,6 +19,17 @@ _DESERIALIZED = "Deserialized."
 _PRIMITIVES = (bool, int, float, str, bytes, datetime.datetime, datetime.timedelta, uuid.UUID)
 
 
+# .NET types that CLIXML writes as bare primitives; anything else carried on a primitive value
+# (an enum such as ServiceControllerStatus, a flags type such as AuthMechanisms) keeps its ToString.
+_PRIMITIVE_TYPE_NAMES = frozenset(
+    f"System.{name}" for name in (
+        "String", "Char", "Boolean", "DateTime", "TimeSpan", "Byte", "SByte", "Int16", "UInt16", "Int32",
+        "UInt32", "Int64", "UInt64", "Single", "Double", "Decimal", "Byte[]", "Guid", "Uri", "Version",
+        "Xml.XmlDocument", "Management.Automation.ScriptBlock", "Security.SecureString",
+    )
+)
+
+
 def strip_deserialized(type_name: str) -> str:
     """``Deserialized.Deserialized.X`` (an export from a remote session) -> ``X``."""
     while type_name.startswith(_DESERIALIZED):
@@ -74,7 +85,7 @@ def from_psrpcore(value: Any) -> Any:
     type_names = tuple(getattr(value, "PSTypeNames", ()) or ())
     if isinstance(value, _PRIMITIVES):
         plain = _plain_primitive(value)
-        if type_names and not strip_deserialized(type_names[0]).startswith("System."):
+        if type_names and strip_deserialized(type_names[0]) not in _PRIMITIVE_TYPE_NAMES:
             # An enum or other typed primitive: keep the type and the text Exchange shows.
             return PSObj(type_names, _to_string(ps_object), value=plain)
         return plain
