@@ -75,9 +75,10 @@ def _build(node: yaml.Node, loc: Loc, positions: dict[Loc, Position], path: Path
             if key in result:
                 line = key_node.start_mark.line + 1
                 raise InputError(f"{path}:{line}:{key_node.start_mark.column + 1}: {key}: duplicate key")
-            result[key] = _build(value_node, (*loc, key), positions, path)
+            key_loc: Loc = (*loc, key)
+            result[key] = _build(value_node, key_loc, positions, path)
             # Errors about a value point at its key, as an editor's "go to line" expects.
-            positions[(*loc, key)] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            positions[key_loc] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*loc, i), positions, path) for i, item in enumerate(node.value)]
@@ -93,14 +94,26 @@ def validate(model: type[M], doc: YamlDocument) -> M:
 
 
 def format_errors(model: type[pydantic.BaseModel], doc: YamlDocument, errors: Iterable[Any]) -> list[str]:
+    located = [(tuple(part for part in error["loc"] if not _is_union_tag(part)), error) for error in errors]
+    # A misspelt required key is reported by pydantic twice: as an unknown key and as the key it was
+    # meant to be, missing. It is one mistake, so only the "unknown key ... did you mean" line is kept.
+    meant: dict[Loc, str | None] = {
+        loc: _closest(loc[-1], allowed_keys(model, loc[:-1]))
+        for loc, error in located
+        if error["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str)
+    }
+    explained = {(*loc[:-1], key) for loc, key in meant.items() if key is not None}
     lines = []
-    for error in errors:
-        loc: Loc = tuple(part for part in error["loc"] if not _is_union_tag(part))
+    for loc, error in located:
+        if error["type"] == "missing" and loc in explained:
+            continue
         pos = doc.position(loc)
         field = dotted(loc) or "(top level)"
-        message = str(error["msg"])
-        if error["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
-            message = f"unknown key {loc[-1]!r}" + _did_you_mean(loc[-1], allowed_keys(model, loc[:-1]))
+        # pydantic prefixes a validator's ValueError with "Value error, "; the message is ours alone.
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if loc in meant:
+            close = meant[loc]
+            message = f"unknown key {loc[-1]!r}" + (f" (did you mean {close!r}?)" if close else "")
         elif error["type"] == "missing":
             message = "required key is missing"
         lines.append(f"{doc.path}:{pos.line}:{pos.column}: {field}: {message}")
@@ -119,13 +132,13 @@ def _is_union_tag(part: int | str) -> bool:
     return isinstance(part, str) and ("[" in part or part.startswith("function-"))
 
 
-def _did_you_mean(key: str, allowed: list[str]) -> str:
+def _closest(key: str, allowed: list[str]) -> str | None:
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     if not close:
         lowered = {a.lower(): a for a in allowed}
         if key.lower() in lowered:
             close = [lowered[key.lower()]]
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return close[0] if close else None
 
 
 def allowed_keys(model: type[pydantic.BaseModel], loc: Loc) -> list[str]:
