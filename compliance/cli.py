@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "validate": "compliance.commands.validate",
     "plan": "compliance.commands.plan",
     "collector-script": "compliance.commands.collector_script",
+    "probe": "compliance.commands.probe",
+    "demo": "compliance.commands.demo",
 }
 
 log = logging.getLogger("compliance")
