@@ -1,0 +1,112 @@
+"""``uccx-compliance facts collect``: read the live facts over WinRM and save them as a fact folder.
+
+The folder is the same offline folder the PowerShell collector writes (one ``Export-Clixml`` file
+per cmdlet plus ``collection.txt``), so ``plan --facts DIR`` can be re-run on it, attached to a
+change ticket or diffed. An unreadable fact gets no file (a partial file would read as "no
+objects"): its line is printed and the exit code is 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from compliance.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from compliance.facts.collection import CollectionRequest, RawFacts
+    from compliance.inventory import Target
+
+HELP = "read the live facts over WinRM (facts collect) and save them as an offline fact folder"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="facts_action", metavar="ACTION", required=True)
+    collect = sub.add_parser("collect", help="collect every target's facts into --out DIR",
+                             description="Collect every target's facts over WinRM/PSRP into an offline folder.")
+    collect.add_argument("--inventory", type=Path, metavar="FILE", required=True, help="inventory of targets")
+    collect.add_argument("--out", type=Path, metavar="DIR", required=True,
+                         help="folder to write (a subfolder per target when there are several)")
+    collect.add_argument("--target", dest="only_target", metavar="NAME", help="only this inventory target")
+    collect.add_argument("--allow-insecure-transport", action="store_true",
+                         help="allow Basic or certificate authentication over plain http:// (labs only)")
+    collect.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                         help="override a baseline var (repeatable)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from compliance.baseline.load import parse_var_overrides
+    from compliance.inventory import load_inventory
+    from compliance.remoting.secrets import configure_library_logging
+
+    configure_library_logging(bool(getattr(args, "debug", False)))
+    inventory = load_inventory(args.inventory)
+    targets = [inventory.target(args.only_target)] if args.only_target else list(inventory.targets)
+    overrides = parse_var_overrides(args.var)
+    incomplete = False
+    for target in targets:
+        folder = args.out / target.name if len(targets) > 1 else args.out
+        incomplete |= not collect_target(target, folder, overrides,
+                                         allow_insecure_transport=args.allow_insecure_transport)
+    return int(ExitCode.INCOMPLETE if incomplete else ExitCode.OK)
+
+
+def collection_request(target: Target, overrides: dict[str, Any]) -> CollectionRequest:
+    """What to read for this target, as its baseline says (registry paths, events, services, mailbox)."""
+    from compliance.baseline.load import load_baseline
+
+    return load_baseline(target.baseline_path, {**target.vars, **overrides}).collection_request()
+
+
+def collect_target(target: Target, folder: Path, overrides: dict[str, Any], *,
+                   allow_insecure_transport: bool) -> bool:
+    """Collect one target into ``folder``; True when every fact was read."""
+    from compliance.remoting.collect import collect
+
+    request = collection_request(target, overrides)
+    password = target.password()
+    started = datetime.datetime.now(datetime.timezone.utc)
+    raw = collect(target, request, password=password, allow_insecure_transport=allow_insecure_transport,
+                  now=started, warn=lambda line: print(f"{target.name}: warning: {line}", file=sys.stderr))
+    unreadable = write_folder(folder, raw)
+    write_collection_info(folder, target, started, request.event_lookback_days)
+    for line in unreadable:
+        print(f"{target.name}: unreadable: {line}", file=sys.stderr)
+    print(f"{target.name}: wrote {len(raw) - len(unreadable)} fact files to {folder}"
+          + (f"; {len(unreadable)} unreadable" if unreadable else ""), file=sys.stderr)
+    return not unreadable
+
+
+def write_folder(folder: Path, raw: RawFacts) -> list[str]:
+    """One ``<stem>.xml`` per readable fact; returns the unreadable facts' lines."""
+    from compliance.facts.clixml_writer import write_clixml
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot create the output folder: {exc.strerror or exc}") from None
+    unreadable = []
+    for stem, reading in sorted(raw.items()):
+        path = folder / f"{stem}.xml"
+        if not reading.ok or reading.value is None:
+            unreadable.append(reading.error or f"{stem}: not collected")
+            path.unlink(missing_ok=True)  # a stale file from an earlier run must not pass for this one
+            continue
+        write_clixml(path, reading.value)
+    return unreadable
+
+
+def write_collection_info(folder: Path, target: Target, when: datetime.datetime, lookback_days: int) -> None:
+    """``collection.txt`` as the PowerShell collector writes it (never the password)."""
+    lines = [
+        f"CollectedAtUtc: {when.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}",
+        f"EventLookbackDays: {lookback_days}",
+        f"CollectedBy: {target.username or '(Kerberos ticket of the current user)'}",
+        f"Endpoint: {target.exchange_endpoint}",
+        f"Target: {target.name}",
+        "Collector: uccx-compliance facts collect (WinRM/PSRP)",
+    ]
+    (folder / "collection.txt").write_bytes(b"\xef\xbb\xbf" + ("\r\n".join(lines) + "\r\n").encode("utf-8"))
