@@ -21,6 +21,7 @@ from compliance.errors import ComplianceError, ExitCode
 COMMANDS: dict[str, str] = {
     "validate": "compliance.commands.validate",
     "plan": "compliance.commands.plan",
+    "facts": "compliance.commands.facts",
     "collector-script": "compliance.commands.collector_script",
     "probe": "compliance.commands.probe",
     "demo": "compliance.commands.demo",
