@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from compliance.baseline.load import LoadedBaseline
 from compliance.checks.adpermission import check_ad_permission
+from compliance.checks.capacity import capacity
 from compliance.checks.connectors import check_receive_connectors
 from compliance.checks.events import check_event_log
 from compliance.checks.host import check_registry_value
@@ -56,4 +57,5 @@ def evaluate(loaded: LoadedBaseline, facts: Facts) -> Plan:
             else:
                 plan.add(result)
     plan.notes += facts.warnings
+    plan.capacity = capacity(facts, loaded.vars)
     return plan

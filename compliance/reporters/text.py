@@ -54,6 +54,8 @@ def _plan(plan: Plan, verbose: bool) -> list[str]:
     if plan.restarts:
         lines.append("Restarts needed after apply: "
                      + ", ".join(f"{svc} on {srv}" for srv, svc in plan.restarts))
+    if plan.capacity:
+        lines += _capacity(plan)
     if verbose and plan.compliant:
         lines.append(f"Compliant ({len(plan.compliant)}):")
         lines += [f"  = {c.check} {c.resource}: {c.evidence}" for c in plan.compliant]
@@ -66,6 +68,23 @@ def _plan(plan: Plan, verbose: bool) -> list[str]:
         f"{summary['compliant']} compliant{hint}, {summary['unreadable']} unreadable."
     )
     lines.append("")
+    return lines
+
+
+def _capacity(plan: Plan) -> list[str]:
+    needed = plan.capacity[0]["needed"]
+    lines = [f"Capacity: UCCX needs {needed} IMAP connections on its one account (2 per agent + its own):"]
+    for row in plan.capacity:
+        where = "" if row["server"] == "-" else f" on {row['server']}"
+        value = "not read" if row["value"] is None else show(row["value"])
+        if row["headroom"] is None:
+            state = "?"
+        elif row["headroom"] == "unlimited":
+            state = "ok, no limit"
+        else:
+            state = f"{'ok' if row['ok'] else 'SHORT'}, headroom {row['headroom']:+d}"
+        note = f"  ({row['note']})" if row["note"] else ""
+        lines.append(f"  {row['limit']}{where}: {value} [{state}]{note}")
     return lines
 
 
