@@ -57,7 +57,9 @@ def parse_var_overrides(items: Iterable[str]) -> dict[str, Any]:
         try:
             overrides[name.strip()] = yaml.safe_load(text) if text.strip() else ""
         except yaml.YAMLError as exc:
-            raise InputError(f"--var {item!r}: value is not valid YAML: {exc}") from None
+            # PyYAML's str() spans several lines with a caret drawing; the problem alone fits one line.
+            problem = getattr(exc, "problem", None) or type(exc).__name__
+            raise InputError(f"--var {item!r}: value is not valid YAML: {problem}") from None
     return overrides
 
 
