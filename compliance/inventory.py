@@ -146,7 +146,7 @@ class Target(_Strict):
 class Inventory(_Strict):
     api_version: Literal["uccx-compliance/v1"] = Field(alias="apiVersion")
     kind: Literal["Inventory"]
-    targets: tuple[Target, ...] = Field(min_length=1)
+    targets: tuple[Target, ...]
 
     def target(self, name: str) -> Target:
         for target in self.targets:
@@ -167,6 +167,9 @@ def load_inventory(path: Path) -> Inventory:
     doc = read_yaml(path)
     _refuse_literal_passwords(doc)
     inventory = validate(Inventory, doc)
+    if not inventory.targets:
+        pos = doc.position(("targets",))
+        raise InputError(f"{doc.path}:{pos.line}:{pos.column}: targets: list at least one target")
     for index, target in enumerate(inventory.targets):
         target._baseline_path = _resolve_baseline(doc, index, target.baseline)
     return inventory

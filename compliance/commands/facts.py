@@ -26,7 +26,7 @@ HELP = "read the live facts over WinRM (facts collect) and save them as an offli
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="facts_action", metavar="ACTION", required=True)
     collect = sub.add_parser("collect", help="collect every target's facts into --out DIR",
-                             description="Collect every target's facts over WinRM/PSRP into an offline folder.")
+                             description="Collect each target's facts over WinRM into an offline folder.")
     collect.add_argument("--inventory", type=Path, metavar="FILE", required=True, help="inventory of targets")
     collect.add_argument("--out", type=Path, metavar="DIR", required=True,
                          help="folder to write (a subfolder per target when there are several)")

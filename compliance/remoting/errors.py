@@ -47,10 +47,13 @@ def describe_failure(exc: BaseException, url: str, *, username: str | None, auth
         return f"{url}: timed out waiting for an answer (raise timeouts.read, or the server is overloaded)"
     if isinstance(exc, rex.ConnectionError):
         return f"{url}: {_connection_problem(exc, host, port)}"
-    if isinstance(exc, WSManFaultError):
+    # pypsrp parses any HTTP error body as a WS-Management fault; IIS's XHTML 404 page parses too,
+    # giving an empty fault whose context is the original HTTP error.
+    transport = next((c for c in _causes(exc) if isinstance(c, WinRMTransportError)), None)
+    if isinstance(exc, WSManFaultError) and (exc.code or exc.reason or transport is None):
         return f"{url}: {_fault(exc)}"
-    if isinstance(exc, WinRMTransportError):
-        return f"{url}: {_http_status(exc)}"
+    if transport is not None:
+        return f"{url}: {_http_status(transport)}"
     return f"{url}: {type(exc).__name__}: {_first_line(exc)}"
 
 

@@ -1,0 +1,91 @@
+"""The inventory: what is accepted, and the one-line errors for what is not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compliance.errors import InputError
+from compliance.inventory import load_inventory
+
+VALID = """\
+apiVersion: uccx-compliance/v1
+kind: Inventory
+targets:
+  - name: lab
+    exchange_endpoint: http://ex01.lab.local/PowerShell/
+    username: uccx-audit@lab.local
+    password_env: UCCX_TEST_PASSWORD
+    baseline: site.yaml
+    vars: {uccx_mailbox: uccx}
+    servers:
+      - name: EX01
+        roles: [Mailbox, ClientAccess, HubTransport]
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "site.yaml").write_text("# a baseline\n", encoding="utf-8")
+    path = tmp_path / "inventory.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_valid_inventory_gets_defaults_and_resolves_the_baseline(tmp_path: Path) -> None:
+    target = load_inventory(write(tmp_path, VALID)).targets[0]
+    assert target.auth == "kerberos"
+    assert target.configuration == "Microsoft.Exchange"
+    assert target.cert_validation is True
+    assert (target.timeouts.connection, target.timeouts.read, target.timeouts.operation) == (30, 60, 20)
+    assert target.baseline_path == (tmp_path / "site.yaml").resolve()
+    assert target.servers[0].host_url == "http://EX01:5985/wsman"
+    assert target.server("ex01") is target.servers[0]
+
+
+def test_a_literal_password_is_refused_with_what_to_do_instead(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("    password_env: UCCX_TEST_PASSWORD\n", "    password: hunter2\n"))
+    with pytest.raises(InputError) as caught:
+        load_inventory(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:7:5: targets[0].password: ")
+    assert "password_env" in message and "prompted" in message
+    assert "hunter2" not in message
+
+
+def test_a_misspelt_key_names_file_line_column_and_the_right_key(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("    username:", "    usernme:"))
+    with pytest.raises(InputError) as caught:
+        load_inventory(path)
+    assert str(caught.value) == f"{path}:6:5: targets[0].usernme: unknown key 'usernme' (did you mean 'username'?)"
+
+
+def test_an_unknown_baseline_name_is_an_input_error(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("baseline: site.yaml", "baseline: no-such-baseline"))
+    with pytest.raises(InputError, match=r"targets\[0\]\.baseline: no shipped baseline named 'no-such-baseline'"):
+        load_inventory(path)
+
+
+def test_password_env_missing_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("UCCX_TEST_PASSWORD", raising=False)
+    target = load_inventory(write(tmp_path, VALID)).targets[0]
+    with pytest.raises(InputError, match="UCCX_TEST_PASSWORD"):
+        target.password()
+    monkeypatch.setenv("UCCX_TEST_PASSWORD", "from-env")
+    assert target.password() == "from-env"
+
+
+def test_no_password_source_and_no_terminal_is_an_input_error(tmp_path: Path) -> None:
+    target = load_inventory(write(tmp_path, VALID.replace("    password_env: UCCX_TEST_PASSWORD\n", ""))).targets[0]
+    # pytest's stdin is not a terminal, so there is nobody to prompt.
+    with pytest.raises(InputError, match="set password_env"):
+        target.password()
+
+
+def test_basic_auth_over_plain_http_is_refused_unless_allowed(tmp_path: Path) -> None:
+    from compliance.facts.collection import CollectionRequest
+    from compliance.remoting.collect import collect
+
+    target = load_inventory(write(tmp_path, VALID.replace("    username:", "    auth: basic\n    username:"))).targets[0]
+    with pytest.raises(InputError, match=r"basic authentication over plain http:// .* --allow-insecure-transport"):
+        collect(target, CollectionRequest(uccx_mailbox="uccx"), password="x")
