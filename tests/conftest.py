@@ -1,0 +1,86 @@
+"""Shared paths and helpers for the test suite.
+
+``SHARED`` is the project's shared folder beside the repository (``../shared``): CI runs in a fresh
+clone with ``shared/`` next to it, so every path is resolved from this file, never from the cwd.
+The real Exchange exports in ``SHARED/fixtures/css-exchange`` are read as they are; tests that need
+them under the names the collector writes copy them into a temporary fact folder.
+
+Test modules do not ``import conftest`` (another area has its own ``conftest.py``, and pytest keeps
+only one module of that name); they use these fixtures, or compute paths from their own ``__file__``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from compliance.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CSS = SHARED / "fixtures" / "css-exchange"
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+CliRunner = Callable[..., CliResult]
+FactFolder = Callable[[Mapping[str, Path | str]], Path]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
+    """Run ``uccx-compliance ARGS...`` in-process; returns its exit code, stdout and stderr."""
+
+    def run(*argv: str | Path) -> CliResult:
+        capsys.readouterr()  # drop anything printed before this call
+        code = main([str(a) for a in argv])
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def css() -> Path:
+    """The real CSS-Exchange exports; a missing folder is a failure, not a skip (CI must read them)."""
+    if not CSS.is_dir():
+        pytest.fail(f"real Exchange fixtures not found at {CSS} (shared/ must sit beside the repository)")
+    return CSS
+
+
+@pytest.fixture
+def fact_folder(tmp_path: Path) -> FactFolder:
+    """Build a fact folder: ``{"GetReceiveConnector.xml": <source path or file text>}``."""
+
+    def build(files: Mapping[str, Path | str]) -> Path:
+        folder = tmp_path / "facts"
+        folder.mkdir(exist_ok=True)
+        for name, source in files.items():
+            if isinstance(source, Path):
+                shutil.copyfile(source, folder / name)
+            else:
+                (folder / name).write_text(source, encoding="utf-8")
+        return folder
+
+    return build
+
+
+@pytest.fixture
+def copy_of(tmp_path: Path) -> Callable[[Path], Path]:
+    """A writable copy of an example fact folder, to delete or damage single files in."""
+
+    def copy(folder: Path) -> Path:
+        target = tmp_path / folder.name
+        shutil.copytree(folder, target)
+        return target
+
+    return copy
