@@ -73,9 +73,33 @@ def load_baseline(path: Path, overrides: Mapping[str, Any] | None = None) -> Loa
         raise InputError(f"{path}:{pos.line}:{pos.column}: vars: expected a mapping of name: default")
     variables = {**defaults, **_checked_overrides(defaults, overrides or {})}
     rendered = YamlDocument(doc.path, _render_tree(doc, doc.data, (), variables), doc.positions)
+    _refuse_duplicate_ids(rendered)
     baseline = validate(Baseline, rendered)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return LoadedBaseline(path=path, sha256=digest, baseline=baseline, vars=variables)
+
+
+def _refuse_duplicate_ids(doc: YamlDocument) -> None:
+    """Point at the second use of a check id (the model's own check can only say "somewhere")."""
+    seen: dict[str, Loc] = {}
+    for check_id, loc in _ids(doc.data.get("rules"), ("rules",)):
+        if check_id in seen:
+            pos = doc.position((*loc, "id"))
+            first = doc.position((*seen[check_id], "id"))
+            raise InputError(f"{doc.path}:{pos.line}:{pos.column}: {dotted((*loc, 'id'))}: check id {check_id} "
+                             f"is used twice (first at line {first.line}); ids must be stable and unique")
+        seen[check_id] = loc
+
+
+def _ids(data: Any, loc: Loc) -> Iterable[tuple[str, Loc]]:
+    if isinstance(data, dict):
+        if isinstance(data.get("id"), str):
+            yield data["id"], loc
+        for key, value in data.items():
+            yield from _ids(value, (*loc, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _ids(value, (*loc, index))
 
 
 def _checked_overrides(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
