@@ -68,4 +68,6 @@ def _int(value: int | None) -> int:
 def _same(a: Scalar, b: Scalar) -> bool:
     if isinstance(a, str) and isinstance(b, str):
         return a.casefold() == b.casefold()
+    if isinstance(a, bool) != isinstance(b, bool):
+        return False  # Python's 0 == False; $false is not the number 0 to Exchange
     return a == b
