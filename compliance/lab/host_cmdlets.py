@@ -15,6 +15,7 @@ from psrpcore.types import PSCustomObject, PSInt, PSInt64, PSNoteProperty, PSStr
 
 from compliance.lab import records, values
 from compliance.lab.cmdlet_base import Cmdlet, CmdletCall, CmdletError, cmdlet
+from compliance.lab.enums import enum_value
 from compliance.lab.state import find_property, prop
 
 _PROVIDER_PREFIX = "microsoft.powershell.core\\registry::"
@@ -158,10 +159,11 @@ def remove_item_property(call: CmdletCall) -> None:
 
 
 def _service_object(name: str, display_name: str) -> Any:
-    status = PSInt(4)
-    status.PSObject.type_names = ["System.ServiceProcess.ServiceControllerStatus", "System.Enum",
-                                  "System.ValueType", "System.Object"]
-    status.PSObject.to_string = "Running"
+    status = enum_value(
+        ["System.ServiceProcess.ServiceControllerStatus", "System.Enum", "System.ValueType", "System.Object"],
+        "Running",
+        4,
+    )
     return values.new_object(
         ["System.ServiceProcess.ServiceController", "System.ComponentModel.Component",
          "System.MarshalByRefObject", "System.Object"],

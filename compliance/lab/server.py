@@ -189,7 +189,9 @@ class Lab:
         httpd.lab = self
         self._httpd = httpd
         self._services = self._build_services()
-        self._thread = threading.Thread(target=httpd.serve_forever, name="uccx-lab", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="uccx-lab", daemon=True
+        )
         self._thread.start()
         return self
 

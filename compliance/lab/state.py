@@ -19,6 +19,7 @@ from typing import Any
 from psrpcore.types import PSObject, deserialize_clixml
 
 from compliance.errors import InputError
+from compliance.lab.enums import as_enum, is_enum_like
 
 EXCHANGE_SERVER_FILE = "GetExchangeServer"
 IMAP_SETTINGS_FILE = "GetImapSettings"
@@ -28,6 +29,8 @@ MAILBOX_FILE = "GetMailbox"
 ORGANIZATION_FILE = "GetOrganizationConfig"
 AD_PERMISSION_FILE = "GetADPermission"
 _DESERIALIZED = "Deserialized."
+# Notes a PowerShell *client* adds to objects from a remote session; a server never sends them.
+_CLIENT_NOTES = frozenset({"pscomputername", "runspaceid", "psshowcomputername"})
 
 
 @dataclass(frozen=True)
@@ -119,11 +122,20 @@ def find_property(obj: Any, name: str) -> Any:
 
 
 def strip_deserialized(value: Any) -> Any:
-    """Remove every leading ``Deserialized.`` from type names, recursively; returns ``value``."""
+    """Undo what a remote client adds, recursively: every leading ``Deserialized.`` of the type
+    names and the PSComputerName/RunspaceId/PSShowComputerName notes. Enum values become
+    ``compliance.lab.enums`` instances so they go out with their type names and ToString."""
     for item in _walk(value):
         ps = item.PSObject
         ps.type_names = [_strip(name) for name in ps.type_names]
-    return value
+        ps.extended_properties[:] = [p for p in ps.extended_properties if p.name.lower() not in _CLIENT_NOTES]
+    for item in _walk(value):
+        for info in [*item.PSObject.adapted_properties, *item.PSObject.extended_properties]:
+            if is_enum_like(info.get_value(item)):
+                info.set_value(as_enum(info.get_value(item)), item)
+        if isinstance(item, list):
+            item[:] = [as_enum(element) for element in item]
+    return as_enum(value)
 
 
 def _strip(name: str) -> str:
