@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from compliance.probe.result import Refusal, StepRecorder
+from compliance.probe.result import Refusal, Step, StepRecorder, ms_since
 from compliance.probe.session import Budget, FailureKind, SessionFailed
 
 
@@ -37,7 +37,9 @@ class OpenedSessions(Generic[S]):
     started: float = 0.0
 
 
-def open_sessions(count: int, budget: Budget, open_one: Callable[[StepRecorder], S]) -> OpenedSessions[S]:
+def open_sessions(
+    count: int, budget: Budget, open_one: Callable[[int, StepRecorder], S]
+) -> OpenedSessions[S]:
     """Open up to ``count`` sessions; the first one's steps are recorded for the report."""
     opened: OpenedSessions[S] = OpenedSessions(started=time.perf_counter())
     for number in range(1, count + 1):
@@ -47,15 +49,27 @@ def open_sessions(count: int, budget: Budget, open_one: Callable[[StepRecorder],
             opened.refusal = Refusal(number, failure)
             break
         try:
-            opened.sessions.append(open_one(recorder))
+            opened.sessions.append(open_one(number, recorder))
         except SessionFailed as exc:
             opened.refusal = Refusal(number, exc)
             break
     return opened
 
 
-def close_sessions(sessions: list[S]) -> int:
-    """LOGOUT/QUIT every session, then close it. Returns how many said goodbye properly."""
+def connections_step(requested: int, opened: OpenedSessions[S]) -> Step:
+    """The connection-count step: how many sessions the server held at once, and who stopped."""
+    accepted = len(opened.sessions)
+    detail = f"{accepted} of {requested} sessions open at once with one account"
+    if opened.refusal is not None:
+        detail += f"; {opened.refusal.describe()}"
+    return Step("connections", opened.refusal is None, ms_since(opened.started), detail)
+
+
+def close_step(name: str, verb: str, sessions: list[S]) -> Step:
+    """Send ``verb`` (LOGOUT/QUIT) on every session, then read the answers and close the sockets."""
+    started = time.perf_counter()
     for session in sessions:
         session.begin_close()
-    return sum(1 for session in sessions if session.finish_close())
+    answered = sum(1 for session in sessions if session.finish_close())
+    detail = f"{verb} answered by {answered} of {len(sessions)} sessions; all {len(sessions)} closed"
+    return Step(name, answered == len(sessions), ms_since(started), detail)

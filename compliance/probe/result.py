@@ -69,15 +69,15 @@ class StepRecorder:
         try:
             yield note
         except SessionFailed as exc:
-            self.steps.append(Step(name, False, _ms_since(started), exc.detail))
+            self.steps.append(Step(name, False, ms_since(started), exc.detail))
             raise
-        self.steps.append(Step(name, True, _ms_since(started), note.detail))
+        self.steps.append(Step(name, True, ms_since(started), note.detail))
 
     def add(self, name: str, ok: bool, started: float, detail: str) -> None:
-        self.steps.append(Step(name, ok, _ms_since(started), detail))
+        self.steps.append(Step(name, ok, ms_since(started), detail))
 
 
-def _ms_since(started: float) -> float:
+def ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000.0, 1)
 
 
@@ -157,10 +157,13 @@ def render_text(result: ProbeResult) -> str:
     ]
     for s in result.steps:
         lines.append(f"  {'PASS' if s.ok else 'FAIL'}  {s.name:<{width}}  {s.ms:>8.1f} ms  {s.detail}")
-    lines.append(f"outcome: {result.outcome.value} ({result.accepted} of {result.requested} sessions accepted)")
+    counts = f"{result.accepted} of {result.requested} sessions accepted"
+    lines.append(f"outcome: {result.outcome.value} ({counts})")
     if result.refusal is not None or result.refusal_kind is not None:
-        lines.append(f"refusal: {result.refusal if result.refusal is not None else '(no words)'} "
-                     f"[{result.refusal_kind}]")
+        lines.append(
+            f"refusal: {result.refusal if result.refusal is not None else '(no words)'} "
+            f"[{result.refusal_kind}]"
+        )
     lines.append(f"advice: {result.advice}")
     lines.extend(f"warning: {w}" for w in result.warnings)
     return "\n".join(lines) + "\n"
@@ -181,8 +184,13 @@ def render_junit(result: ProbeResult) -> str:
         time=f"{sum(s.ms for s in result.steps) / 1000.0:.3f}",
     )
     props = ET.SubElement(suite, "properties")
-    for name, value in (("host", result.host), ("port", str(result.port)), ("outcome", result.outcome.value),
-                        ("requested", str(result.requested)), ("accepted", str(result.accepted))):
+    for name, value in (
+        ("host", result.host),
+        ("port", str(result.port)),
+        ("outcome", result.outcome.value),
+        ("requested", str(result.requested)),
+        ("accepted", str(result.accepted)),
+    ):
         ET.SubElement(props, "property", name=name, value=value)
     classname = f"probe.{result.probe}.{result.host}:{result.port}"
     for s in result.steps:

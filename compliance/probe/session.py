@@ -7,6 +7,7 @@ serves both probes and keeps the raw server words for the report.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import socket
 import ssl
@@ -88,12 +89,14 @@ class LineConnection:
         try:
             sock = socket.create_connection((host, port), timeout=timeout)
         except socket.gaierror as exc:
-            raise SessionFailed("tcp_connect", FailureKind.CONNECT, f"DNS lookup of {host} failed: {exc.strerror}") from None
+            reason = f"DNS lookup of {host} failed: {exc.strerror}"
+            raise SessionFailed("tcp_connect", FailureKind.CONNECT, reason) from None
         except TimeoutError:
             if by_budget:
                 raise _budget_failure("tcp_connect") from None
             raise SessionFailed(
-                "tcp_connect", FailureKind.CONNECT,
+                "tcp_connect",
+                FailureKind.CONNECT,
                 f"no answer from {host}:{port} within {timeout:g} s (a firewall dropping packets?)",
             ) from None
         except OSError as exc:
@@ -115,7 +118,8 @@ class LineConnection:
             raise SessionFailed(stage, FailureKind.TLS, "TLS handshake timed out") from None
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            raise SessionFailed(stage, FailureKind.TLS, f"connection lost during TLS handshake: {reason}") from None
+            detail = f"connection lost during TLS handshake: {reason}"
+            raise SessionFailed(stage, FailureKind.TLS, detail) from None
         self.encrypted = True
 
     def tls_summary(self) -> str:
@@ -153,10 +157,9 @@ class LineConnection:
         return data
 
     def close(self) -> None:
-        try:
+        # Closing a socket the server already dropped: nothing left to do.
+        with contextlib.suppress(OSError):
             self._sock.close()
-        except OSError:
-            pass  # closing a socket the server already dropped: nothing left to do
 
     def _fill(self, stage: str) -> None:
         by_budget = self._settimeout(stage)
@@ -168,7 +171,8 @@ class LineConnection:
             raise self._timeout(stage) from None
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            raise SessionFailed(stage, FailureKind.DROPPED, f"the server dropped the connection ({reason})") from None
+            detail = f"the server dropped the connection ({reason})"
+            raise SessionFailed(stage, FailureKind.DROPPED, detail) from None
         if not chunk:
             raise SessionFailed(stage, FailureKind.DROPPED, "the server closed the connection")
         self._buffer.extend(chunk)

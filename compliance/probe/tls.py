@@ -13,6 +13,11 @@ from pathlib import Path
 
 from compliance.errors import InputError
 
+INSECURE_WARNING = (
+    "certificate verification is OFF (--insecure-skip-verify): "
+    "the probe cannot tell the real server from an impostor"
+)
+
 
 @dataclass(frozen=True)
 class TlsOptions:
@@ -27,7 +32,8 @@ def make_context(options: TlsOptions) -> ssl.SSLContext:
     try:
         context = ssl.create_default_context(cafile=str(options.ca_file) if options.ca_file else None)
     except ssl.SSLError as exc:
-        raise InputError(f"--ca-file {options.ca_file}: not a PEM certificate bundle ({exc.reason})") from None
+        message = f"--ca-file {options.ca_file}: not a PEM certificate bundle ({exc.reason})"
+        raise InputError(message) from None
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if options.insecure_skip_verify:
         context.check_hostname = False

@@ -1,0 +1,217 @@
+"""``uccx-compliance probe imap|smtp``: reproduce, from the network, what UCCX runs into."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from compliance.errors import InputError
+
+if TYPE_CHECKING:  # the probe modules load ssl: only imported inside run()
+    from compliance.probe.result import ProbeResult
+    from compliance.probe.tls import TlsOptions
+
+HELP = "probe IMAP/SMTP as UCCX does: login with the shared account, N sessions at once, refusals"
+
+DEFAULT_CAP = 64
+_FORMATS = ("text", "json", "junit")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="protocol", metavar="PROTOCOL")
+    imap = sub.add_parser(
+        "imap", help="IMAP: greeting, CAPABILITY, STARTTLS, login, SELECT INBOX, N sessions"
+    )
+    _common(imap, default_ports="143, or 993 with --tls")
+    imap.add_argument("--tls", action="store_true", help="implicit TLS (IMAPS, port 993)")
+    imap.add_argument("--user", help="the UCCX mailbox account, as UCCX is configured with it")
+    imap.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="name of the environment variable holding the password (else a prompt)",
+    )
+    imap.add_argument(
+        "--auth",
+        choices=("auto", "login", "plain"),
+        default="auto",
+        help="LOGIN or AUTHENTICATE PLAIN; auto: LOGIN unless LOGINDISABLED (default auto)",
+    )
+    imap.add_argument(
+        "--budget",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="time budget for the whole probe in seconds (default 60)",
+    )
+    imap.set_defaults(_probe="imap")
+
+    smtp = sub.add_parser(
+        "smtp", help="SMTP: greeting, EHLO, STARTTLS, AUTH offered, test message, N sessions"
+    )
+    _common(smtp, default_ports="25")
+    smtp.add_argument(
+        "--send-test", action="store_true", help="send a small test message (needs --from, --to)"
+    )
+    smtp.add_argument(
+        "--from", dest="mail_from", metavar="ADDRESS", help="envelope sender of the test message"
+    )
+    smtp.add_argument("--to", dest="mail_to", metavar="ADDRESS", help="recipient of the test message")
+    smtp.add_argument("--helo", default="uccx-compliance.probe", help="name to give in EHLO")
+    smtp.add_argument(
+        "--budget",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="time budget for the whole probe in seconds (default 60)",
+    )
+    smtp.set_defaults(_probe="smtp")
+
+
+def _common(parser: argparse.ArgumentParser, default_ports: str) -> None:
+    parser.add_argument("--host", required=True, help="the Exchange server (or load balancer) UCCX uses")
+    parser.add_argument("--port", type=int, help=f"TCP port (default {default_ports})")
+    parser.add_argument("--starttls", action="store_true", help="upgrade to TLS with STARTTLS")
+    parser.add_argument(
+        "--ca-file", type=Path, metavar="PEM", help="CA bundle that issued the server certificate"
+    )
+    parser.add_argument(
+        "--insecure-skip-verify",
+        action="store_true",
+        help="do not verify the server certificate (prints a warning)",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=1,
+        metavar="N",
+        help="sessions to hold open at once with the one account (default 1)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_CAP,
+        metavar="CAP",
+        help=f"refuse --connections above this (default {DEFAULT_CAP})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="timeout of each step in seconds (default 10)",
+    )
+    parser.add_argument("--format", choices=_FORMATS, default="text", help="report format (default text)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="write the report there (the text report still goes to stdout)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here so `uccx-compliance --help` does not load ssl and the probe code.
+    from compliance.probe.result import REPORTERS, render_text
+
+    protocol = getattr(args, "_probe", None)
+    if protocol is None:
+        raise InputError("probe: say which protocol: `uccx-compliance probe imap ...` or `probe smtp ...`")
+    _check_limits(args)
+    result = _run_imap(args) if protocol == "imap" else _run_smtp(args)
+    for warning in result.warnings:
+        print(f"uccx-compliance: warning: {warning}", file=sys.stderr)
+    report = REPORTERS[args.format](result)
+    if args.out is not None:
+        try:
+            args.out.write_text(report, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"--out {args.out}: {exc.strerror}") from None
+        sys.stdout.write(render_text(result))
+    else:
+        sys.stdout.write(report)
+    return int(result.exit_code)
+
+
+def _check_limits(args: argparse.Namespace) -> None:
+    if args.connections < 1:
+        raise InputError(f"--connections {args.connections}: must be 1 or more")
+    if args.connections > args.max_connections:
+        raise InputError(
+            f"--connections {args.connections} is above the cap of {args.max_connections}; "
+            f"raise it with --max-connections {args.connections} if the server may take that load"
+        )
+    for name in ("timeout", "budget"):
+        if getattr(args, name) <= 0:
+            raise InputError(f"--{name} {getattr(args, name):g}: must be more than 0 seconds")
+    if getattr(args, "tls", False) and args.starttls:
+        raise InputError("--tls and --starttls exclude each other: --tls for port 993, --starttls for 143")
+
+
+def _password(variable: str | None, user: str) -> str:
+    """The password from the named environment variable, or a prompt; never from the command line."""
+    if variable:
+        value = os.environ.get(variable)
+        if value is None:
+            raise InputError(f"--password-env {variable}: that environment variable is not set")
+        if not value:
+            raise InputError(f"--password-env {variable}: that environment variable is empty")
+        return value
+    if sys.stdin.isatty():
+        return getpass.getpass(f"password for {user}: ")
+    raise InputError("--user needs --password-env VAR (or a terminal to prompt for the password)")
+
+
+def _tls(args: argparse.Namespace) -> TlsOptions:
+    from compliance.probe.tls import TlsOptions
+
+    return TlsOptions(ca_file=args.ca_file, insecure_skip_verify=args.insecure_skip_verify)
+
+
+def _run_imap(args: argparse.Namespace) -> ProbeResult:
+    from compliance.probe.imap import Credentials, ImapProbeOptions, probe_imap
+    from compliance.probe.session import Secret
+
+    credentials = None
+    if args.user:
+        credentials = Credentials(args.user, Secret(_password(args.password_env, args.user)), args.auth)
+    elif args.password_env:
+        raise InputError("--password-env needs --user")
+    options = ImapProbeOptions(
+        host=args.host,
+        port=args.port or (993 if args.tls else 143),
+        security="tls" if args.tls else "starttls" if args.starttls else "none",
+        tls=_tls(args),
+        credentials=credentials,
+        connections=args.connections,
+        timeout=args.timeout,
+        budget=args.budget,
+    )
+    return probe_imap(options)
+
+
+def _run_smtp(args: argparse.Namespace) -> ProbeResult:
+    from compliance.probe.smtp import SmtpProbeOptions, TestMessage, probe_smtp
+
+    test_message = None
+    if args.send_test:
+        if not (args.mail_from and args.mail_to):
+            raise InputError("--send-test needs --from ADDRESS and --to ADDRESS")
+        test_message = TestMessage(args.mail_from, args.mail_to)
+    elif args.mail_from or args.mail_to:
+        raise InputError("--from and --to are for --send-test; add it to send a test message")
+    options = SmtpProbeOptions(
+        host=args.host,
+        port=args.port or 25,
+        starttls=args.starttls,
+        tls=_tls(args),
+        helo=args.helo,
+        test_message=test_message,
+        connections=args.connections,
+        timeout=args.timeout,
+        budget=args.budget,
+    )
+    return probe_smtp(options)
