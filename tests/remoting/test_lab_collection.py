@@ -1,0 +1,147 @@
+"""Live collection against the lab (a loopback PSRP server) compared with the offline folders."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compliance import resources
+from compliance.baseline.load import load_baseline
+from compliance.facts import offline
+from compliance.facts.collection import CollectionRequest, RawFacts, build_facts
+from compliance.facts.model import Facts
+from compliance.inventory import Target, load_inventory
+from compliance.remoting.collect import collect
+
+lab_server = pytest.importorskip("compliance.lab.server")
+pytestmark = pytest.mark.server
+SCENARIOS = ["exchange2010-sp3-defaults", "exchange2010-sp3-compliant"]
+NOW = datetime.datetime(2026, 11, 22, 17, 0, tzinfo=datetime.timezone.utc)
+
+
+def lab_target(lab: Any, tmp_path: Path) -> tuple[Target, CollectionRequest]:
+    target = load_inventory(lab.write_inventory(tmp_path / "inventory.yaml")).targets[0]
+    return target, load_baseline(target.baseline_path, target.vars).collection_request()
+
+
+def comparable(facts: Facts) -> dict[str, Any]:
+    """The facts minus where and when they were read; event times are the lab's own (relative to now)."""
+    out = {f.name: getattr(facts, f.name) for f in dataclasses.fields(facts)
+           if f.name not in ("source", "collected_at", "warnings", "events")}
+    out["events"] = {server: [(e.event_id, e.provider, e.message) for e in (reading.value or [])]
+                     for server, reading in facts.events.items()}
+    return out
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "the example exports carry RunspaceId/PSComputerName/PSShowComputerName, note properties the remoting "
+    "client adds after deserialization (never on the PSRP wire); compliance.facts.parse must leave them "
+    "out of Settings and registry values. Remove this marker when it does."))
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_live_facts_equal_the_offline_folder(scenario: str, tmp_path: Path) -> None:
+    with lab_server.Lab(scenario=scenario, port=0, password="uccx-lab") as lab:
+        target, request = lab_target(lab, tmp_path)
+        raw = collect(target, request, password="uccx-lab", now=NOW)
+    assert all(reading.ok for reading in raw.values()), {k: r.error for k, r in raw.items() if not r.ok}
+    live = build_facts(raw, source=target.exchange_endpoint)
+    assert comparable(live) == comparable(offline.read_folder(resources.scenario_dir(scenario)))
+
+
+def test_a_failing_cmdlet_makes_only_its_fact_unreadable(tmp_path: Path) -> None:
+    message = "Active Directory operation failed on DC01.lab.local. The server is unwilling to process the request."
+    with lab_server.Lab(scenario=SCENARIOS[0], port=0, password="uccx-lab") as lab:
+        lab.faults.failing_cmdlets["Get-ReceiveConnector"] = message
+        target, request = lab_target(lab, tmp_path)
+        raw = collect(target, request, password="uccx-lab", now=NOW)
+    failed = {stem: r.error for stem, r in raw.items() if not r.ok}
+    assert failed == {"GetReceiveConnector": f"Get-ReceiveConnector -Server EX01: {message}"}
+
+
+def _requests_for(lab: Any, commands: int, tmp_path: Path) -> int:
+    """HTTP requests to the Exchange endpoint for one batch of ``commands`` Get-ADPermission reads.
+
+    In the defaults scenario the UCCX mailbox has no permission on the organization, so every
+    command returns nothing: what is measured is the cost per command, not the volume of output
+    (a large output takes more Receive round trips whatever the batching).
+    """
+    from compliance.remoting.invoke import Command, Read, run_reads
+    from compliance.remoting.session import ConnectOptions, Sessions
+
+    target, _ = lab_target(lab, tmp_path)
+    with Sessions(target, ConnectOptions(password="uccx-lab")) as sessions:
+        session = sessions.exchange()
+        session.pool()  # opening the pool is not what is measured
+        before = lab.requests[lab.exchange_endpoint]
+        org = "CN=LAB,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=lab,DC=local"
+        permission = Command("Get-ADPermission", (("Identity", org), ("User", "uccx")))
+        result = run_reads(session, [
+            Read("GetADPermission", (permission,) * commands, "ADAcePresentationObject"),
+            Read("GetThrottlingPolicy", (Command("Get-ThrottlingPolicy"),), "ThrottlingPolicy"),
+        ])
+        assert all(r.ok for r in result.values()), result
+        return int(lab.requests[lab.exchange_endpoint] - before)
+
+
+def test_a_batch_costs_the_same_requests_whatever_its_size(tmp_path: Path) -> None:
+    with lab_server.Lab(scenario=SCENARIOS[0], port=0, password="uccx-lab") as lab:
+        small = _requests_for(lab, 1, tmp_path)
+        large = _requests_for(lab, 12, tmp_path)
+    assert large == small
+    assert small <= 6  # Command, Receive until done, Signal: a handful, not one per command
+
+
+def test_the_password_reaches_no_log_output_or_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    password = "Zq7-distinctive-Secret!9"
+    forms = [password, base64.b64encode(password.encode()).decode(),
+             base64.b64encode(password.encode("utf-16-le")).decode(),
+             base64.b64encode(f"uccx-audit@lab.local:{password}".encode()).decode()]
+    try:  # the NT hash NTLM derives from the password (MD4 of UTF-16-LE), when spnego exposes it
+        from spnego._ntlm_raw.crypto import ntowfv1
+
+        forms.append(ntowfv1(password).hex())
+    except ImportError:
+        pass
+    out = tmp_path / "out"
+    with lab_server.Lab(scenario=SCENARIOS[0], port=0, password=password) as lab:
+        lab.faults.failing_cmdlets["Get-Mailbox"] = "forced failure to exercise the error path"
+        inventory = lab.write_inventory(tmp_path / "inventory.yaml")
+        env = dict(os.environ, UCCX_LAB_PASSWORD=password)
+        cli = subprocess.run([sys.executable, "-m", "compliance", "--debug", "facts", "collect",
+                              "--inventory", str(inventory), "--out", str(out)],
+                             env=env, capture_output=True, text=True, timeout=120)
+        # The same collection in this process, with every logger at DEBUG, captured.
+        caplog.set_level(logging.DEBUG)
+        target, request = lab_target(lab, tmp_path)
+        collect(target, request, password=password, now=NOW)
+    assert cli.returncode == 3, cli.stderr
+    assert "DEBUG" in cli.stderr  # debug logging really was on
+    written = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file()).decode("utf-8", "replace")
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert caplog.records
+    for form in forms:
+        for where, text in (("stdout", cli.stdout), ("stderr", cli.stderr), ("files", written), ("logs", logged)):
+            assert form not in text, f"a form of the password appears in {where}"
+
+
+def test_facts_collect_writes_a_folder_the_offline_reader_accepts(tmp_path: Path) -> None:
+    out = tmp_path / "facts"
+    with lab_server.Lab(scenario=SCENARIOS[1], port=0, password="uccx-lab") as lab:
+        inventory = lab.write_inventory(tmp_path / "inventory.yaml")
+        env = dict(os.environ, UCCX_LAB_PASSWORD="uccx-lab")
+        cli = subprocess.run([sys.executable, "-m", "compliance", "facts", "collect", "--inventory", str(inventory),
+                              "--out", str(out)], env=env, capture_output=True, text=True, timeout=120)
+    assert cli.returncode == 0, cli.stderr
+    info = (out / "collection.txt").read_text(encoding="utf-8-sig")
+    assert "EventLookbackDays: 7" in info and "CollectedBy: uccx-audit@lab.local" in info
+    raw: RawFacts = offline.read_raw(out)
+    assert all(r.ok for r in raw.values())
+    assert offline.read_folder(out).collected_at is not None
