@@ -1,0 +1,92 @@
+"""The audit log: one JSON object per line, per change and outcome, appended by apply and rollback.
+
+Fields (docs/apply.md): ``time`` (UTC, ISO 8601), ``run`` (one id per apply/rollback run),
+``command`` (apply | rollback), ``operator`` (``local``: the local user; ``remote``: the user name
+the endpoints were opened with; never a password), ``target``, ``check``, ``resource``,
+``setting``, ``old``, ``new``, ``result`` (applied | failed | skipped | what-if | verified |
+mismatch) and ``message`` (why, for failed, skipped and mismatch). Each line is written with one
+``write`` on a file opened for appending and fsynced, so concurrent runs never interleave
+inside a line and a crash loses at most the line being written.
+"""
+
+from __future__ import annotations
+
+import datetime
+import getpass
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compliance.errors import InputError
+from compliance.plan import Change
+
+DEFAULT_PATH = Path(".uccx-compliance/audit.log")
+RESULTS = frozenset({"applied", "failed", "skipped", "what-if", "verified", "mismatch"})
+
+
+def local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers) and no USER variable
+        return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+@dataclass
+class AuditLog:
+    path: Path
+    command: str  # apply | rollback
+    remote_user: str | None
+    run: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def ensure_writable(self) -> None:
+        """Fail before anything is sent, not halfway, when the log cannot be appended to."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+        except OSError as exc:
+            raise InputError(
+                f"{self.path}: cannot append to the audit log ({exc.strerror or exc}); nothing was sent"
+            ) from None
+
+    def record(
+        self,
+        target: str,
+        change: Change | None,
+        *,
+        old: Any,
+        new: Any,
+        result: str,
+        message: str | None = None,
+        resource: str | None = None,
+        setting: str | None = None,
+    ) -> None:
+        """Append one line. ``change`` None is for a service restart (``resource`` names it)."""
+        assert result in RESULTS, result
+        entry = {
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
+            "run": self.run,
+            "command": self.command,
+            "operator": {"local": local_user(), "remote": self.remote_user},
+            "target": target,
+            "check": change.check if change else None,
+            "resource": change.resource if change else resource,
+            "setting": change.setting if change else setting,
+            "old": old,
+            "new": new,
+            "result": result,
+            "message": message,
+        }
+        line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot append to the audit log ({exc.strerror or exc})") from None

@@ -1,0 +1,167 @@
+"""The plan as a remediation script for the Exchange Management Shell (``plan --format ps1``).
+
+For admins who run changes by hand: every change is one line under a comment naming its check,
+``param([switch]$WhatIf)`` makes ``.\\remediate.ps1 -WhatIf`` a dry run, and the script stops at
+the first error (``$ErrorActionPreference = 'Stop'``) so nothing that depends on a failed change
+runs.
+
+Values are never pasted into script text unquoted. Every value is a single-quoted literal, in
+which PowerShell treats FIVE characters as a quote: ``'`` and the typographic U+2018, U+2019,
+U+201A, U+201B (its tokenizer's ``IsSingleQuote``). Each of them is doubled, so no value can end
+its string early; ``$``, backticks, ``;``, ``#`` and newlines mean nothing inside single quotes.
+Comments are built from names too, so line breaks in them are replaced: a comment cannot end
+early either. Registry writes go through ``Invoke-Command -ArgumentList``: the values travel as
+arguments, and the script block is fixed text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from compliance.apply.commands import CommandSpec, Step, build_steps
+from compliance.plan import Change, Plan
+
+# PowerShell's single-quote characters (System.Management.Automation.Language.CharExtensions).
+SINGLE_QUOTES = frozenset("'\u2018\u2019\u201a\u201b")
+# Characters that end a line for PowerShell's tokenizer, and other breaks an editor may show.
+_LINE_BREAKS = frozenset("\r\n\v\f\x85\u2028\u2029")
+
+
+def quote(text: str) -> str:
+    """``text`` as one PowerShell single-quoted literal: every quote character doubled."""
+    return "'" + "".join(ch + ch if ch in SINGLE_QUOTES else ch for ch in text) + "'"
+
+
+def argument(value: Any) -> str:
+    """A parameter value: ``$null`` for no limit, ``$true``/``$false``, otherwise a quoted literal."""
+    if value is None:
+        return "$null"
+    if isinstance(value, bool):
+        return "$true" if value else "$false"
+    return quote(str(value))
+
+
+def comment_text(text: str) -> str:
+    """Text safe on a ``#`` comment line: line breaks and other control characters become visible."""
+    out = []
+    for ch in text:
+        if ch in _LINE_BREAKS:
+            out.append(" ")
+        elif ord(ch) < 0x20 or ch == "\x7f":
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _comment(text: str) -> str:
+    return f"# {comment_text(text)}"
+
+
+def _call(command: CommandSpec) -> str:
+    parameters = " ".join(f"-{name} {argument(value)}" for name, value in command.parameters.items())
+    return f"{command.cmdlet} {parameters} -WhatIf:$WhatIf"
+
+
+def _remote_call(command: CommandSpec) -> list[str]:
+    """A host command on its server: a fixed script block, the values as ``-ArgumentList``."""
+    names = list(command.parameters)
+    params = ", ".join(f"${_variable(n)}" for n in names)
+    inner = " ".join(f"-{n} ${_variable(n)}" for n in names)
+    values = ", ".join(argument(command.parameters[n]) for n in names)
+    return [
+        f"Invoke-Command -ComputerName {quote(command.server or '')} -ScriptBlock {{",
+        f"    param({params}, $WhatIfRemote)",
+        f"    {command.cmdlet} {inner} -WhatIf:$WhatIfRemote",
+        f"}} -ArgumentList {values}, $WhatIf.IsPresent",
+    ]
+
+
+def _variable(parameter: str) -> str:
+    # Parameter names come from commands.py (Path, Name, Value...), never from data.
+    assert parameter.isidentifier(), parameter
+    return parameter
+
+
+def _step_lines(step: Step, changes: Sequence[Change]) -> list[str]:
+    lines = []
+    for index in step.changes:
+        change = changes[index]
+        lines.append(_comment(f"{change.check} ({change.severity}): {change.title}"))
+        what = change.setting or "create"
+        lines.append(
+            _comment(
+                f"  {change.resource}: {what} {_shown(change.current)} -> {_shown(change.desired)} "
+                f"({change.requirement})"
+            )
+        )
+    body: list[str] = []
+    for command in step.commands:
+        body += _remote_call(command) if command.server else [_call(command)]
+    if step.needs_created:
+        # With -WhatIf the object an earlier step creates does not exist, so this would only fail.
+        lines.append("# Needs the object created above; -WhatIf cannot show it before it exists.")
+        lines.append("if (-not $WhatIf) {")
+        lines += [f"    {line}" for line in body]
+        lines.append("}")
+    else:
+        lines += body
+    return lines
+
+
+def _shown(value: Any) -> str:
+    return "$null" if value is None else str(value)
+
+
+def _restart_lines(plan: Plan) -> list[str]:
+    if not plan.restarts:
+        return []
+    lines = [
+        "",
+        "# Restarts these changes need. They are left commented out: run them in a maintenance window.",
+    ]
+    for server, service in plan.restarts:
+        lines.append(
+            f"# Invoke-Command -ComputerName {quote(server)} -ScriptBlock {{ param($Name) "
+            f"Restart-Service -Name $Name }} -ArgumentList {quote(service)}"
+        )
+    return [comment_text(line) if line.startswith("#") else line for line in lines]
+
+
+def _plan_lines(plan: Plan) -> list[str]:
+    title = f"target {plan.target}" if plan.target else plan.source
+    lines = ["", _comment(f"=== {title}: baseline {plan.baseline} (sha256 {plan.baseline_sha256}) ===")]
+    if not plan.changes:
+        lines.append("# Nothing to change.")
+    changes = plan.changes
+    for step in build_steps(changes):
+        lines.append("")
+        lines += _step_lines(step, changes)
+    for finding in plan.findings:
+        lines.append(
+            _comment(f"Not changed by this script: {finding.check} {finding.resource}: {finding.message}")
+        )
+    for unreadable in plan.unreadable:
+        lines.append(
+            _comment(
+                f"Could not be read, so not planned: {unreadable.check} {unreadable.resource}: "
+                f"{unreadable.reason}"
+            )
+        )
+    return lines + _restart_lines(plan)
+
+
+def render_script(plans: Iterable[Plan]) -> str:
+    header = [
+        "# uccx-compliance remediation script for the Exchange Management Shell.",
+        "# Review every line. Dry run first:  .\\remediate.ps1 -WhatIf",
+        "# Each change names its check id; values are single-quoted literals, $null means no limit.",
+        "param([switch]$WhatIf)",
+        "$ErrorActionPreference = 'Stop'  # stop at the first failed change: nothing after it runs",
+    ]
+    body = [line for plan in plans for line in _plan_lines(plan)]
+    return "\n".join(header + body) + "\n"
+
+
+__all__ = ["SINGLE_QUOTES", "argument", "comment_text", "quote", "render_script"]

@@ -1,0 +1,207 @@
+"""``rollback BACKUP.json``: put back the values an apply replaced, judged against the live state.
+
+Each entry is re-read first. Already at its prior value: nothing to do. At the value apply set:
+restored. Anything else means someone changed it since: rollback refuses before sending anything
+rather than overwrite that. A policy apply created is removed only if no mailbox uses it any more
+(checked just before ``Remove-ThrottlingPolicy``, after the UCCX mailbox was put back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from compliance.apply.auditlog import AuditLog
+from compliance.apply.backup import Backup, BackupEntry
+from compliance.apply.commands import EXCHANGE, CommandSpec, Kind, inverse_command, kind_of, rollback_order
+from compliance.apply.executor import Runner
+from compliance.apply.liveread import observe, same_value
+from compliance.apply.workflow import ChangeResult, Connection, Options, TargetResult, connect
+from compliance.errors import StalePlanError, UnreachableError
+from compliance.facts.values import normalize
+from compliance.plan import Action
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Undo:
+    entry: BackupEntry
+    command: CommandSpec | None  # None: nothing to send
+    reason: str | None = None  # why nothing is sent
+
+
+def plan_rollback(backup: Backup, facts: Any) -> list[Undo]:
+    """What to send for each entry, in rollback order; refuses if a value moved since apply."""
+    changes = [e.change for e in backup.entries]
+    undos: list[Undo] = []
+    conflicts: list[str] = []
+    unreadable: list[str] = []
+    for index in rollback_order(changes):
+        entry = backup.entries[index]
+        change = entry.change
+        seen = observe(change, facts)
+        if not seen.ok:
+            unreadable.append(f"{change.check} {change.resource}: {seen.error}")
+            continue
+        if kind_of(change) is Kind.THROTTLING_SETTING and change.action is Action.CREATE:
+            undos.append(Undo(entry, None, "a setting of the policy apply created; removed with it"))
+        elif same_value(seen.value, entry.old):
+            undos.append(Undo(entry, None, "already at its prior value"))
+        elif same_value(seen.value, entry.new):
+            undos.append(Undo(entry, inverse_command(change, entry.old)))
+        else:
+            conflicts.append(
+                f"{change.check} {change.resource} {change.setting or 'presence'} is now {seen.value!r}; "
+                f"apply set {entry.new!r}, before it was {entry.old!r}"
+            )
+    if unreadable:
+        raise UnreachableError(
+            f"cannot re-read what the backup restores, so nothing was sent: {unreadable[0]}"
+        )
+    if conflicts:
+        raise StalePlanError(
+            f"cannot roll back: changed since apply: {'; '.join(conflicts[:3])}; nothing was sent"
+        )
+    return undos
+
+
+def mailboxes_using(runner: Runner, policy: str) -> list[str] | None:
+    """Mailboxes whose ThrottlingPolicy is ``policy``; None if that cannot be known for certain."""
+    from compliance.remoting.convert import from_pypsrp
+
+    sent = runner.send(CommandSpec(EXCHANGE, "Get-Mailbox", {"ResultSize": "Unlimited"}))
+    if sent.error is not None and "ResultSize" in sent.error:
+        # An endpoint whose Get-Mailbox has no -ResultSize (the lab) returns everything without it.
+        sent = runner.send(CommandSpec(EXCHANGE, "Get-Mailbox", {}))
+        if any("first 1000" in line for line in sent.lines):
+            return None  # Exchange's "By default, only the first 1000 items are returned" warning
+    if sent.error is not None:
+        return None
+    names = []
+    for item in sent.output:
+        obj = from_pypsrp(item)
+        assigned = normalize(obj.get("ThrottlingPolicy")).shown if hasattr(obj, "get") else None
+        if isinstance(assigned, str) and assigned.casefold() == policy.casefold():
+            names.append(str(obj.get("Name") or obj.get("Identity")))
+    return names
+
+
+def rollback(
+    backup: Backup, options: Options, say: Say, approve: Callable[[Sequence[Undo]], bool]
+) -> TargetResult:
+    from compliance.remoting.secrets import redacting_logs
+    from compliance.remoting.session import ConnectOptions, Sessions
+
+    connection = connect(backup.target, backup.vars, options.allow_insecure_transport, check_baseline=False)
+    audit = AuditLog(options.audit_log, "rollback", connection.target.username)
+    audit.ensure_writable()
+    undos = plan_rollback(backup, connection.facts())
+    result = TargetResult(backup.target.name)
+    for undo in undos:
+        change = undo.entry.change
+        say(
+            f"  {change.check} {change.resource} {change.setting or ''}: "
+            + (f"{undo.command}" if undo.command else f"nothing to do ({undo.reason})")
+        )
+    if not any(u.command for u in undos):
+        say("nothing to roll back")
+        return result
+    if not options.dry_run and not approve(undos):
+        say("rollback cancelled; nothing was sent")
+        return result
+    connect_options = ConnectOptions(
+        password=connection.password, allow_insecure_transport=options.allow_insecure_transport
+    )
+    with (
+        redacting_logs(connection.password, connection.target.username),
+        Sessions(connection.target, connect_options) as sessions,
+    ):
+        runner = Runner(
+            sessions,
+            {s.name: s.host_url for s in connection.target.servers} | dict(backup.target.host_endpoints),
+        )
+        restored = _send_undos(runner, undos, options, result, audit, say)
+    if not options.dry_run:
+        _verify(connection, restored, result, audit)
+        result.restarts_pending = sorted(
+            {(u.entry.change.server or "", svc) for u in restored for svc in u.entry.change.requires_restart}
+        )
+    return result
+
+
+def _send_undos(
+    runner: Runner, undos: Sequence[Undo], options: Options, result: TargetResult, audit: AuditLog, say: Say
+) -> list[Undo]:
+    restored: list[Undo] = []
+    stopped = False
+    for undo in undos:
+        change, entry = undo.entry.change, undo.entry
+        if undo.command is None:
+            audit.record(
+                result.target, change, old=entry.new, new=entry.old, result="skipped", message=undo.reason
+            )
+            continue
+        if stopped:
+            result.changes.append(ChangeResult(change, entry.new, entry.old, "not-attempted"))
+            audit.record(
+                result.target,
+                change,
+                old=entry.new,
+                new=entry.old,
+                result="skipped",
+                message="not attempted: an earlier restore failed",
+            )
+            continue
+        if undo.command.cmdlet == "Remove-ThrottlingPolicy" and not options.dry_run:
+            users = mailboxes_using(runner, change.identity)
+            if users is None or users:
+                why = (
+                    ("still assigned to " + ", ".join(users))
+                    if users
+                    else "cannot tell whether a mailbox uses it"
+                )
+                say(f"kept throttling policy {change.identity}: {why}")
+                audit.record(
+                    result.target, change, old=entry.new, new=entry.old, result="skipped", message=why
+                )
+                continue
+        sent = runner.send(undo.command, what_if=options.dry_run)
+        for line in sent.lines:
+            say(f"  {line}")
+        result.what_if += [line for line in sent.lines if line.startswith("What if:")]
+        outcome = "failed" if sent.error else ("what-if" if options.dry_run else "applied")
+        say(
+            f"{'FAILED' if sent.error else outcome}: {undo.command}"
+            + (f": {sent.error}" if sent.error else "")
+        )
+        result.changes.append(ChangeResult(change, entry.new, entry.old, outcome, sent.error))
+        audit.record(result.target, change, old=entry.new, new=entry.old, result=outcome, message=sent.error)
+        if sent.error:
+            stopped = True
+        elif not options.dry_run:
+            restored.append(undo)
+    return restored
+
+
+def _verify(connection: Connection, restored: Sequence[Undo], result: TargetResult, audit: AuditLog) -> None:
+    if not restored:
+        return
+    facts = connection.facts()
+    for undo in restored:
+        change, entry = undo.entry.change, undo.entry
+        seen = observe(change, facts)
+        ok = seen.ok and same_value(seen.value, entry.old)
+        message = None if ok else (seen.error or f"read back {seen.value!r}, expected {entry.old!r}")
+        result.changes.append(
+            ChangeResult(change, entry.new, entry.old, "verified" if ok else "mismatch", message)
+        )
+        audit.record(
+            result.target,
+            change,
+            old=entry.new,
+            new=seen.value,
+            result="verified" if ok else "mismatch",
+            message=message,
+        )

@@ -1,0 +1,251 @@
+"""The saved plan (``PLAN.json``): what ``plan --out`` wrote and ``apply PLAN.json`` will send.
+
+It is the JSON report (``report_dict``) plus what apply needs to reach the same targets and
+prove nothing moved: each target's endpoints and inventory, the baseline file's SHA-256, the
+``--var`` overrides, and for every change the live value it was computed from and the exact
+cmdlets that would be sent. ``checksum`` is the SHA-256 of the canonical JSON (sorted keys, no
+whitespace) of everything else, so a hand-edited plan is refused rather than applied.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compliance.apply.commands import CommandSpec, Step, build_steps
+from compliance.errors import ComplianceError, InputError
+from compliance.plan import Action, Change, Plan
+
+KIND = "uccx-compliance/plan"
+FORMAT_VERSION = 1
+_HINT = "write one with: uccx-compliance plan --inventory FILE --format json --out PLAN.json"
+
+
+@dataclass(frozen=True)
+class SavedTarget:
+    name: str
+    exchange_endpoint: str
+    host_endpoints: dict[str, str]
+    inventory: str
+    baseline: dict[str, str]  # name, path, sha256
+
+
+@dataclass
+class TargetPlan:
+    """One target's part of a saved plan: its changes (plan order) and the steps that make them."""
+
+    target: SavedTarget
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def steps(self) -> list[Step]:
+        return build_steps(self.changes)
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    path: Path
+    checksum: str
+    vars: dict[str, Any]
+    targets: list[TargetPlan]
+    document: dict[str, Any]
+
+    def target(self, name: str) -> TargetPlan:
+        return next(t for t in self.targets if t.target.name == name)
+
+
+def canonical_checksum(document: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in document.items() if k != "checksum"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _change_entries(plan: Plan) -> list[dict[str, Any]]:
+    from compliance.reporters.json import change_dict
+
+    entries = [change_dict(c, plan.target) for c in plan.changes]
+    for step in build_steps(plan.changes):
+        for index in step.changes:
+            entries[index]["step"] = step.number
+            entries[index]["commands"] = [c.to_dict() for c in step.commands]
+    return entries
+
+
+def build_document(
+    plans: Sequence[Plan],
+    inventory: Path,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    now: datetime.datetime | None = None,
+) -> dict[str, Any]:
+    """The saved-plan document for live plans of ``inventory``'s targets (checksum included)."""
+    from compliance.inventory import load_inventory
+    from compliance.reporters.json import report_dict
+
+    loaded = load_inventory(inventory)
+    targets = []
+    for plan in plans:
+        if plan.target is None:
+            raise InputError(
+                "only a live plan (--inventory) can be saved for apply; an offline facts folder "
+                "names no endpoint to apply to (use --format ps1 for a script instead)"
+            )
+        target = loaded.target(plan.target)
+        targets.append(
+            {
+                "name": target.name,
+                "exchange_endpoint": target.exchange_endpoint,
+                "host_endpoints": {s.name: s.host_url for s in target.servers},
+                "inventory": str(inventory),
+                "baseline": {
+                    "name": plan.baseline,
+                    "path": plan.baseline_path,
+                    "sha256": plan.baseline_sha256,
+                },
+            }
+        )
+    created = (now or datetime.datetime.now(datetime.timezone.utc)).isoformat(timespec="seconds")
+    document: dict[str, Any] = {
+        "kind": KIND,
+        **report_dict(plans),
+        "format_version": FORMAT_VERSION,
+        "created": created,
+        "vars": dict(overrides or {}),
+    }
+    document["targets"] = targets
+    document["baseline"] = targets[0]["baseline"] if targets else None
+    document["changes"] = [entry for plan in plans for entry in _change_entries(plan)]
+    document["restarts"] = [
+        {"target": plan.target, "server": server, "service": service}
+        for plan in plans
+        for server, service in plan.restarts
+    ]
+    # Round-trip once so the checksum covers exactly what a reader will parse back.
+    document = json.loads(json.dumps(document, default=str))
+    document["checksum"] = canonical_checksum(document)
+    return document
+
+
+def write_saved_plan(
+    path: Path, plans: Sequence[Plan], inventory: Path, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Write the saved plan atomically (temporary file, fsync, rename); returns the document."""
+    from compliance.commands.plan import write_report
+
+    document = build_document(plans, inventory, overrides)
+    write_report(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    return document
+
+
+def read_saved_plan(path: Path) -> SavedPlan:
+    """Read and check a saved plan; anything else is refused with one ``InputError`` line."""
+    document = _load_json(path)
+    kind = document.get("kind")
+    if kind is None:
+        raise InputError(f'{path}: a JSON report, not a saved plan (it has no "kind"); {_HINT}')
+    if kind != KIND:
+        raise InputError(f"{path}: this is a {kind} file, not a saved plan ({KIND}); {_HINT}")
+    if document.get("format_version") != FORMAT_VERSION:
+        raise InputError(
+            f"{path}: saved plan format_version {document.get('format_version')!r} is not "
+            f"supported (this version reads {FORMAT_VERSION}); run plan again"
+        )
+    if document.get("checksum") != canonical_checksum(document):
+        raise InputError(f"{path}: checksum mismatch: the plan was edited after it was written")
+    return plan_from_document(path, document)
+
+
+def plan_from_document(path: Path, document: Mapping[str, Any]) -> SavedPlan:
+    """A checked document (read, or just built by ``apply --inventory``) as a ``SavedPlan``."""
+    try:
+        return _parse(path, document)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path}: malformed saved plan ({type(exc).__name__}: {exc})") from None
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    stripped = text.lstrip()
+    if stripped.startswith("<"):
+        raise InputError(f"{path}: an XML file (a JUnit report?), not a saved plan; {_HINT}")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        raise InputError(f"{path}: not JSON (a text report?), so not a saved plan; {_HINT}") from None
+    if not isinstance(document, dict):
+        raise InputError(f"{path}: not a saved plan (expected a JSON object); {_HINT}")
+    return document
+
+
+def change_from_dict(data: Mapping[str, Any]) -> Change:
+    return Change(
+        check=str(data["check"]),
+        title=str(data["title"]),
+        severity=str(data["severity"]),
+        resource=str(data["resource"]),
+        identity=str(data["identity"]),
+        setting=None if data["setting"] is None else str(data["setting"]),
+        current=data["current"],
+        desired=data["desired"],
+        requirement=str(data["requirement"]),
+        action=Action(data["action"]),
+        server=data.get("server"),
+        requires_restart=tuple(data.get("requires_restart") or ()),
+    )
+
+
+def _parse(path: Path, document: Mapping[str, Any]) -> SavedPlan:
+    targets = {
+        t["name"]: TargetPlan(
+            SavedTarget(
+                name=str(t["name"]),
+                exchange_endpoint=str(t["exchange_endpoint"]),
+                host_endpoints={str(k): str(v) for k, v in dict(t["host_endpoints"]).items()},
+                inventory=str(t["inventory"]),
+                baseline={k: str(v) for k, v in dict(t["baseline"]).items()},
+            )
+        )
+        for t in document["targets"]
+    }
+    saved_commands: dict[str, list[list[CommandSpec]]] = {name: [] for name in targets}
+    for entry in document["changes"]:
+        name = entry.get("target")
+        if name not in targets:
+            raise ValueError(f"change {entry.get('check')} names unknown target {name!r}")
+        targets[name].changes.append(change_from_dict(entry))
+        saved_commands[name].append([CommandSpec.from_dict(c) for c in entry["commands"]])
+    for name, target_plan in targets.items():
+        _same_commands(path, target_plan, saved_commands[name])
+    return SavedPlan(
+        path,
+        str(document["checksum"]),
+        dict(document.get("vars") or {}),
+        list(targets.values()),
+        dict(document),
+    )
+
+
+def _same_commands(path: Path, target_plan: TargetPlan, saved: list[list[CommandSpec]]) -> None:
+    """What was reviewed is what is sent: the commands this version derives must equal the saved ones."""
+    try:
+        steps = target_plan.steps
+    except ComplianceError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    for step in steps:
+        for index in step.changes:
+            if [c.to_dict() for c in saved[index]] != [c.to_dict() for c in step.commands]:
+                change = target_plan.changes[index]
+                raise InputError(
+                    f"{path}: the saved commands of {change.check} on {change.resource} differ from "
+                    "what this version would send (written by another version?); run plan again"
+                )

@@ -1,0 +1,229 @@
+"""``uccx-compliance apply``: make the changes of a reviewed plan on the live targets."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from compliance.apply.saved_plan import SavedPlan
+    from compliance.apply.workflow import Options, TargetResult
+
+HELP = "apply a saved plan (PLAN.json) or, after confirmation, a fresh plan of --inventory FILE"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "plan",
+        nargs="?",
+        type=Path,
+        metavar="PLAN.json",
+        help="a plan written by: plan --inventory FILE --format json --out PLAN.json",
+    )
+    source.add_argument(
+        "--inventory", type=Path, metavar="FILE", help="plan the inventory now, show it, ask, apply"
+    )
+    parser.add_argument(
+        "--baseline", type=Path, metavar="FILE", help="with --inventory: override each target's baseline"
+    )
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --inventory: override a baseline var (repeatable)",
+    )
+    add_run_arguments(parser)
+    parser.add_argument(
+        "--target",
+        dest="only",
+        action="append",
+        default=[],
+        metavar="CHECK_OR_RESOURCE",
+        help="only the changes of this check id or resource (repeatable; warns)",
+    )
+    parser.add_argument(
+        "--restart-services",
+        action="store_true",
+        help="restart the services the changes need (IMAP4, Information Store) after a clean run",
+    )
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options apply and rollback share."""
+    from compliance.apply.auditlog import DEFAULT_PATH
+    from compliance.apply.backup import DEFAULT_DIR
+
+    parser.add_argument(
+        "--dry-run", action="store_true", help="send every change with -WhatIf; nothing changes"
+    )
+    parser.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="result format on stdout (json: progress goes to stderr)",
+    )
+    parser.add_argument(
+        "--backup-dir",
+        type=Path,
+        default=DEFAULT_DIR,
+        metavar="DIR",
+        help=f"where the backup of prior values is written (default: {DEFAULT_DIR})",
+    )
+    parser.add_argument(
+        "--audit-log",
+        type=Path,
+        default=DEFAULT_PATH,
+        metavar="FILE",
+        help=f"JSON-lines audit log to append to (default: {DEFAULT_PATH})",
+    )
+    parser.add_argument(
+        "--allow-insecure-transport",
+        action="store_true",
+        help="allow Basic/certificate authentication over plain HTTP (sends secrets in clear)",
+    )
+
+
+def options(args: argparse.Namespace) -> Options:
+    from compliance.apply.workflow import Options
+
+    return Options(
+        dry_run=args.dry_run,
+        restart_services=getattr(args, "restart_services", False),
+        backup_dir=args.backup_dir,
+        audit_log=args.audit_log,
+        only=tuple(getattr(args, "only", ())),
+        allow_insecure_transport=args.allow_insecure_transport,
+    )
+
+
+def say_for(args: argparse.Namespace) -> Any:
+    stream = sys.stderr if args.format == "json" else sys.stdout
+
+    def say(line: str) -> None:
+        print(line, file=stream, flush=True)
+
+    return say
+
+
+def confirm(question: str, auto_approve: bool) -> bool:
+    """``yes`` typed on a terminal, or ``--auto-approve``; without a terminal, refuse."""
+    from compliance.errors import InputError
+
+    if auto_approve:
+        return True
+    if not sys.stdin.isatty():
+        raise InputError(
+            "no terminal to confirm on: review a saved plan and apply it, or pass --auto-approve"
+        )
+    answer = input(f"{question} Only 'yes' will be accepted: ")
+    return answer.strip() == "yes"
+
+
+def run(args: argparse.Namespace) -> int:
+    from compliance.apply.saved_plan import read_saved_plan
+    from compliance.apply.workflow import apply_saved
+
+    say = say_for(args)
+    if args.plan is not None:
+        if args.var or args.baseline:
+            from compliance.errors import InputError
+
+            raise InputError("--var and --baseline belong to plan; a saved plan already fixes them")
+        saved = read_saved_plan(args.plan)
+    else:
+        fresh = plan_now(args, say)
+        if fresh is None:
+            return 0
+        saved = fresh
+    results = apply_saved(saved, options(args), say)
+    return report(args, results)
+
+
+def plan_now(args: argparse.Namespace, say: Any) -> SavedPlan | None:
+    """``--inventory``: plan, print the plan, ask; the plan is then applied like a saved one."""
+    from compliance.apply.saved_plan import build_document, plan_from_document
+    from compliance.baseline import parse_var_overrides
+    from compliance.live import plan_targets
+    from compliance.reporters import render
+
+    overrides = parse_var_overrides(args.var)
+    plans = plan_targets(
+        args.inventory,
+        overrides,
+        baseline=args.baseline,
+        allow_insecure_transport=args.allow_insecure_transport,
+    )
+    say(render("text", plans).rstrip("\n"))
+    if not any(p.changes for p in plans):
+        say("nothing to apply")
+        return None
+    saved = plan_from_document(
+        Path(f"<plan of {args.inventory}>"), build_document(plans, args.inventory, overrides)
+    )
+    if not args.dry_run and not confirm("Apply these changes?", args.auto_approve):
+        say("apply cancelled; nothing was sent")
+        return None
+    return saved
+
+
+def result_dict(results: list[TargetResult], dry_run: bool) -> dict[str, Any]:
+    targets = []
+    for r in results:
+        targets.append(
+            {
+                "target": r.target,
+                "backup": str(r.backup) if r.backup else None,
+                "changes": [
+                    {
+                        "check": c.change.check,
+                        "resource": c.change.resource,
+                        "setting": c.change.setting,
+                        "old": c.old,
+                        "new": c.new,
+                        "result": c.result,
+                        "message": c.message,
+                    }
+                    for c in r.changes
+                ],
+                "what_if": r.what_if,
+                "restarts_done": [{"server": s, "service": v} for s, v in r.restarts_done],
+                "restarts_pending": [{"server": s, "service": v} for s, v in r.restarts_pending],
+            }
+        )
+    pending = [
+        {"target": r.target, "server": server, "service": service}
+        for r in results
+        for server, service in r.restarts_pending
+    ]
+    return {
+        "kind": "uccx-compliance/apply-result",
+        "dry_run": dry_run,
+        "targets": targets,
+        "restarts_pending": pending,
+    }
+
+
+def report(args: argparse.Namespace, results: list[TargetResult]) -> int:
+    import json
+
+    from compliance.apply.workflow import failure_summary
+    from compliance.errors import ApplyError
+
+    say = say_for(args)
+    for result in results:
+        if result.restarts_pending:
+            say(
+                f"{result.target}: restarts pending (run with --restart-services, or restart them in a "
+                "maintenance window): " + ", ".join(f"{svc} on {srv}" for srv, svc in result.restarts_pending)
+            )
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result_dict(results, args.dry_run), indent=2, default=str) + "\n")
+    failure = failure_summary(results)
+    if failure is not None:
+        raise ApplyError(failure)
+    return 0
