@@ -122,9 +122,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("probe: say which protocol: `uccx-compliance probe imap ...` or `probe smtp ...`")
     _check_limits(args)
     result = _run_imap(args) if protocol == "imap" else _run_smtp(args)
-    for warning in result.warnings:
-        print(f"uccx-compliance: warning: {warning}", file=sys.stderr)
     report = REPORTERS[args.format](result)
+    if args.format != "text" and args.out is None:
+        # A text report carries its warnings; JSON/JUnit on stdout go to a machine, so tell the person.
+        for warning in result.warnings:
+            print(f"uccx-compliance: warning: {warning}", file=sys.stderr)
     if args.out is not None:
         try:
             args.out.write_text(report, encoding="utf-8")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compliance.probe.result import Outcome, Refusal
+from compliance.probe.result import Outcome, Refusal, plural
 from compliance.probe.session import FailureKind, SessionFailed
 
 # RFC 5530 response codes that mean "not now" rather than "wrong password". Dovecot sends
@@ -46,8 +46,8 @@ def classify_imap(ctx: ProbeContext, accepted: int, refusal: Refusal | None) -> 
                 "login, and --connections to test how many sessions it may hold at once."
             )
         return Outcome.OK, (
-            f"The server held {accepted} sessions for {ctx.user} at once. UCCX and every agent desktop "
-            "share this account (2 IMAP sessions per agent): probe again with --connections at "
+            f"The server held {plural(accepted, 'session')} for {ctx.user} at once. UCCX and every "
+            "agent desktop share this account (2 IMAP sessions per agent): probe again with --connections at "
             "2 x agents + 2 to cover the whole team."
         )
     failure = refusal.failure
@@ -69,7 +69,8 @@ def _imap_per_user_advice(accepted: int, user: str, refusal: Refusal) -> str:
     advice = (
         f"The server accepted {accepted} concurrent sessions for {user}, then refused "
         f"({refusal.describe()}). UCCX and every agent desktop share this account, 2 IMAP sessions per "
-        f"agent, so {accepted} sessions are room for {accepted // 2} agent desktops at most. "
+        f"agent, so {plural(accepted, 'session')} leave room for {plural(accepted // 2, 'agent desktop')} "
+        "at most. "
         f"Compare {accepted} with: "
         "Get-ImapSettings MaxConnectionsPerUser (default 16, checklist 2400); IMAPMaxConcurrency of the "
         "throttling policy on the UCCX mailbox (Get-Mailbox | fl ThrottlingPolicy, Get-ThrottlingPolicy; "
@@ -150,8 +151,8 @@ def is_connection_limit_reply(words: str | None) -> bool:
 def classify_smtp(ctx: ProbeContext, accepted: int, refusal: Refusal | None) -> tuple[Outcome, str]:
     if refusal is None:
         return Outcome.OK, (
-            f"The receive connector at {ctx.where} held {accepted} sessions from this host at once. "
-            "UCCX sends from one source address: probe with --connections at the number of "
+            f"The receive connector at {ctx.where} held {plural(accepted, 'session')} from this host "
+            "at once. UCCX sends from one source address: probe with --connections at the number of "
             "concurrent sends UCCX makes if mail is refused under load."
         )
     failure = refusal.failure

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from compliance.probe.result import Refusal, Step, StepRecorder, ms_since
+from compliance.probe.result import Refusal, Step, StepRecorder, ms_since, plural
 from compliance.probe.session import Budget, FailureKind, SessionFailed
 
 
@@ -59,7 +59,7 @@ def open_sessions(
 def connections_step(requested: int, opened: OpenedSessions[S]) -> Step:
     """The connection-count step: how many sessions the server held at once, and who stopped."""
     accepted = len(opened.sessions)
-    detail = f"{accepted} of {requested} sessions open at once with one account"
+    detail = f"{accepted} of {plural(requested, 'session')} open at once with one account"
     if opened.refusal is not None:
         detail += f"; {opened.refusal.describe()}"
     return Step("connections", opened.refusal is None, ms_since(opened.started), detail)

@@ -81,6 +81,11 @@ def ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000.0, 1)
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 session``, ``3 sessions``: reports are read by people."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 @dataclass(frozen=True)
 class Refusal:
     """The first session that did not make it: its number, where and how it stopped."""
@@ -157,13 +162,11 @@ def render_text(result: ProbeResult) -> str:
     ]
     for s in result.steps:
         lines.append(f"  {'PASS' if s.ok else 'FAIL'}  {s.name:<{width}}  {s.ms:>8.1f} ms  {s.detail}")
-    counts = f"{result.accepted} of {result.requested} sessions accepted"
+    counts = f"{result.accepted} of {plural(result.requested, 'session')} accepted"
     lines.append(f"outcome: {result.outcome.value} ({counts})")
-    if result.refusal is not None or result.refusal_kind is not None:
-        lines.append(
-            f"refusal: {result.refusal if result.refusal is not None else '(no words)'} "
-            f"[{result.refusal_kind}]"
-        )
+    if result.refusal_kind is not None:
+        how = _KIND_WORDS.get(FailureKind(result.refusal_kind), result.refusal_kind)
+        lines.append(f"refusal ({how}): {result.refusal if result.refusal is not None else '(no words)'}")
     lines.append(f"advice: {result.advice}")
     lines.extend(f"warning: {w}" for w in result.warnings)
     return "\n".join(lines) + "\n"

@@ -185,9 +185,15 @@ def test_implicit_tls_993_style(dovecot: Server, probe_cli: Any) -> None:
 
 
 def test_insecure_skip_verify_warns(dovecot: Server, probe_cli: Any) -> None:
-    run = probe_cli(*imap_args(dovecot, "--starttls", "--insecure-skip-verify"))
-    assert run.code == 0
-    assert "certificate verification is OFF" in run.err
+    text = probe_cli(*imap_args(dovecot, "--starttls", "--insecure-skip-verify"))
+    assert text.code == 0
+    assert "warning: certificate verification is OFF" in text.out  # in the report itself
+    machine = probe_cli(*imap_args(dovecot, "--starttls", "--insecure-skip-verify"), "--format", "json")
+    assert "certificate verification is OFF" in machine.err  # JSON on stdout: the person hears it here
+    assert json.loads(machine.out)["warnings"] == [
+        "certificate verification is OFF (--insecure-skip-verify): "
+        "the probe cannot tell the real server from an impostor"
+    ]
 
 
 def test_budget_stops_opening_and_closes(dovecot: Server, probe_cli: Any) -> None:
@@ -230,7 +236,7 @@ def test_text_report_reads_as_lines(dovecot: Server, probe_cli: Any) -> None:
     assert lines[0].startswith("IMAP probe of 127.0.0.1:")
     assert any(line.strip().startswith("FAIL  connections") for line in lines)
     assert any(line.startswith("outcome: throttled (3 of 4 sessions accepted)") for line in lines)
-    assert any(line.startswith("refusal: A2 NO [UNAVAILABLE]") for line in lines)
+    assert any(line.startswith("refusal (server answered NO): A2 NO [UNAVAILABLE]") for line in lines)
 
 
 @pytest.mark.parametrize(
