@@ -29,13 +29,16 @@ def test_written_file_reads_back_equal(path: Path, tmp_path: Path) -> None:
     original = read_clixml(path)
     copy = tmp_path / path.name
     write_clixml(copy, original)
-    assert copy.read_bytes().startswith(b"\xef\xbb\xbf<Objs Version=\"1.1.0.1\"")
+    assert copy.read_bytes().startswith(b'\xef\xbb\xbf<Objs Version="1.1.0.1"')
     assert read_clixml(copy) == original
 
 
 def test_writer_prefixes_type_names_once_and_reuses_them() -> None:
-    role = PSObj(("Microsoft.Exchange.Data.Directory.SystemConfiguration.ServerRole", "System.Enum"),
-                 "Mailbox, ClientAccess", value=6)
+    role = PSObj(
+        ("Microsoft.Exchange.Data.Directory.SystemConfiguration.ServerRole", "System.Enum"),
+        "Mailbox, ClientAccess",
+        value=6,
+    )
     text = to_clixml([PSObj(("A.Server",), "EX01", {"Role": role, "Other": role})])
     assert "<T>Deserialized.Microsoft.Exchange.Data.Directory.SystemConfiguration.ServerRole</T>" in text
     assert "Deserialized.Deserialized." not in text
@@ -43,14 +46,30 @@ def test_writer_prefixes_type_names_once_and_reuses_them() -> None:
 
 
 def test_writer_keeps_primitives(tmp_path: Path) -> None:
-    when = datetime.datetime(2026, 11, 20, 9, 12, 44, 531628, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))
-    values = [PSObj(("System.Management.Automation.PSCustomObject",), None, {
-        "Maximum Allowed Service Sessions Per User": 64, "Big": 2**40, "Flag": True, "Text": "a\x01_x0041_b",
-        "When": when, "Gap": datetime.timedelta(hours=1, seconds=2.5), "Nothing": None, "Items": ["x", 1],
-    })]
+    when = datetime.datetime(
+        2026, 11, 20, 9, 12, 44, 531628, tzinfo=datetime.timezone(datetime.timedelta(hours=1))
+    )
+    values = [
+        PSObj(
+            ("System.Management.Automation.PSCustomObject",),
+            None,
+            {
+                "Maximum Allowed Service Sessions Per User": 64,
+                "Big": 2**40,
+                "Flag": True,
+                "Text": "a\x01_x0041_b",
+                "When": when,
+                "Gap": datetime.timedelta(hours=1, seconds=2.5),
+                "Nothing": None,
+                "Items": ["x", 1],
+            },
+        )
+    ]
     path = tmp_path / "GetItemProperty-EX01.xml"
     write_clixml(path, values)
-    assert '<I32 N="Maximum Allowed Service Sessions Per User">64</I32>' in path.read_text(encoding="utf-8-sig")
+    assert '<I32 N="Maximum Allowed Service Sessions Per User">64</I32>' in path.read_text(
+        encoding="utf-8-sig"
+    )
     assert read_clixml(path) == values
 
 

@@ -26,9 +26,18 @@ REQUEST = CollectionRequest(
     events=(EventQuery("Application", "MSExchangeIS", 9646, "Mailbox"),),
     services=("MSExchangeIS",),
 )
-ALL_STEMS = {"GetExchangeServer", "GetThrottlingPolicy", "GetOrganizationConfig", "GetMailbox",
-             "GetImapSettings", "GetReceiveConnector", "GetADPermission",
-             "GetItemProperty-EX01", "GetWinEvent-EX01", "GetService-EX01"}
+ALL_STEMS = {
+    "GetExchangeServer",
+    "GetThrottlingPolicy",
+    "GetOrganizationConfig",
+    "GetMailbox",
+    "GetImapSettings",
+    "GetReceiveConnector",
+    "GetADPermission",
+    "GetItemProperty-EX01",
+    "GetWinEvent-EX01",
+    "GetService-EX01",
+}
 
 # What Windows Remote Management answers when the URL reaches WinRM (port 5985/5986 /wsman) but
 # the configuration is not registered there: a SOAP 1.2 fault with the wsmanfault detail
@@ -55,35 +64,41 @@ The catalog contains the metadata that describes resources, or logical endpoints
 </s:Detail></s:Fault></s:Body></s:Envelope>"""
 
 IIS_404 = (
-    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">'
-    '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>404 - File or directory not found.</title></head>'
+    '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
+    '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">'
+    '<html xmlns="http://www.w3.org/1999/xhtml">'
+    "<head><title>404 - File or directory not found.</title></head>"
     "<body><h2>404 - File or directory not found.</h2></body></html>"
 )
 
 
 def refused() -> Exception:
     cause = urllib3.exceptions.NewConnectionError(
-        None, "Failed to establish a new connection: [Errno 111] Connection refused")  # type: ignore[arg-type]
+        None, "Failed to establish a new connection: [Errno 111] Connection refused"
+    )  # type: ignore[arg-type]
     cause.__cause__ = ConnectionRefusedError(111, "Connection refused")
     return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/PowerShell/", cause))  # type: ignore[arg-type]
 
 
 def unresolved() -> Exception:
     cause = urllib3.exceptions.NameResolutionError(
-        "ex01.lab.local", None, socket.gaierror(-2, "Name or service not known"))  # type: ignore[arg-type]
+        "ex01.lab.local", None, socket.gaierror(-2, "Name or service not known")
+    )  # type: ignore[arg-type]
     return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/PowerShell/", cause))  # type: ignore[arg-type]
 
 
 def timed_out() -> Exception:
-    return requests.exceptions.ConnectTimeout("HTTPSConnectionPool(host='ex01.lab.local', port=443): "
-                                              "Max retries exceeded (connect timeout=2)")
+    return requests.exceptions.ConnectTimeout(
+        "HTTPSConnectionPool(host='ex01.lab.local', port=443): Max retries exceeded (connect timeout=2)"
+    )
 
 
 def bad_certificate() -> Exception:
     return requests.exceptions.SSLError(
         "HTTPSConnectionPool(host='ex01.lab.local', port=443): Max retries exceeded with url: /PowerShell/ "
         "(Caused by SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate "
-        "verify failed: unable to get local issuer certificate (_ssl.c:1006)')))")
+        "verify failed: unable to get local issuer certificate (_ssl.c:1006)')))"
+    )
 
 
 Answer = Callable[[responses.RequestsMock], None]
@@ -92,23 +107,46 @@ Answer = Callable[[responses.RequestsMock], None]
 def answer_with(**kwargs: Any) -> Answer:
     def register(mock: responses.RequestsMock) -> None:
         mock.add(responses.POST, re.compile(r"https://ex01\.lab\.local.*"), **kwargs)
+
     return register
 
 
 CASES: dict[str, tuple[Answer, str, str]] = {
-    "connection refused": (answer_with(body=refused()), "basic",
-                           "connection refused by ex01.lab.local:{port} (is WinRM or IIS listening on that port?)"),
-    "name not resolved": (answer_with(body=unresolved()), "basic",
-                          "host name ex01.lab.local could not be resolved (check the name and DNS)"),
-    "timeout": (answer_with(body=timed_out()), "basic",
-                "timed out connecting to ex01.lab.local:{port} (firewall, or the host is down)"),
-    "401": (answer_with(status=401, body=""), "basic", "authentication failed for uccx-audit@lab.local with basic"),
-    "HTML 404": (answer_with(status=404, body=IIS_404, content_type="text/html"), "basic",
-                 f"HTTP 404 Not Found (an HTML page); {errors.HINT_POWERSHELL_PATH}"),
-    "resource URI": (answer_with(status=500, body=RESOURCE_URI_FAULT, content_type="application/soap+xml"),
-                     "basic", f"({errors.HINT_EXCHANGE_PORT})"),
-    "certificate": (answer_with(body=bad_certificate()), "basic",
-                    f"certificate verification failed; {errors.HINT_CA_FILE}"),
+    "connection refused": (
+        answer_with(body=refused()),
+        "basic",
+        "connection refused by ex01.lab.local:{port} (is WinRM or IIS listening on that port?)",
+    ),
+    "name not resolved": (
+        answer_with(body=unresolved()),
+        "basic",
+        "host name ex01.lab.local could not be resolved (check the name and DNS)",
+    ),
+    "timeout": (
+        answer_with(body=timed_out()),
+        "basic",
+        "timed out connecting to ex01.lab.local:{port} (firewall, or the host is down)",
+    ),
+    "401": (
+        answer_with(status=401, body=""),
+        "basic",
+        "authentication failed for uccx-audit@lab.local with basic",
+    ),
+    "HTML 404": (
+        answer_with(status=404, body=IIS_404, content_type="text/html"),
+        "basic",
+        f"HTTP 404 Not Found (an HTML page); {errors.HINT_POWERSHELL_PATH}",
+    ),
+    "resource URI": (
+        answer_with(status=500, body=RESOURCE_URI_FAULT, content_type="application/soap+xml"),
+        "basic",
+        f"({errors.HINT_EXCHANGE_PORT})",
+    ),
+    "certificate": (
+        answer_with(body=bad_certificate()),
+        "basic",
+        f"certificate verification failed; {errors.HINT_CA_FILE}",
+    ),
 }
 
 
@@ -133,8 +171,12 @@ def test_each_failure_is_one_line_and_every_fact_is_unreadable(case: str, make_t
 def test_kerberos_authentication_failure_hints_at_the_upn_form() -> None:
     from pypsrp.exceptions import AuthenticationError
 
-    line = errors.describe_failure(AuthenticationError("Failed to authenticate the user uccx with kerberos"),
-                                   EXCHANGE, username="LAB\\uccx", auth="kerberos")
+    line = errors.describe_failure(
+        AuthenticationError("Failed to authenticate the user uccx with kerberos"),
+        EXCHANGE,
+        username="LAB\\uccx",
+        auth="kerberos",
+    )
     assert line == (f"{EXCHANGE}: authentication failed for LAB\\uccx with kerberos; {errors.HINT_UPN}")
 
 

@@ -35,17 +35,27 @@ def lab_target(lab: Any, tmp_path: Path) -> tuple[Target, CollectionRequest]:
 
 def comparable(facts: Facts) -> dict[str, Any]:
     """The facts minus where and when they were read; event times are the lab's own (relative to now)."""
-    out = {f.name: getattr(facts, f.name) for f in dataclasses.fields(facts)
-           if f.name not in ("source", "collected_at", "warnings", "events")}
-    out["events"] = {server: [(e.event_id, e.provider, e.message) for e in (reading.value or [])]
-                     for server, reading in facts.events.items()}
+    out = {
+        f.name: getattr(facts, f.name)
+        for f in dataclasses.fields(facts)
+        if f.name not in ("source", "collected_at", "warnings", "events")
+    }
+    out["events"] = {
+        server: [(e.event_id, e.provider, e.message) for e in (reading.value or [])]
+        for server, reading in facts.events.items()
+    }
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the example exports carry RunspaceId/PSComputerName/PSShowComputerName, note properties the remoting "
-    "client adds after deserialization (never on the PSRP wire); compliance.facts.parse must leave them "
-    "out of Settings and registry values. Remove this marker when it does."))
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "the example exports carry RunspaceId/PSComputerName/PSShowComputerName, note properties the "
+        "remoting "
+        "client adds after deserialization (never on the PSRP wire); compliance.facts.parse must leave them "
+        "out of Settings and registry values. Remove this marker when it does."
+    ),
+)
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_live_facts_equal_the_offline_folder(scenario: str, tmp_path: Path) -> None:
     with lab_server.Lab(scenario=scenario, port=0, password="uccx-lab") as lab:
@@ -57,7 +67,9 @@ def test_live_facts_equal_the_offline_folder(scenario: str, tmp_path: Path) -> N
 
 
 def test_a_failing_cmdlet_makes_only_its_fact_unreadable(tmp_path: Path) -> None:
-    message = "Active Directory operation failed on DC01.lab.local. The server is unwilling to process the request."
+    message = (
+        "Active Directory operation failed on DC01.lab.local. The server is unwilling to process the request."
+    )
     with lab_server.Lab(scenario=SCENARIOS[0], port=0, password="uccx-lab") as lab:
         lab.faults.failing_cmdlets["Get-ReceiveConnector"] = message
         target, request = lab_target(lab, tmp_path)
@@ -83,10 +95,13 @@ def _requests_for(lab: Any, commands: int, tmp_path: Path) -> int:
         before = lab.requests[lab.exchange_endpoint]
         org = "CN=LAB,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=lab,DC=local"
         permission = Command("Get-ADPermission", (("Identity", org), ("User", "uccx")))
-        result = run_reads(session, [
-            Read("GetADPermission", (permission,) * commands, "ADAcePresentationObject"),
-            Read("GetThrottlingPolicy", (Command("Get-ThrottlingPolicy"),), "ThrottlingPolicy"),
-        ])
+        result = run_reads(
+            session,
+            [
+                Read("GetADPermission", (permission,) * commands, "ADAcePresentationObject"),
+                Read("GetThrottlingPolicy", (Command("Get-ThrottlingPolicy"),), "ThrottlingPolicy"),
+            ],
+        )
         assert all(r.ok for r in result.values()), result
         return int(lab.requests[lab.exchange_endpoint] - before)
 
@@ -101,9 +116,12 @@ def test_a_batch_costs_the_same_requests_whatever_its_size(tmp_path: Path) -> No
 
 def test_the_password_reaches_no_log_output_or_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     password = "Zq7-distinctive-Secret!9"
-    forms = [password, base64.b64encode(password.encode()).decode(),
-             base64.b64encode(password.encode("utf-16-le")).decode(),
-             base64.b64encode(f"uccx-audit@lab.local:{password}".encode()).decode()]
+    forms = [
+        password,
+        base64.b64encode(password.encode()).decode(),
+        base64.b64encode(password.encode("utf-16-le")).decode(),
+        base64.b64encode(f"uccx-audit@lab.local:{password}".encode()).decode(),
+    ]
     try:  # the NT hash NTLM derives from the password (MD4 of UTF-16-LE), when spnego exposes it
         from spnego._ntlm_raw.crypto import ntowfv1
 
@@ -115,9 +133,24 @@ def test_the_password_reaches_no_log_output_or_file(tmp_path: Path, caplog: pyte
         lab.faults.failing_cmdlets["Get-Mailbox"] = "forced failure to exercise the error path"
         inventory = lab.write_inventory(tmp_path / "inventory.yaml")
         env = dict(os.environ, UCCX_LAB_PASSWORD=password)
-        cli = subprocess.run([sys.executable, "-m", "compliance", "--debug", "facts", "collect",
-                              "--inventory", str(inventory), "--out", str(out)],
-                             env=env, capture_output=True, text=True, timeout=120)
+        cli = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "compliance",
+                "--debug",
+                "facts",
+                "collect",
+                "--inventory",
+                str(inventory),
+                "--out",
+                str(out),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         # The same collection in this process, with every logger at DEBUG, captured.
         caplog.set_level(logging.DEBUG)
         target, request = lab_target(lab, tmp_path)
@@ -128,7 +161,12 @@ def test_the_password_reaches_no_log_output_or_file(tmp_path: Path, caplog: pyte
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert caplog.records
     for form in forms:
-        for where, text in (("stdout", cli.stdout), ("stderr", cli.stderr), ("files", written), ("logs", logged)):
+        for where, text in (
+            ("stdout", cli.stdout),
+            ("stderr", cli.stderr),
+            ("files", written),
+            ("logs", logged),
+        ):
             assert form not in text, f"a form of the password appears in {where}"
 
 
@@ -137,8 +175,23 @@ def test_facts_collect_writes_a_folder_the_offline_reader_accepts(tmp_path: Path
     with lab_server.Lab(scenario=SCENARIOS[1], port=0, password="uccx-lab") as lab:
         inventory = lab.write_inventory(tmp_path / "inventory.yaml")
         env = dict(os.environ, UCCX_LAB_PASSWORD="uccx-lab")
-        cli = subprocess.run([sys.executable, "-m", "compliance", "facts", "collect", "--inventory", str(inventory),
-                              "--out", str(out)], env=env, capture_output=True, text=True, timeout=120)
+        cli = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "compliance",
+                "facts",
+                "collect",
+                "--inventory",
+                str(inventory),
+                "--out",
+                str(out),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert cli.returncode == 0, cli.stderr
     info = (out / "collection.txt").read_text(encoding="utf-8-sig")
     assert "EventLookbackDays: 7" in info and "CollectedBy: uccx-audit@lab.local" in info

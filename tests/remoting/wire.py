@@ -28,8 +28,9 @@ def fragments(path: Path) -> list[str]:
     return out
 
 
-def _inline(element: ET.Element, type_names: dict[str, ET.Element], objects: dict[str, ET.Element],
-            defined: set[str]) -> None:
+def _inline(
+    element: ET.Element, type_names: dict[str, ET.Element], objects: dict[str, ET.Element], defined: set[str]
+) -> None:
     for index, child in enumerate(list(element)):
         if child.tag == "TN":
             defined.add(child.attrib["RefId"])
