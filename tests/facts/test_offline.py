@@ -1,0 +1,253 @@
+"""The offline fact source: a folder of ``Export-Clixml`` files.
+
+A missing or malformed file makes only the checks that need it unreadable, with a reason naming the
+file; unreadable is never counted compliant or drift, and any unreadable check makes the exit code 3.
+The starting point is the compliant example folder (every check compliant with the SP1 baseline),
+so any check that changes state below is the one the damaged file feeds.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compliance.baseline import load_baseline
+from compliance.checks.engine import evaluate
+from compliance.errors import InputError
+from compliance.facts.collection import RawFacts, build_facts
+from compliance.facts.offline import collected_at, read_clixml, read_folder, read_raw
+from compliance.reporters.json import report_dict
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "facts"
+COMPLIANT = EXAMPLES / "exchange2010-sp3-compliant"
+DEFAULTS = EXAMPLES / "exchange2010-sp3-defaults"
+SP1 = REPO / "baselines" / "uccx-exchange2010-sp1.yaml"
+TOTAL_CHECKS = 29  # the SP1 baseline's checks against one server with every role
+
+# file -> the checks that read it (the SP1 baseline; EX01 has every role)
+READERS = {
+    "GetImapSettings.xml": {f"UCCX-IMAP-00{i}" for i in range(1, 5)},
+    "GetReceiveConnector.xml": {f"UCCX-SMTP-00{i}" for i in range(5)},
+    "GetThrottlingPolicy.xml": {f"UCCX-THR-{i:03}" for i in range(15)},
+    "GetMailbox.xml": {"UCCX-MBX-001"},
+    "GetADPermission.xml": {"UCCX-ADP-001"},
+    "GetItemProperty-EX01.xml": {"UCCX-STORE-001"},
+    "GetWinEvent-EX01.xml": {"UCCX-EVT-001", "UCCX-EVT-002"},
+    # Without the server list nothing knows which servers hold the Mailbox/Hub roles or their version.
+    "GetExchangeServer.xml": {"applies_to", "UCCX-STORE-001", "UCCX-EVT-001", "UCCX-EVT-002"},
+}
+
+Judge = Callable[[RawFacts], tuple[int, dict[str, Any]]]
+
+
+@pytest.fixture(scope="module")
+def compliant_raw() -> RawFacts:
+    """The compliant folder read once (psrpcore takes ~0.2 s a folder); tests replace single files."""
+    return read_raw(COMPLIANT)
+
+
+@pytest.fixture(scope="module")
+def judge() -> Judge:
+    """Raw collections -> (exit code, JSON report), through the same steps as ``plan --facts``."""
+    loaded = load_baseline(SP1)
+
+    def run(raw: RawFacts) -> tuple[int, dict[str, Any]]:
+        plan = evaluate(loaded, build_facts(raw, source="test"))
+        return int(plan.exit_code), report_dict([plan])
+
+    return run
+
+
+def with_file(raw: RawFacts, name: str, text: str, tmp_path: Path) -> RawFacts:
+    """``raw`` with ``name`` replaced by what the offline reader makes of ``text`` in that file."""
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return {**raw, **read_raw(tmp_path)}
+
+
+@pytest.fixture
+def plan(cli: Any) -> Callable[[Path], tuple[int, dict[str, Any]]]:
+    """``uccx-compliance plan --facts FOLDER --format json`` in-process, for the end-to-end cases."""
+
+    def run(folder: Path) -> tuple[int, dict[str, Any]]:
+        result = cli("plan", "--facts", folder, "--baseline", SP1, "--format", "json")
+        assert result.err == ""
+        return result.code, json.loads(result.out)
+
+    return run
+
+
+def test_the_starting_point_is_all_compliant(judge: Judge, compliant_raw: RawFacts) -> None:
+    code, report = judge(compliant_raw)
+    assert (code, report["summary"]) == (0, {"compliant": TOTAL_CHECKS, "drift": 0, "unreadable": 0})
+
+
+def assert_only_these_unreadable(code: int, report: dict[str, Any], checks: set[str], reason: str) -> None:
+    unreadable = report["unreadable"]
+    assert {u["check"] for u in unreadable} == checks
+    assert all(reason in u["reason"] for u in unreadable), unreadable
+    # Unreadable is neither compliant nor drift, and the rest is still judged.
+    assert report["changes"] == [] and report["findings"] == []
+    assert not {c["check"] for c in report["compliant"]} & checks
+    assert report["summary"] == {"compliant": TOTAL_CHECKS - len(checks - {"applies_to"}), "drift": 0,
+                                 "unreadable": len(unreadable)}
+    assert code == 3
+
+
+@pytest.mark.parametrize("name", sorted(READERS))
+def test_missing_file_makes_only_its_checks_unreadable(name: str, judge: Judge,
+                                                        compliant_raw: RawFacts) -> None:
+    raw = {stem: reading for stem, reading in compliant_raw.items() if f"{stem}.xml" != name}
+    assert len(raw) == len(compliant_raw) - 1
+    code, report = judge(raw)
+    assert_only_these_unreadable(code, report, READERS[name], "not collected")
+
+
+def test_missing_file_end_to_end(copy_of: Any, plan: Any) -> None:
+    folder = copy_of(COMPLIANT)
+    (folder / "GetImapSettings.xml").unlink()
+    code, report = plan(folder)
+    assert_only_these_unreadable(code, report, READERS["GetImapSettings.xml"], "not collected")
+    assert {u["reason"] for u in report["unreadable"]} == {"GetImapSettings.xml: not collected"}
+
+
+def truncated(path: Path) -> str:
+    text = path.read_text(encoding="utf-8-sig")
+    return text[: len(text) // 2]
+
+
+def format_list(_path: Path) -> str:
+    # What `Get-ImapSettings | Format-List > GetImapSettings.xml` leaves: text, not CLIXML.
+    return "\nName                      : 1\nMaxConnectionsPerUser     : 2400\n"
+
+
+def mailbox_export(_path: Path) -> str:
+    return (COMPLIANT / "GetMailbox.xml").read_text(encoding="utf-8-sig")
+
+
+DAMAGE = [
+    pytest.param(truncated, "malformed CLIXML", id="truncated"),
+    pytest.param(format_list, "not an Export-Clixml file", id="not-clixml"),
+    pytest.param(lambda _p: "", "not an Export-Clixml file", id="empty-file"),
+]
+
+
+@pytest.mark.parametrize(("damage", "reason"), DAMAGE)
+@pytest.mark.parametrize("name", ["GetImapSettings.xml", "GetThrottlingPolicy.xml",
+                                  "GetItemProperty-EX01.xml"])
+def test_malformed_file_names_the_file_and_only_its_checks_are_unreadable(
+    name: str, damage: Callable[[Path], str], reason: str, judge: Judge, compliant_raw: RawFacts,
+    tmp_path: Path,
+) -> None:
+    code, report = judge(with_file(compliant_raw, name, damage(COMPLIANT / name), tmp_path))
+    assert_only_these_unreadable(code, report, READERS[name], reason)
+    assert all(u["reason"].startswith(f"{name}: ") for u in report["unreadable"])
+
+
+@pytest.mark.parametrize(
+    ("name", "expected_type"),
+    [("GetImapSettings.xml", "Imap4AdConfiguration"), ("GetReceiveConnector.xml", "ReceiveConnector")],
+)
+def test_wrong_object_type_names_the_file_and_the_types(
+    name: str, expected_type: str, judge: Judge, compliant_raw: RawFacts, tmp_path: Path
+) -> None:
+    code, report = judge(with_file(compliant_raw, name, mailbox_export(COMPLIANT / name), tmp_path))
+    assert_only_these_unreadable(code, report, READERS[name], f"{name}: expected ")
+    reason = report["unreadable"][0]["reason"]
+    assert expected_type in reason and "Management.Mailbox" in reason
+
+
+def test_malformed_file_end_to_end(copy_of: Any, plan: Any) -> None:
+    folder = copy_of(COMPLIANT)
+    policies = folder / "GetThrottlingPolicy.xml"
+    policies.write_text(truncated(policies), encoding="utf-8")
+    code, report = plan(folder)
+    assert_only_these_unreadable(code, report, READERS["GetThrottlingPolicy.xml"],
+                                 "GetThrottlingPolicy.xml: malformed CLIXML")
+
+
+def test_malformed_file_on_an_organization_with_drift_still_exits_3(copy_of: Any, plan: Any) -> None:
+    folder = copy_of(DEFAULTS)
+    (folder / "GetImapSettings.xml").write_text(format_list(folder), encoding="utf-8")
+    code, report = plan(folder)
+    assert code == 3  # incomplete wins over drift: the audit cannot vouch for what it did not read
+    assert {u["check"] for u in report["unreadable"]} == READERS["GetImapSettings.xml"]
+    assert report["summary"]["drift"] > 0
+    assert not [c for c in report["changes"] if c["check"].startswith("UCCX-IMAP")]
+
+
+def test_deserialized_twice_type_names_are_accepted(copy_of: Any, plan: Any) -> None:
+    # A file exported from a remote session says Deserialized.X; psrpcore adds one more prefix.
+    folder = copy_of(COMPLIANT)
+    for name in ("GetImapSettings.xml", "GetExchangeServer.xml", "GetThrottlingPolicy.xml"):
+        path = folder / name
+        text = path.read_text(encoding="utf-8-sig")
+        assert "<T>Microsoft.Exchange." in text
+        path.write_text(text.replace("<T>Microsoft.Exchange.", "<T>Deserialized.Microsoft.Exchange."),
+                        encoding="utf-8-sig")
+    [imap] = read_clixml(folder / "GetImapSettings.xml")
+    assert imap.type_names[0] == "Microsoft.Exchange.Data.Directory.SystemConfiguration.Imap4AdConfiguration"
+    code, report = plan(folder)
+    assert (code, report["summary"]) == (0, {"compliant": TOTAL_CHECKS, "drift": 0, "unreadable": 0})
+
+
+def test_empty_folder_is_bad_input(tmp_path: Path, cli: Any) -> None:
+    (tmp_path / "README.md").write_text("not a fact file", encoding="utf-8")
+    result = cli("plan", "--facts", tmp_path, "--baseline", SP1)
+    assert result.code == 1 and result.out == ""
+    assert result.err.splitlines() == [
+        f"uccx-compliance: error: {tmp_path}: no fact files found (expected GetExchangeServer.xml and the "
+        "others; see `uccx-compliance collector-script`)"
+    ]
+
+
+def test_missing_folder_is_bad_input(tmp_path: Path, cli: Any) -> None:
+    result = cli("plan", "--facts", tmp_path / "nope", "--baseline", SP1)
+    assert result.code == 1 and result.out == ""
+    assert result.err.splitlines() == [
+        f"uccx-compliance: error: {tmp_path / 'nope'}: facts folder not found (expected a folder of "
+        "Export-Clixml files)"
+    ]
+
+
+def test_read_folder_raises_input_error_for_a_file_given_as_folder() -> None:
+    with pytest.raises(InputError, match="facts folder not found"):
+        read_folder(COMPLIANT / "GetMailbox.xml")
+
+
+def test_per_server_files_are_found_by_server_name(copy_of: Any) -> None:
+    folder = copy_of(COMPLIANT)
+    (folder / "GetItemProperty-EX01.xml").rename(folder / "GetItemProperty-EX02.xml")
+    facts = read_folder(folder)
+    assert set(facts.registry) == {"EX02"}
+    assert facts.registry_on("ex02").ok  # server names compare case-insensitively
+    assert facts.registry_on("EX01").error == "registry values of EX01: not collected"
+
+
+def utc(*fields: int) -> datetime.datetime:
+    return datetime.datetime(*fields, tzinfo=datetime.timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("text", "when"),
+    [
+        ("\ufeffCollectedAtUtc: 2026-11-22T16:05:31Z\n", utc(2026, 11, 22, 16, 5, 31)),
+        ("CollectedAtUtc: 2026-11-22 16:05\n", utc(2026, 11, 22, 16, 5)),
+        ("CollectedAt: 2026-11-22T17:05:31+01:00\n", utc(2026, 11, 22, 16, 5, 31)),
+        ("CollectedBy: LAB\\exadmin\n", None),
+        ("CollectedAtUtc: 2026-13-45T99:99\n", None),
+    ],
+    ids=["iso-utc-with-bom", "space-no-seconds", "offset", "no-time", "impossible-date"],
+)
+def test_collection_time(tmp_path: Path, text: str, when: datetime.datetime | None) -> None:
+    (tmp_path / "collection.txt").write_text(text, encoding="utf-8")
+    assert collected_at(tmp_path) == when
+
+
+def test_no_collection_file_means_no_collection_time(tmp_path: Path) -> None:
+    assert collected_at(tmp_path) is None
