@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import spnego
-from spnego.exceptions import SpnegoError
 
 # pyspnego has no public helper that hashes a password for its user file; the NT one-way function
 # lives in its raw NTLM module. Writing hashes keeps the plain password out of the file.
 from spnego._ntlm_raw.crypto import ntowfv1
+from spnego.exceptions import SpnegoError
 
 SPNEGO_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
 _BOUNDARY = "Encrypted Boundary"
@@ -113,7 +113,7 @@ class NtlmSession:
         boundary = match.group(1) if match else _BOUNDARY
         parts = [p for p in re.split(rb"--\s*" + re.escape(boundary.encode()) + rb"(?:--)?\r\n", body) if p]
         message = b""
-        for header, payload in zip(parts[0::2], parts[1::2]):
+        for header, payload in zip(parts[0::2], parts[1::2], strict=False):
             length_match = re.search(rb"Length=(\d+)", header)
             if length_match is None:
                 raise EncryptionError("encrypted part without OriginalContent length")

@@ -21,8 +21,17 @@ if TYPE_CHECKING:
 COMMON_PARAMETERS = frozenset(
     name.lower()
     for name in (
-        "WhatIf", "Confirm", "ErrorAction", "WarningAction", "Verbose", "Debug", "ErrorVariable",
-        "WarningVariable", "OutVariable", "OutBuffer", "DomainController",
+        "WhatIf",
+        "Confirm",
+        "ErrorAction",
+        "WarningAction",
+        "Verbose",
+        "Debug",
+        "ErrorVariable",
+        "WarningVariable",
+        "OutVariable",
+        "OutBuffer",
+        "DomainController",
     )
 )
 
@@ -96,6 +105,14 @@ class CmdletCall:
     server: str | None = None  # the server a host endpoint belongs to; None on the Exchange endpoint
     emitted: list[Emission] = field(default_factory=list)
 
+    def require(self, name: str) -> Any:
+        """A mandatory parameter. PowerShell would prompt for it; a remote API call has nobody to ask."""
+        if name not in self.params:
+            from compliance.lab.records import missing_parameter  # records imports this module
+
+            raise CmdletError(missing_parameter(self.name, name))
+        return self.params[name]
+
     def write_output(self, value: Any) -> None:
         self.emitted.append(Emission("output", value))
 
@@ -112,7 +129,9 @@ class CmdletCall:
         The text has PowerShell 2.0's shape, the version Exchange 2010 runs on.
         """
         if self.params.switch("WhatIf"):
-            self.write_host_line(f'What if: Performing operation "{operation or self.name}" on Target "{target}".')
+            self.write_host_line(
+                f'What if: Performing operation "{operation or self.name}" on Target "{target}".'
+            )
             return False
         return True
 

@@ -8,11 +8,12 @@ for an unknown identity, and with ``-WhatIf`` only the "What if:" line. ``EXCHAN
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from psrpcore.types import PSGuid, PSString, deserialize, serialize
+from psrpcore.types import PSGuid, PSList, PSString, deserialize, serialize
 
 from compliance.lab import records, values
 from compliance.lab.cmdlet_base import Cmdlet, CmdletCall, CmdletError, cmdlet
@@ -22,9 +23,11 @@ from compliance.lab.state import (
     EXCHANGE_SERVER_FILE,
     IMAP_SETTINGS_FILE,
     MAILBOX_FILE,
+    NO_CIPHER,
     ORGANIZATION_FILE,
     RECEIVE_CONNECTOR_FILE,
     THROTTLING_POLICY_FILE,
+    find_property,
     prop,
     strip_deserialized,
 )
@@ -34,17 +37,19 @@ RECEIVE_CONNECTOR_UNLIMITED = ("MaxInboundConnection", "MaxInboundConnectionPerS
 RECEIVE_CONNECTOR_INT32 = ("MaxInboundConnectionPercentagePerSource",)
 # Exchange 2010 throttling settings (Nullable<UInt32>). A setting the scenario's policies do not
 # have (CPA* before SP1) is refused as an unknown parameter, as that version's cmdlet would.
-THROTTLING_SETTINGS = tuple(
+_THROTTLING_FAMILIES = tuple(
     f"{family}{suffix}"
     for family in ("IMAP", "RCA", "OWA", "EWS", "EAS", "POP", "Anonymous", "CPA")
     for suffix in ("MaxConcurrency", "PercentTimeInAD", "PercentTimeInCAS", "PercentTimeInMailboxRPC")
-) + (
+)
+THROTTLING_SETTINGS = (
+    *_THROTTLING_FAMILIES,
     "MessageRateLimit", "RecipientRateLimit", "CPUStartPercent", "ForwardeeLimit", "EWSMaxSubscriptions",
     "EWSFastSearchTimeoutInSeconds", "EWSFindCountLimit", "EASMaxDevices", "EASMaxDeviceDeletesPerMonth",
     "PowerShellMaxConcurrency", "PowerShellMaxTenantConcurrency", "PowerShellMaxCmdlets",
     "PowerShellMaxCmdletsTimePeriod", "PowerShellMaxCmdletQueueDepth", "ExchangeMaxCmdlets",
     "PowerShellMaxDestructiveCmdlets", "PowerShellMaxDestructiveCmdletsTimePeriod",
-)
+)  # fmt: skip
 
 
 # --- finding objects -------------------------------------------------------------------------
@@ -56,14 +61,20 @@ def _names(obj: Any, *properties: str) -> set[str]:
 
 def _find(objects: Iterable[Any], identity: Any, *properties: str) -> list[Any]:
     wanted = str(identity).lower()
-    return [o for o in objects if wanted in _names(o, "Identity", "Name", "DistinguishedName", "Guid", *properties)]
+    return [
+        o
+        for o in objects
+        if wanted in _names(o, "Identity", "Name", "DistinguishedName", "Guid", *properties)
+    ]
 
 
 def _one(call: CmdletCall, objects: Iterable[Any], identity: Any, *properties: str) -> Any | None:
     """The object an ``-Identity`` names, or None after writing Exchange's not-found record."""
     found = _find(objects, identity, *properties)
     if not found:
-        call.write_error(records.exchange_object_not_found(str(identity), call.state.domain_controller, call.name))
+        call.write_error(
+            records.exchange_object_not_found(str(identity), call.state.domain_controller, call.name)
+        )
         return None
     return found[0]
 
@@ -71,7 +82,9 @@ def _one(call: CmdletCall, objects: Iterable[Any], identity: Any, *properties: s
 def _server_name(call: CmdletCall, server: Any) -> str | None:
     found = _find(call.state.of(EXCHANGE_SERVER_FILE), server, "Fqdn")
     if not found:
-        call.write_error(records.exchange_object_not_found(str(server), call.state.domain_controller, call.name))
+        call.write_error(
+            records.exchange_object_not_found(str(server), call.state.domain_controller, call.name)
+        )
         return None
     return str(found[0].Name)
 
@@ -92,15 +105,9 @@ def _converted(call: CmdletCall, name: str, convert: Callable[[Any], Any], raw: 
         raise CmdletError(records.argument_transformation(call.name, name, str(exc))) from None
 
 
-def _require(call: CmdletCall, name: str) -> Any:
-    if name not in call.params:
-        raise CmdletError(records.missing_parameter(call.name, name))
-    return call.params[name]
-
-
 def _copy(obj: Any) -> Any:
     """A deep copy through psrpcore's own serializer, so type names and property types survive."""
-    return strip_deserialized(deserialize(serialize(obj, None), None))
+    return strip_deserialized(deserialize(serialize(obj, NO_CIPHER), NO_CIPHER))
 
 
 # --- Get-* -------------------------------------------------------------------------------------
@@ -181,21 +188,29 @@ def _principal(call: CmdletCall, user: Any) -> str | None:
 
 def _organization_identity(call: CmdletCall, identity: Any) -> str | None:
     org = call.state.organization
-    if org is None or str(identity).lower() not in _names(org, "Identity", "Name", "DistinguishedName", "Guid"):
-        call.write_error(records.exchange_object_not_found(str(identity), call.state.domain_controller, call.name))
+    if org is None or str(identity).lower() not in _names(
+        org, "Identity", "Name", "DistinguishedName", "Guid"
+    ):
+        call.write_error(
+            records.exchange_object_not_found(str(identity), call.state.domain_controller, call.name)
+        )
         return None
     return str(prop(org, "DistinguishedName"))
 
 
 def _aces(call: CmdletCall, principal: str, rights: str | None = None) -> list[Any]:
-    found = [a for a in call.state.of(AD_PERMISSION_FILE) if str(prop(a, "User")).lower() == principal.lower()]
+    found = [
+        a for a in call.state.of(AD_PERMISSION_FILE) if str(prop(a, "User")).lower() == principal.lower()
+    ]
     if rights is not None:
-        found = [a for a in found if rights.lower() in {str(r).lower() for r in (prop(a, "ExtendedRights") or [])}]
+        found = [
+            a for a in found if rights.lower() in {str(r).lower() for r in (prop(a, "ExtendedRights") or [])}
+        ]
     return found
 
 
 def get_ad_permission(call: CmdletCall) -> None:
-    if _organization_identity(call, _require(call, "Identity")) is None:
+    if _organization_identity(call, call.require("Identity")) is None:
         return
     aces = call.state.of(AD_PERMISSION_FILE)
     if "User" in call.params:
@@ -213,12 +228,17 @@ def _new_ace(call: CmdletCall, identity: str, principal: str, rights: str) -> An
         values.set_property(ace, "ExtendedRights", _rights_list(rights, prop(ace, "ExtendedRights")))
         return ace
     return values.new_object(
-        ["Microsoft.Exchange.Management.RecipientTasks.ADAcePresentationObject",
-         "Microsoft.Exchange.Data.ConfigurableObject", "System.Object"],
+        [
+            "Microsoft.Exchange.Management.RecipientTasks.ADAcePresentationObject",
+            "Microsoft.Exchange.Data.ConfigurableObject",
+            "System.Object",
+        ],
         identity,
         {
             "User": values.new_object(
-                ["Microsoft.Exchange.Data.Directory.SecurityPrincipalIdParameter", "System.Object"], principal, {}
+                ["Microsoft.Exchange.Data.Directory.SecurityPrincipalIdParameter", "System.Object"],
+                principal,
+                {},
             ),
             "Identity": values.ad_object_id(identity, identity),
             "Deny": False,
@@ -226,7 +246,8 @@ def _new_ace(call: CmdletCall, identity: str, principal: str, rights: str) -> An
             "IsInherited": False,
             "AccessRights": values.new_object(
                 ["System.DirectoryServices.ActiveDirectoryRights[]", "System.Array", "System.Object"],
-                "ExtendedRight", {},
+                "ExtendedRight",
+                {},
             ),
             "ExtendedRights": _rights_list(rights, None),
         },
@@ -234,23 +255,26 @@ def _new_ace(call: CmdletCall, identity: str, principal: str, rights: str) -> An
 
 
 def _rights_list(rights: str, template: Any) -> Any:
-    from psrpcore.types import PSList
-
     listed = PSList([PSString(rights)])
-    names = list(template.PSObject.type_names) if getattr(template, "PSObject", None) else [
-        "Microsoft.Exchange.Data.MultiValuedProperty`1[[Microsoft.Exchange.Management.RecipientTasks."
-        "ExtendedRightIdParameter, Microsoft.Exchange.Management]]",
-        "Microsoft.Exchange.Data.MultiValuedPropertyBase", "System.Object",
-    ]
+    names = (
+        list(template.PSObject.type_names)
+        if getattr(template, "PSObject", None)
+        else [
+            "Microsoft.Exchange.Data.MultiValuedProperty`1[[Microsoft.Exchange.Management.RecipientTasks."
+            "ExtendedRightIdParameter, Microsoft.Exchange.Management]]",
+            "Microsoft.Exchange.Data.MultiValuedPropertyBase",
+            "System.Object",
+        ]
+    )
     listed.PSObject.type_names = names
     listed.PSObject.to_string = rights
     return listed
 
 
 def add_ad_permission(call: CmdletCall) -> None:
-    identity = _organization_identity(call, _require(call, "Identity"))
-    principal = _principal(call, _require(call, "User"))
-    rights = str(_require(call, "ExtendedRights"))
+    identity = _organization_identity(call, call.require("Identity"))
+    principal = _principal(call, call.require("User"))
+    rights = str(call.require("ExtendedRights"))
     if identity is None or principal is None or not call.should_process(identity):
         return
     if not _aces(call, principal, rights):
@@ -260,9 +284,9 @@ def add_ad_permission(call: CmdletCall) -> None:
 
 
 def remove_ad_permission(call: CmdletCall) -> None:
-    identity = _organization_identity(call, _require(call, "Identity"))
-    principal = _principal(call, _require(call, "User"))
-    rights = str(_require(call, "ExtendedRights"))
+    identity = _organization_identity(call, call.require("Identity"))
+    principal = _principal(call, call.require("User"))
+    rights = str(call.require("ExtendedRights"))
     if identity is None or principal is None or not call.should_process(identity):
         return
     for ace in _aces(call, principal, rights):
@@ -276,7 +300,9 @@ def set_imap_settings(call: CmdletCall) -> None:
     server = _server_name(call, call.params["Server"]) if "Server" in call.params else _local_server(call)
     if server is None:
         return
-    changes = {n: _converted(call, n, values.int32, call.params[n]) for n in IMAP_SETTINGS if n in call.params}
+    changes = {
+        n: _converted(call, n, values.int32, call.params[n]) for n in IMAP_SETTINGS if n in call.params
+    }
     targets = _on_server(call.state.of(IMAP_SETTINGS_FILE), server)
     if not call.should_process(server):
         return
@@ -286,14 +312,14 @@ def set_imap_settings(call: CmdletCall) -> None:
 
 
 def set_receive_connector(call: CmdletCall) -> None:
-    connector = _one(call, call.state.of(RECEIVE_CONNECTOR_FILE), _require(call, "Identity"))
+    connector = _one(call, call.state.of(RECEIVE_CONNECTOR_FILE), call.require("Identity"))
     if connector is None:
         return
     changes: dict[str, Any] = {}
     for name in RECEIVE_CONNECTOR_UNLIMITED:
         if name in call.params:
-            old = prop(connector, name)
-            changes[name] = _converted(call, name, lambda raw, old=old: values.unlimited_int32(raw, old), call.params[name])
+            as_unlimited = functools.partial(values.unlimited_int32, template=prop(connector, name))
+            changes[name] = _converted(call, name, as_unlimited, call.params[name])
     for name in RECEIVE_CONNECTOR_INT32:
         if name in call.params:
             changes[name] = _converted(call, name, values.int32, call.params[name])
@@ -314,8 +340,6 @@ def _throttling_changes(call: CmdletCall, policy: Any) -> dict[str, Any]:
 
 
 def _has_setting(policy: Any, name: str) -> bool:
-    from compliance.lab.state import find_property
-
     return find_property(policy, name) is not None
 
 
@@ -326,7 +350,7 @@ def _default_policy(call: CmdletCall) -> Any | None:
 
 
 def new_throttling_policy(call: CmdletCall) -> None:
-    name = str(_require(call, "Name"))
+    name = str(call.require("Name"))
     template = _default_policy(call)
     changes = _throttling_changes(call, template)
     if _find(call.state.of(THROTTLING_POLICY_FILE), name):
@@ -342,7 +366,9 @@ def new_throttling_policy(call: CmdletCall) -> None:
         if _has_setting(policy, setting):
             values.set_property(policy, setting, None)
     values.set_property(policy, "Name", PSString(name))
-    values.set_property(policy, "Identity", values.ad_object_id(name, distinguished_name, prop(template, "Identity")))
+    values.set_property(
+        policy, "Identity", values.ad_object_id(name, distinguished_name, prop(template, "Identity"))
+    )
     values.set_property(policy, "DistinguishedName", PSString(distinguished_name))
     values.set_property(policy, "IsDefault", False)
     values.set_property(policy, "Guid", PSGuid(str(uuid.uuid4())))
@@ -354,7 +380,7 @@ def new_throttling_policy(call: CmdletCall) -> None:
 
 
 def set_throttling_policy(call: CmdletCall) -> None:
-    policy = _one(call, call.state.of(THROTTLING_POLICY_FILE), _require(call, "Identity"))
+    policy = _one(call, call.state.of(THROTTLING_POLICY_FILE), call.require("Identity"))
     if policy is None:
         return
     changes = _throttling_changes(call, policy)
@@ -365,13 +391,13 @@ def set_throttling_policy(call: CmdletCall) -> None:
 
 
 def remove_throttling_policy(call: CmdletCall) -> None:
-    policy = _one(call, call.state.of(THROTTLING_POLICY_FILE), _require(call, "Identity"))
+    policy = _one(call, call.state.of(THROTTLING_POLICY_FILE), call.require("Identity"))
     if policy is not None and call.should_process(str(prop(policy, "Identity") or policy.Name)):
         call.state.of(THROTTLING_POLICY_FILE).remove(policy)
 
 
 def set_mailbox(call: CmdletCall) -> None:
-    mailbox = _mailboxes(call, _require(call, "Identity"))
+    mailbox = _mailboxes(call, call.require("Identity"))
     if mailbox is None:
         return
     new_value: Any = None
@@ -391,25 +417,39 @@ def set_mailbox(call: CmdletCall) -> None:
 EXCHANGE_CMDLETS: dict[str, Cmdlet] = {
     "get-exchangeserver": cmdlet(get_exchange_server, "Identity", pipeline_parameter="Identity"),
     "get-imapsettings": cmdlet(get_imap_settings, "Server", pipeline_parameter="Server"),
-    "get-receiveconnector": cmdlet(get_receive_connector, "Identity", "Server", pipeline_parameter="Identity"),
+    "get-receiveconnector": cmdlet(
+        get_receive_connector, "Identity", "Server", pipeline_parameter="Identity"
+    ),
     "get-throttlingpolicy": cmdlet(get_throttling_policy, "Identity", pipeline_parameter="Identity"),
     "get-mailbox": cmdlet(get_mailbox, "Identity", pipeline_parameter="Identity"),
     "get-organizationconfig": cmdlet(get_organization_config),
     "get-adpermission": cmdlet(get_ad_permission, "Identity", "User", pipeline_parameter="Identity"),
     "set-imapsettings": cmdlet(set_imap_settings, "Server", *IMAP_SETTINGS, pipeline_parameter="Server"),
     "set-receiveconnector": cmdlet(
-        set_receive_connector, "Identity", *RECEIVE_CONNECTOR_UNLIMITED, *RECEIVE_CONNECTOR_INT32,
+        set_receive_connector,
+        "Identity",
+        *RECEIVE_CONNECTOR_UNLIMITED,
+        *RECEIVE_CONNECTOR_INT32,
         pipeline_parameter="Identity",
     ),
-    "new-throttlingpolicy": cmdlet(new_throttling_policy, "Name", *THROTTLING_SETTINGS, pipeline_parameter="Name"),
-    "set-throttlingpolicy": cmdlet(set_throttling_policy, "Identity", *THROTTLING_SETTINGS, pipeline_parameter="Identity"),
+    "new-throttlingpolicy": cmdlet(
+        new_throttling_policy, "Name", *THROTTLING_SETTINGS, pipeline_parameter="Name"
+    ),
+    "set-throttlingpolicy": cmdlet(
+        set_throttling_policy, "Identity", *THROTTLING_SETTINGS, pipeline_parameter="Identity"
+    ),
     "remove-throttlingpolicy": cmdlet(remove_throttling_policy, "Identity", pipeline_parameter="Identity"),
     "set-mailbox": cmdlet(set_mailbox, "Identity", "ThrottlingPolicy", pipeline_parameter="Identity"),
     "add-adpermission": cmdlet(
         add_ad_permission, "Identity", "User", "ExtendedRights", "AccessRights", pipeline_parameter="Identity"
     ),
     "remove-adpermission": cmdlet(
-        remove_ad_permission, "Identity", "User", "ExtendedRights", "AccessRights", pipeline_parameter="Identity"
+        remove_ad_permission,
+        "Identity",
+        "User",
+        "ExtendedRights",
+        "AccessRights",
+        pipeline_parameter="Identity",
     ),
 }
 

@@ -10,7 +10,7 @@ real type names, the real ToString as the member name and the original integer t
 
 from __future__ import annotations
 
-import functools
+import threading
 from typing import Any
 
 from psrpcore.types import PSEnumBase, PSInt, PSType
@@ -20,6 +20,8 @@ from psrpcore.types._enum import PSEnumMeta
 from psrpcore.types._primitive import PSIntegerBase
 
 _ENUM_MARKER = "System.Enum"
+_CLASSES: dict[tuple[tuple[str, ...], str, int, type], Any] = {}
+_CLASSES_LOCK = threading.Lock()
 
 
 class _LabEnum(PSEnumBase):
@@ -54,13 +56,21 @@ def as_enum(value: Any) -> Any:
     return enum_value(list(ps.type_names), str(ps.to_string or int(value)), int(value), type(value))
 
 
-@functools.lru_cache(maxsize=None)
 def _enum_class(type_names: tuple[str, ...], to_string: str, number: int, base_type: type) -> Any:
+    """One class per distinct value (type, ToString, number, integer type), made once."""
+    key = (type_names, to_string, number, base_type)
+    with _CLASSES_LOCK:
+        if key not in _CLASSES:
+            _CLASSES[key] = _new_enum_class(*key)
+        return _CLASSES[key]
+
+
+def _new_enum_class(type_names: tuple[str, ...], to_string: str, number: int, base_type: type) -> Any:
     name = type_names[0].rsplit(".", 1)[-1] if type_names else "Enum"
     # Enum member names may not start with "_"; ToString of a real value never does, but be safe.
     member = to_string if to_string and not to_string.startswith("_") else f"Value{number}"
-    namespace = PSEnumMeta.__prepare__(name, (_LabEnum,), base_type=base_type)
+    namespace: Any = PSEnumMeta.__prepare__(name, (_LabEnum,), base_type=base_type)
     namespace[member] = number
-    cls = PSEnumMeta(name, (_LabEnum,), namespace, base_type=base_type)
+    cls: Any = PSEnumMeta(name, (_LabEnum,), namespace, base_type=base_type)
     # rehydrate=False: do not register these names for deserialization in the whole process.
     return PSType(list(type_names), skip_inheritance=True, rehydrate=False)(cls)

@@ -94,7 +94,7 @@ def _target(key: Any, name: str) -> str:
 
 
 def get_item_property(call: CmdletCall) -> None:
-    key = _registry_key(call, _require(call, "Path"))
+    key = _registry_key(call, call.require("Path"))
     if key is None:
         return
     if "Name" not in call.params:
@@ -109,8 +109,8 @@ def get_item_property(call: CmdletCall) -> None:
 
 
 def new_item_property(call: CmdletCall) -> None:
-    key = _registry_key(call, _require(call, "Path"))
-    name = str(_require(call, "Name"))
+    key = _registry_key(call, call.require("Path"))
+    name = str(call.require("Name"))
     kind = call.params.get("PropertyType", call.params.get("Type"))
     value = _registry_value(call, kind, call.params.get("Value"))
     if key is None:
@@ -124,8 +124,8 @@ def new_item_property(call: CmdletCall) -> None:
 
 
 def set_item_property(call: CmdletCall) -> None:
-    key = _registry_key(call, _require(call, "Path"))
-    name = str(_require(call, "Name"))
+    key = _registry_key(call, call.require("Path"))
+    name = str(call.require("Name"))
     if key is None:
         return
     existing = find_property(key, name)
@@ -133,7 +133,7 @@ def set_item_property(call: CmdletCall) -> None:
     if kind is None and existing is not None:
         # Without -Type the registry keeps the value's kind: a DWORD stays a DWORD.
         kind = "DWord" if isinstance(existing.get_value(key), PSInt) else None
-    value = _registry_value(call, kind, _require(call, "Value"))
+    value = _registry_value(call, kind, call.require("Value"))
     if not call.should_process(_target(key, name), "Set Property"):
         return
     if existing is not None:
@@ -143,8 +143,8 @@ def set_item_property(call: CmdletCall) -> None:
 
 
 def remove_item_property(call: CmdletCall) -> None:
-    key = _registry_key(call, _require(call, "Path"))
-    name = str(_require(call, "Name"))
+    key = _registry_key(call, call.require("Path"))
+    name = str(call.require("Name"))
     if key is None:
         return
     existing = find_property(key, name)
@@ -165,10 +165,20 @@ def _service_object(name: str, display_name: str) -> Any:
         4,
     )
     return values.new_object(
-        ["System.ServiceProcess.ServiceController", "System.ComponentModel.Component",
-         "System.MarshalByRefObject", "System.Object"],
+        [
+            "System.ServiceProcess.ServiceController",
+            "System.ComponentModel.Component",
+            "System.MarshalByRefObject",
+            "System.Object",
+        ],
         "System.ServiceProcess.ServiceController",
-        {"Name": name, "ServiceName": name, "DisplayName": display_name, "Status": status, "MachineName": "."},
+        {
+            "Name": name,
+            "ServiceName": name,
+            "DisplayName": display_name,
+            "Status": status,
+            "MachineName": ".",
+        },
     )
 
 
@@ -182,9 +192,12 @@ def _services(call: CmdletCall) -> list[Any]:
 def _named_services(call: CmdletCall) -> list[Any]:
     services = _services(call)
     found = []
-    for name in _as_list(_require(call, "Name")):
-        matches = [s for s in services if str(name).lower() in {str(prop(s, "Name")).lower(),
-                                                                 str(prop(s, "DisplayName")).lower()}]
+    for name in _as_list(call.require("Name")):
+        matches = [
+            s
+            for s in services
+            if str(name).lower() in {str(prop(s, "Name")).lower(), str(prop(s, "DisplayName")).lower()}
+        ]
         if not matches:
             call.write_error(records.service_not_found(str(name), call.name))
         found.extend(matches)
@@ -226,9 +239,11 @@ def _event_matches(event: Any, filters: dict[str, Any]) -> bool:
 
 
 def get_win_event(call: CmdletCall) -> None:
-    table = _require(call, "FilterHashtable")
+    table = call.require("FilterHashtable")
     if not isinstance(table, dict):
-        raise CmdletError(records.argument_transformation(call.name, "FilterHashtable", "Expected a hashtable."))
+        raise CmdletError(
+            records.argument_transformation(call.name, "FilterHashtable", "Expected a hashtable.")
+        )
     filters = {str(k).lower(): v for k, v in table.items()}
     events = [e for e in call.state.of(f"GetWinEvent-{_server(call)}") if _event_matches(e, filters)]
     if not events:
@@ -242,17 +257,14 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _require(call: CmdletCall, name: str) -> Any:
-    if name not in call.params:
-        raise CmdletError(records.missing_parameter(call.name, name))
-    return call.params[name]
-
-
 HOST_CMDLETS: dict[str, Cmdlet] = {
     "get-itemproperty": cmdlet(get_item_property, "Path", "Name", pipeline_parameter="Path"),
-    "new-itemproperty": cmdlet(new_item_property, "Path", "Name", "PropertyType", "Type", "Value", "Force",
-                               pipeline_parameter="Path"),
-    "set-itemproperty": cmdlet(set_item_property, "Path", "Name", "Value", "Type", "Force", pipeline_parameter="Path"),
+    "new-itemproperty": cmdlet(
+        new_item_property, "Path", "Name", "PropertyType", "Type", "Value", "Force", pipeline_parameter="Path"
+    ),
+    "set-itemproperty": cmdlet(
+        set_item_property, "Path", "Name", "Value", "Type", "Force", pipeline_parameter="Path"
+    ),
     "remove-itemproperty": cmdlet(remove_item_property, "Path", "Name", "Force", pipeline_parameter="Path"),
     "get-service": cmdlet(get_service, "Name", pipeline_parameter="Name"),
     "restart-service": cmdlet(restart_service, "Name", "Force", pipeline_parameter="Name"),

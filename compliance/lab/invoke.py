@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psrpcore
-from psrpcore.types import ErrorCategoryInfo, ErrorRecord, NETException, PSInvocationState
+from psrpcore.types import ErrorCategoryInfo, ErrorRecord, HostInfo, NETException, PSInvocationState
 
 from compliance.lab import records
 from compliance.lab.cmdlet_base import Cmdlet, CmdletCall, CmdletError, ErrorSpec, Parameters
@@ -82,7 +82,9 @@ class PipelineExecutor:
         """One call without pipeline input, or one call per object piped in (bound by Identity)."""
         name = str(command.command_text)
         if command.is_script:
-            raise CmdletError(records.no_language_mode() if self._profile.no_language else records.scripts_not_simulated())
+            raise CmdletError(
+                records.no_language_mode() if self._profile.no_language else records.scripts_not_simulated()
+            )
         cmdlet = self._profile.cmdlets.get(name.lower())
         if cmdlet is None:
             raise CmdletError(records.command_not_found(name))
@@ -158,7 +160,7 @@ def _error_action(params: Parameters) -> str:
 
 def _has_host_ui(pipeline: psrpcore.ServerPipeline, metadata: psrpcore.PowerShell) -> bool:
     """Host calls only reach a client that sent a host with a UI (pypsrp ``PSHost(ui=...)``)."""
-    host = metadata.host
+    host: HostInfo | None = metadata.host
     if host is None or host.UseRunspaceHost:
         host = pipeline.runspace_pool.host
     return host is not None and not host.IsHostNull and not host.IsHostUINull

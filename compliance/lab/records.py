@@ -61,12 +61,16 @@ def _exchange_task(cmdlet: str) -> str:
 def command_not_found(name: str) -> ErrorSpec:
     return ErrorSpec(
         message=(
-            f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable "
-            "program. Check the spelling of the name, or if a path was included, verify that the path is "
-            "correct and try again."
+            f"The term '{name}' is not recognized as the name of a cmdlet, function, script file, "
+            "or operable program. Check the spelling of the name, or if a path was included, verify that "
+            "the path is correct and try again."
         ),
-        exception_types=("System.Management.Automation.CommandNotFoundException", _RUNTIME_EXCEPTION,
-                         _SYSTEM_EXCEPTION, _EXCEPTION),
+        exception_types=(
+            "System.Management.Automation.CommandNotFoundException",
+            _RUNTIME_EXCEPTION,
+            _SYSTEM_EXCEPTION,
+            _EXCEPTION,
+        ),
         category=ErrorCategory.ObjectNotFound,
         reason="CommandNotFoundException",
         fully_qualified_error_id="CommandNotFoundException",
@@ -77,10 +81,15 @@ def command_not_found(name: str) -> ErrorSpec:
 def no_language_mode() -> ErrorSpec:
     return ErrorSpec(
         message=(
-            "The syntax is not supported by this runspace. This can occur if the runspace is in no-language mode."
+            "The syntax is not supported by this runspace. "
+            "This can occur if the runspace is in no-language mode."
         ),
-        exception_types=("System.Management.Automation.ParseException", _RUNTIME_EXCEPTION,
-                         _SYSTEM_EXCEPTION, _EXCEPTION),
+        exception_types=(
+            "System.Management.Automation.ParseException",
+            _RUNTIME_EXCEPTION,
+            _SYSTEM_EXCEPTION,
+            _EXCEPTION,
+        ),
         category=ErrorCategory.ParserError,
         reason="ParseException",
         fully_qualified_error_id="ScriptsNotAllowed",
@@ -101,8 +110,12 @@ def scripts_not_simulated() -> ErrorSpec:
 def parameter_not_found(cmdlet: str, parameter: str) -> ErrorSpec:
     return ErrorSpec(
         message=f"A parameter cannot be found that matches parameter name '{parameter}'.",
-        exception_types=("System.Management.Automation.ParameterBindingException", _RUNTIME_EXCEPTION,
-                         _SYSTEM_EXCEPTION, _EXCEPTION),
+        exception_types=(
+            "System.Management.Automation.ParameterBindingException",
+            _RUNTIME_EXCEPTION,
+            _SYSTEM_EXCEPTION,
+            _EXCEPTION,
+        ),
         category=ErrorCategory.InvalidArgument,
         reason="ParameterBindingException",
         fully_qualified_error_id=f"NamedParameterNotFound,{cmdlet}",
@@ -114,8 +127,12 @@ def missing_parameter(cmdlet: str, parameter: str) -> ErrorSpec:
     """PowerShell would prompt for a mandatory parameter; a remote API call has nobody to ask."""
     return ErrorSpec(
         message=f"Cannot process command because of one or more missing mandatory parameters: {parameter}.",
-        exception_types=("System.Management.Automation.ParameterBindingException", _RUNTIME_EXCEPTION,
-                         _SYSTEM_EXCEPTION, _EXCEPTION),
+        exception_types=(
+            "System.Management.Automation.ParameterBindingException",
+            _RUNTIME_EXCEPTION,
+            _SYSTEM_EXCEPTION,
+            _EXCEPTION,
+        ),
         category=ErrorCategory.InvalidArgument,
         reason="ParameterBindingException",
         fully_qualified_error_id=f"MissingMandatoryParameter,{cmdlet}",
@@ -126,9 +143,13 @@ def missing_parameter(cmdlet: str, parameter: str) -> ErrorSpec:
 def argument_transformation(cmdlet: str, parameter: str, detail: str) -> ErrorSpec:
     return ErrorSpec(
         message=f"Cannot process argument transformation on parameter '{parameter}'. {detail}",
-        exception_types=("System.Management.Automation.ParameterBindingArgumentTransformationException",
-                         "System.Management.Automation.ParameterBindingException", _RUNTIME_EXCEPTION,
-                         _SYSTEM_EXCEPTION, _EXCEPTION),
+        exception_types=(
+            "System.Management.Automation.ParameterBindingArgumentTransformationException",
+            "System.Management.Automation.ParameterBindingException",
+            _RUNTIME_EXCEPTION,
+            _SYSTEM_EXCEPTION,
+            _EXCEPTION,
+        ),
         category=ErrorCategory.InvalidData,
         reason="ParameterBindingArgumentTransformationException",
         fully_qualified_error_id=f"ParameterArgumentTransformationError,{cmdlet}",
@@ -151,12 +172,16 @@ def injected_failure(cmdlet: str, message: str) -> ErrorSpec:
 def registry_path_not_found(path: str, cmdlet: str) -> ErrorSpec:
     return ErrorSpec(
         message=f"Cannot find path '{path}' because it does not exist.",
-        exception_types=("System.Management.Automation.ItemNotFoundException",
-                         "System.Management.Automation.SessionStateException", _RUNTIME_EXCEPTION,
-                         _SYSTEM_EXCEPTION, _EXCEPTION),
+        exception_types=(
+            "System.Management.Automation.ItemNotFoundException",
+            "System.Management.Automation.SessionStateException",
+            _RUNTIME_EXCEPTION,
+            _SYSTEM_EXCEPTION,
+            _EXCEPTION,
+        ),
         category=ErrorCategory.ObjectNotFound,
         reason="ItemNotFoundException",
-        fully_qualified_error_id=f"PathNotFound,Microsoft.PowerShell.Commands.{cmdlet.replace('-', '')}Command",
+        fully_qualified_error_id=f"PathNotFound,{_powershell_command(cmdlet)}",
         activity=cmdlet,
         target_name=path,
     )
@@ -165,13 +190,16 @@ def registry_path_not_found(path: str, cmdlet: str) -> ErrorSpec:
 def registry_value_missing(name: str, key: str, cmdlet: str) -> ErrorSpec:
     return ErrorSpec(
         message=f"Property {name} does not exist at path {key}.",
-        exception_types=("System.Management.Automation.PSArgumentException", "System.ArgumentException",
-                         _SYSTEM_EXCEPTION, _EXCEPTION),
+        exception_types=(
+            "System.Management.Automation.PSArgumentException",
+            "System.ArgumentException",
+            _SYSTEM_EXCEPTION,
+            _EXCEPTION,
+        ),
         category=ErrorCategory.InvalidArgument,
         reason="PSArgumentException",
         fully_qualified_error_id=(
-            f"System.Management.Automation.PSArgumentException,Microsoft.PowerShell.Commands."
-            f"{cmdlet.replace('-', '')}Command"
+            f"System.Management.Automation.PSArgumentException,{_powershell_command(cmdlet)}"
         ),
         activity=cmdlet,
         target_name=name,
@@ -192,12 +220,14 @@ def registry_value_exists(cmdlet: str) -> ErrorSpec:
 def service_not_found(name: str, cmdlet: str) -> ErrorSpec:
     return ErrorSpec(
         message=f"Cannot find any service with service name '{name}'.",
-        exception_types=("Microsoft.PowerShell.Commands.ServiceCommandException", _SYSTEM_EXCEPTION, _EXCEPTION),
+        exception_types=(
+            "Microsoft.PowerShell.Commands.ServiceCommandException",
+            _SYSTEM_EXCEPTION,
+            _EXCEPTION,
+        ),
         category=ErrorCategory.ObjectNotFound,
         reason="ServiceCommandException",
-        fully_qualified_error_id=(
-            f"NoServiceFoundForGivenName,Microsoft.PowerShell.Commands.{cmdlet.replace('-', '')}Command"
-        ),
+        fully_qualified_error_id=(f"NoServiceFoundForGivenName,{_powershell_command(cmdlet)}"),
         activity=cmdlet,
         target_name=name,
     )
@@ -213,3 +243,8 @@ def no_events_found() -> ErrorSpec:
         fully_qualified_error_id="NoMatchingEventsFound,Microsoft.PowerShell.Commands.GetWinEventCommand",
         activity="Get-WinEvent",
     )
+
+
+def _powershell_command(cmdlet: str) -> str:
+    """``Get-ItemProperty`` -> ``Microsoft.PowerShell.Commands.GetItemPropertyCommand``."""
+    return f"Microsoft.PowerShell.Commands.{cmdlet.replace('-', '')}Command"

@@ -23,7 +23,13 @@ from typing import Any
 from compliance import resources
 from compliance.errors import InputError
 from compliance.lab import soap
-from compliance.lab.auth import AuthenticationFailed, EncryptionError, NtlmSession, UserFile, parse_authorization
+from compliance.lab.auth import (
+    AuthenticationFailed,
+    EncryptionError,
+    NtlmSession,
+    UserFile,
+    parse_authorization,
+)
 from compliance.lab.cmdlets import EXCHANGE_CMDLETS, HOST_CMDLETS
 from compliance.lab.faults import LabFaults
 from compliance.lab.inventory import write_inventory
@@ -54,6 +60,10 @@ _NOT_FOUND_PAGE = (
 class _LabHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     lab: Lab
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (read timeout, dropped connection) is routine here, not a crash.
+        log.debug("lab: connection from %s ended with an error", client_address, exc_info=True)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -119,7 +129,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._ntlm.complete:
             import base64
 
-            self._reply(401, b"", None, {"WWW-Authenticate": f"{scheme} {base64.b64encode(out_token or b'').decode()}"})
+            self._reply(
+                401,
+                b"",
+                None,
+                {"WWW-Authenticate": f"{scheme} {base64.b64encode(out_token or b'').decode()}"},
+            )
             return False
         return True
 
@@ -144,7 +159,9 @@ class _Handler(BaseHTTPRequestHandler):
         content_type, sealed = self._ntlm.wrap(response)
         self._reply(status, sealed, content_type)
 
-    def _reply(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None) -> None:
+    def _reply(
+        self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
@@ -167,8 +184,12 @@ class Lab:
     ) -> None:
         folder = Path(scenario) if Path(scenario).is_dir() else resources.scenario_dir(str(scenario))
         if not folder.is_dir():
-            known = ", ".join(resources.scenario_names()) or "none shipped"
-            raise InputError(f"unknown lab scenario {scenario!r} (known: {known}; or give a fact folder path)")
+            known = (
+                ", ".join(n for n in resources.scenario_names() if not n.startswith(".")) or "none shipped"
+            )
+            raise InputError(
+                f"unknown lab scenario {scenario!r} (known: {known}; or give a fact folder path)"
+            )
         self.scenario = folder.name
         self.state = LabState.from_folder(folder)
         self.faults = faults or LabFaults()
@@ -241,7 +262,9 @@ class Lab:
             EXCHANGE_PATH.lower(): ShellService(
                 "Microsoft.Exchange",
                 self.exchange_endpoint,
-                PipelineExecutor(self.state, self.faults, EndpointProfile(EXCHANGE_CMDLETS, no_language=True)),
+                PipelineExecutor(
+                    self.state, self.faults, EndpointProfile(EXCHANGE_CMDLETS, no_language=True)
+                ),
                 LAB_USER,
             )
         }
@@ -260,7 +283,9 @@ class Lab:
         for path, known in self._services.items():
             if known is service:
                 url = f"http://127.0.0.1:{self.port}"
-                label = self.exchange_endpoint if path == EXCHANGE_PATH.lower() else url + self._host_path(path)
+                label = (
+                    self.exchange_endpoint if path == EXCHANGE_PATH.lower() else url + self._host_path(path)
+                )
                 with self._counter_lock:
                     self.requests[label] += 1
                 return

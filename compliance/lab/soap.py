@@ -77,7 +77,8 @@ def operation_timeout() -> WSManFault:
     return WSManFault(
         CODE_OPERATION_TIMEOUT,
         "w:TimedOut",
-        "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.",
+        "The WS-Management service cannot complete the operation within the time specified in "
+        "OperationTimeout.",
     )
 
 
@@ -120,7 +121,9 @@ def parse_request(data: bytes) -> Request:
         element = header.find(path, NS)
         return (element.text or default).strip() if element is not None else default
 
-    selectors = {s.attrib.get("Name", ""): (s.text or "") for s in header.findall("w:SelectorSet/w:Selector", NS)}
+    selectors = {
+        s.attrib.get("Name", ""): (s.text or "") for s in header.findall("w:SelectorSet/w:Selector", NS)
+    }
     options = {o.attrib.get("Name", ""): (o.text or "") for o in header.findall("w:OptionSet/w:Option", NS)}
     return Request(
         action=text("a:Action"),
@@ -155,7 +158,8 @@ def _envelope(action: str, relates_to: str) -> tuple[ET.Element, ET.Element]:
 def build_response(request: Request, body_children: list[ET.Element]) -> bytes:
     envelope, body = _envelope(RESPONSE_ACTIONS.get(request.action, request.action), request.message_id)
     body.extend(body_children)
-    return ET.tostring(envelope, encoding="utf-8", xml_declaration=False)
+    data: bytes = ET.tostring(envelope, encoding="utf-8", xml_declaration=False)
+    return data
 
 
 def build_fault(message_id: str, fault: WSManFault, machine: str) -> bytes:
@@ -170,7 +174,8 @@ def build_fault(message_id: str, fault: WSManFault, machine: str) -> bytes:
     detail = ET.SubElement(fault_el, f"{{{s}}}Detail")
     wsman_fault = ET.SubElement(detail, f"{{{f}}}WSManFault", {"Code": str(fault.code), "Machine": machine})
     ET.SubElement(wsman_fault, f"{{{f}}}Message").text = fault.reason
-    return ET.tostring(envelope, encoding="utf-8", xml_declaration=False)
+    data: bytes = ET.tostring(envelope, encoding="utf-8", xml_declaration=False)
+    return data
 
 
 def element(tag: str, text: str | None = None, attrib: dict[str, str] | None = None) -> ET.Element:

@@ -29,6 +29,8 @@ MAILBOX_FILE = "GetMailbox"
 ORGANIZATION_FILE = "GetOrganizationConfig"
 AD_PERMISSION_FILE = "GetADPermission"
 _DESERIALIZED = "Deserialized."
+# psrpcore wants a session cipher only for SecureString values; fact files and lab objects have none.
+NO_CIPHER: Any = None
 # Notes a PowerShell *client* adds to objects from a remote session; a server never sends them.
 _CLIENT_NOTES = frozenset({"pscomputername", "runspaceid", "psshowcomputername"})
 
@@ -60,7 +62,7 @@ class LabState:
         objects: dict[str, list[Any]] = {}
         for file in sorted(folder.glob("*.xml")):
             try:
-                loaded = deserialize_clixml(file.read_text(encoding="utf-8-sig"), None)
+                loaded = deserialize_clixml(file.read_text(encoding="utf-8-sig"), NO_CIPHER)
             except Exception as exc:  # psrpcore raises plain ValueError/ParseError/KeyError alike
                 raise InputError(f"{file}: not a CLIXML export ({exc})") from None
             items = loaded if isinstance(loaded, list) else [loaded]

@@ -25,7 +25,8 @@ def new_object(type_names: list[str], to_string: str | None, props: dict[str, An
     """A complex object with adapted properties (``<Props>``), as Exchange objects are sent."""
     obj = PSObject()
     obj.PSObject.type_names = list(type_names)
-    obj.PSObject.to_string = to_string
+    if to_string is not None:
+        obj.PSObject.to_string = to_string
     for name, value in props.items():
         obj.PSObject.adapted_properties.append(PSNoteProperty(name, value=value))
     return obj
@@ -47,7 +48,9 @@ def _integer(raw: Any, type_name: str, bounds: tuple[int, int]) -> int:
     except ValueError:
         raise ValueError(f'Cannot convert value "{raw}" to type "{type_name}".') from None
     if not bounds[0] <= number <= bounds[1]:
-        raise ValueError(f'Cannot convert value "{raw}" to type "{type_name}". Value was either too large or too small.')
+        raise ValueError(
+            f'Cannot convert value "{raw}" to type "{type_name}". Value was either too large or too small.'
+        )
     return number
 
 
@@ -83,5 +86,10 @@ def ad_object_id(name: str, distinguished_name: str, template: Any = None) -> PS
     return new_object(
         type_names,
         name,
-        {"IsDeleted": False, "Rdn": f"CN={name}", "DistinguishedName": PSString(distinguished_name), "Name": name},
+        {
+            "IsDeleted": False,
+            "Rdn": f"CN={name}",
+            "DistinguishedName": PSString(distinguished_name),
+            "Name": name,
+        },
     )

@@ -53,8 +53,8 @@ def test_unknown_cmdlet_gives_command_not_found(lab: Lab) -> None:
         ps = run(pool, "Get-ExchangeCertificate")
     assert ps.had_errors
     assert error_messages(ps)[0].startswith(
-        "The term 'Get-ExchangeCertificate' is not recognized as the name of a cmdlet, function, script file, "
-        "or operable program."
+        "The term 'Get-ExchangeCertificate' is not recognized as the name of a cmdlet, function, "
+        "script file, or operable program."
     )
 
 
@@ -62,8 +62,9 @@ def test_other_configuration_on_the_exchange_path_is_a_resource_uri_fault(lab: L
     with pytest.raises(WSManFaultError) as caught:
         RunspacePool(wsman(lab), configuration_name="Microsoft.PowerShell").open()
     assert caught.value.code == 2150858811
-    assert "The resource URI (http://schemas.microsoft.com/powershell/Microsoft.PowerShell) was not found" in str(
-        caught.value.reason
+    assert (
+        "The resource URI (http://schemas.microsoft.com/powershell/Microsoft.PowerShell) was not found"
+        in str(caught.value.reason)
     )
 
 

@@ -21,7 +21,10 @@ def _pool(lab: Lab) -> RunspacePool:
 
 
 def test_registry_value_is_read_written_as_dword_and_removed() -> None:
-    with Lab(scenario="exchange2010-sp3-compliant", port=0, password="test-lab-password") as lab, _pool(lab) as pool:
+    with (
+        Lab(scenario="exchange2010-sp3-compliant", port=0, password="test-lab-password") as lab,
+        _pool(lab) as pool,
+    ):
         read = run(pool, "Get-ItemProperty", Path=KEY, Name=VALUE).output[0]
         run(pool, "Set-ItemProperty", Path=KEY, Name=VALUE, Value=64)
         written = run(pool, "Get-ItemProperty", Path=KEY).output[0]
@@ -47,7 +50,9 @@ def test_new_item_property_creates_an_int32_dword(lab: Lab) -> None:
 def test_registry_write_with_whatif_changes_nothing(lab: Lab) -> None:
     before = lab.state.snapshot()
     ui_host = host()
-    with RunspacePool(wsman(lab, path="wsman/EX01"), configuration_name="Microsoft.PowerShell", host=ui_host) as pool:
+    with RunspacePool(
+        wsman(lab, path="wsman/EX01"), configuration_name="Microsoft.PowerShell", host=ui_host
+    ) as pool:
         run(pool, "New-ItemProperty", Path=KEY, Name=VALUE, PropertyType="DWord", Value=64, WhatIf=True)
     assert ui_host.ui.stdout[0].startswith('What if: Performing operation "New Property" on Target "Item: ')
     assert lab.state.snapshot() == before
@@ -57,8 +62,16 @@ def test_get_winevent_without_a_match_is_the_no_events_error(lab: Lab) -> None:
     since = ET.Element("DT")  # pypsrp 0.9 cannot serialize a datetime; it sends an element as is
     since.text = "2100-01-01T00:00:00.0000000Z"
     with _pool(lab) as pool:
-        none = run(pool, "Get-WinEvent", FilterHashtable={"LogName": "Application", "ProviderName": "MSExchangeIS",
-                                                          "Id": [9646], "StartTime": since})
+        none = run(
+            pool,
+            "Get-WinEvent",
+            FilterHashtable={
+                "LogName": "Application",
+                "ProviderName": "MSExchangeIS",
+                "Id": [9646],
+                "StartTime": since,
+            },
+        )
         found = run(pool, "Get-WinEvent", FilterHashtable={"LogName": "Application", "Id": 9646})
     assert none.output == []
     assert error_messages(none) == ["No events were found that match the specified selection criteria."]

@@ -1,0 +1,74 @@
+"""``uccx-compliance lab serve``: run the simulated Exchange organization on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+HELP = "run a simulated Exchange 2010 organization on 127.0.0.1 for trying the tool (docs/lab.md)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
+    serve = sub.add_parser(
+        "serve", help="serve the lab until Ctrl-C", description="serve the lab until Ctrl-C"
+    )
+    serve.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
+    serve.add_argument(
+        "--scenario",
+        default="exchange2010-sp3-defaults",
+        help="a shipped scenario name or a fact folder path (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--password", default="uccx-lab", help="the lab user's password (default: %(default)s)"
+    )
+    serve.add_argument("--write-inventory", metavar="PATH", help="write an inventory pointing at the lab")
+    serve.add_argument(
+        "--baseline",
+        default="uccx-exchange2010-sp1",
+        help="baseline named in the written inventory (default: %(default)s)",
+    )
+    serve.add_argument("--latency-ms", type=int, default=0, help="delay added to every request")
+    serve.add_argument(
+        "--fail-cmdlet",
+        action="append",
+        default=[],
+        metavar="NAME[=MESSAGE]",
+        help="make a cmdlet fail with MESSAGE (repeatable)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from compliance.errors import InputError
+    from compliance.lab import LAB_USER, Lab, LabFaults
+    from compliance.lab.inventory import PASSWORD_ENV
+
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"--port: expected 0-65535, got {args.port}")
+    faults = LabFaults(latency_ms=max(0, args.latency_ms))
+    for entry in args.fail_cmdlet:
+        name, _, message = entry.partition("=")
+        if not name.strip():
+            raise InputError(f"--fail-cmdlet: expected NAME[=MESSAGE], got {entry!r}")
+        faults.failing_cmdlets[name.strip()] = message or f"{name.strip()} failed (injected by the lab)."
+    try:
+        lab = Lab(scenario=args.scenario, port=args.port, password=args.password, faults=faults).start()
+    except OSError as exc:
+        raise InputError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from None
+    try:
+        print(f"lab scenario {lab.scenario} serving on 127.0.0.1:{lab.port}")
+        print(f"  Exchange endpoint: {lab.exchange_endpoint} (configuration Microsoft.Exchange)")
+        for server, url in lab.host_endpoints.items():
+            print(f"  {server} host endpoint: {url} (configuration Microsoft.PowerShell)")
+        print(f"  user: {LAB_USER} (NTLM; set {PASSWORD_ENV} to the lab password)")
+        if args.write_inventory:
+            print(
+                f"  inventory written to {lab.write_inventory(args.write_inventory, baseline=args.baseline)}"
+            )
+        print("Ctrl-C to stop.", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("lab stopped")
+    finally:
+        lab.stop()
+    return 0
