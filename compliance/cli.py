@@ -21,9 +21,12 @@ from compliance.errors import ComplianceError, ExitCode
 COMMANDS: dict[str, str] = {
     "validate": "compliance.commands.validate",
     "plan": "compliance.commands.plan",
+    "apply": "compliance.commands.apply",
+    "rollback": "compliance.commands.rollback",
     "facts": "compliance.commands.facts",
     "collector-script": "compliance.commands.collector_script",
     "probe": "compliance.commands.probe",
+    "lab": "compliance.commands.lab",
     "demo": "compliance.commands.demo",
 }
 
