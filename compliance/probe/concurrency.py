@@ -56,10 +56,13 @@ def open_sessions(
     return opened
 
 
-def connections_step(requested: int, opened: OpenedSessions[S]) -> Step:
-    """The connection-count step: how many sessions the server held at once, and who stopped."""
+def connections_step(requested: int, opened: OpenedSessions[S], whose: str) -> Step:
+    """The connection-count step: how many sessions the server held at once, and who stopped.
+
+    ``whose`` says what the sessions share: "with one account" (IMAP), "from this host" (SMTP).
+    """
     accepted = len(opened.sessions)
-    detail = f"{accepted} of {plural(requested, 'session')} open at once with one account"
+    detail = f"{accepted} of {plural(requested, 'session')} open at once {whose}"
     if opened.refusal is not None:
         detail += f"; {opened.refusal.describe()}"
     return Step("connections", opened.refusal is None, ms_since(opened.started), detail)

@@ -275,7 +275,7 @@ def probe_imap(options: ImapProbeOptions) -> ProbeResult:
     steps = list(opened.first_steps.steps)
     accepted = len(opened.sessions)
     if options.credentials is not None:
-        steps.append(connections_step(options.connections, opened))
+        steps.append(connections_step(options.connections, opened, "with one account"))
     if opened.sessions:
         steps.append(close_step("logout", "LOGOUT", opened.sessions))
 

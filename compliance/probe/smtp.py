@@ -193,7 +193,7 @@ def probe_smtp(options: SmtpProbeOptions) -> ProbeResult:
 
     opened = open_sessions(options.connections, budget, open_one)
     steps = list(opened.first_steps.steps)
-    steps.append(connections_step(options.connections, opened))
+    steps.append(connections_step(options.connections, opened, "from this host"))
     if opened.sessions:
         steps.append(close_step("quit", "QUIT", opened.sessions))
     outcome, advice = classify_smtp(

@@ -47,7 +47,8 @@ def test_421_4_3_2_past_the_limit_is_throttled(limited_smtp_server: Server, prob
     assert "-MaxInboundConnectionPerSource" in result["advice"]
     assert "1021" in result["advice"]
     connections = next(s for s in result["steps"] if s["name"] == "connections")
-    assert "4 of 7" in connections["detail"] and "session 5 stopped at greeting" in connections["detail"]
+    assert "4 of 7 sessions open at once from this host" in connections["detail"]
+    assert "session 5 stopped at greeting" in connections["detail"]
     quit_step = next(s for s in result["steps"] if s["name"] == "quit")
     assert quit_step["ok"] and "4 of 4" in quit_step["detail"]
 
