@@ -83,7 +83,11 @@ class CommandSpec:
     def __str__(self) -> str:
         from compliance.apply.ps1 import argument
 
-        shown = " ".join(f"-{name} {argument(value)}" for name, value in self.parameters.items())
+        # A bool is a switch: PowerShell writes its value after a colon (-Confirm:$false).
+        shown = " ".join(
+            f"-{name}:{argument(value)}" if isinstance(value, bool) else f"-{name} {argument(value)}"
+            for name, value in self.parameters.items()
+        )
         where = f"[{self.server}] " if self.server else ""
         return f"{where}{self.cmdlet} {shown}".rstrip()
 

@@ -127,11 +127,8 @@ def run_steps(
         if stopped or failed_steps.intersection(step.depends_on):
             outcome = StepOutcome(step, NOT_ATTEMPTED, "not attempted: an earlier change failed")
         elif dry_run and step.needs_created:
-            shown = "; ".join(str(c) for c in step.commands)
             outcome = StepOutcome(
-                step,
-                WHAT_IF,
-                f"not sent: it needs the object step {step.depends_on[0]} creates; would run: {shown}",
+                step, WHAT_IF, f"not sent: it needs the object step {step.depends_on[0]} creates"
             )
         else:
             outcome = _run_step(send, step, dry_run)

@@ -60,8 +60,7 @@ def _comment(text: str) -> str:
 
 
 def _call(command: CommandSpec) -> str:
-    parameters = " ".join(f"-{name} {argument(value)}" for name, value in command.parameters.items())
-    return f"{command.cmdlet} {parameters} -WhatIf:$WhatIf"
+    return f"{command} -WhatIf:$WhatIf"
 
 
 def _remote_call(command: CommandSpec) -> list[str]:

@@ -254,8 +254,6 @@ def _record_step(
     audit: AuditLog,
     say: Say,
 ) -> None:
-    for line in outcome.lines:
-        say(f"  {line}")
     result.what_if += [line for line in outcome.lines if line.startswith("What if:")]
     audit_result = {APPLIED: "applied", FAILED: "failed", NOT_ATTEMPTED: "skipped", WHAT_IF: "what-if"}[
         outcome.result
@@ -287,6 +285,8 @@ def _record_step(
         )
     if outcome.result == WHAT_IF and outcome.message:
         say(f"  ({outcome.message})")
+    for line in outcome.lines:
+        say(f"  {line}")
 
 
 def _verify(connection: Connection, applied: Sequence[Change], result: TargetResult, audit: AuditLog) -> None:

@@ -1,0 +1,25 @@
+"""Fixtures for apply tests: a running lab and a workspace (inventory, backups, audit log) beside it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from applyhelpers import BASELINE, PASSWORD, Workspace
+
+from compliance.lab import Lab
+from compliance.lab.inventory import PASSWORD_ENV
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    with Lab(scenario="exchange2010-sp3-defaults", port=0, password=PASSWORD) as running:
+        yield running
+
+
+@pytest.fixture
+def workspace(lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    inventory = lab.write_inventory(tmp_path / "inventory.yaml", baseline=BASELINE)
+    return Workspace(lab, tmp_path, inventory)
