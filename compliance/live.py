@@ -32,18 +32,20 @@ def target_baseline(target: Target, overrides: Mapping[str, Any], baseline: Path
 
 
 def collect_target(target: Target, loaded: LoadedBaseline, *, allow_insecure_transport: bool = False,
-                   warn: Warn = _stderr) -> tuple[RawFacts, datetime.datetime]:
+                   warn: Warn = _stderr, now: datetime.datetime | None = None) -> tuple[RawFacts, datetime.datetime]:
+    """Collect ``target`` live. ``now`` anchors the event-log lookback (tests pin it)."""
     from compliance.remoting.collect import collect
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = now or datetime.datetime.now(datetime.timezone.utc)
     raw = collect(target, loaded.collection_request(), password=target.password(),
                   allow_insecure_transport=allow_insecure_transport, now=now, warn=warn)
     return raw, now
 
 
 def plan_target(target: Target, loaded: LoadedBaseline, *, allow_insecure_transport: bool = False,
-                warn: Warn = _stderr) -> Plan:
-    raw, now = collect_target(target, loaded, allow_insecure_transport=allow_insecure_transport, warn=warn)
+                warn: Warn = _stderr, now: datetime.datetime | None = None) -> Plan:
+    raw, now = collect_target(target, loaded, allow_insecure_transport=allow_insecure_transport, warn=warn,
+                              now=now)
     plan = evaluate(loaded, build_facts(raw, source=target.exchange_endpoint, collected_at=now))
     plan.target = target.name
     return plan

@@ -34,8 +34,11 @@ T = TypeVar("T")
 _VERSION_TEXT = re.compile(r"Version (\d+)\.(\d+) \(Build (\d+)\.(\d+)\)")
 _ROLE_FLAGS = {"IsMailboxServer": "Mailbox", "IsClientAccessServer": "ClientAccess",
                "IsHubTransportServer": "HubTransport", "IsEdgeServer": "Edge"}
-# Properties every Exchange object carries that are not settings anyone baselines.
-_NOT_SETTINGS = {"identity", "name", "server", "distinguishedname", "guid", "id"}
+# Properties every Exchange object carries that are not settings anyone baselines, and the ones
+# PowerShell's remoting client adds on receipt (an export from a remote session has them; objects
+# read over PSRP by pypsrp do not), so live and offline facts compare equal.
+_NOT_SETTINGS = {"identity", "name", "server", "distinguishedname", "guid", "id",
+                 "runspaceid", "pscomputername", "psshowcomputername"}
 
 
 class FactError(ValueError):
@@ -189,7 +192,8 @@ def registry_keys(server: str, raw: Iterable[Any]) -> list[RegistryKey]:
         ps_path = obj.get("PSPath")
         if not isinstance(ps_path, str):
             raise FactError("registry object has no PSPath")
-        values = {name: normalize(obj.get(name)) for name in obj.names() if not name.startswith("PS")}
+        values = {name: normalize(obj.get(name)) for name in obj.names()
+                  if not name.startswith("PS") and name.casefold() not in _NOT_SETTINGS}
         keys.append(RegistryKey(server, registry_path(ps_path), Settings(values)))
     return keys
 
