@@ -1,0 +1,40 @@
+"""The Markdown report, for a change ticket or a pull request comment."""
+
+from __future__ import annotations
+
+from compliance.plan import Plan
+from compliance.reporters import render
+
+
+def test_changes_table(plan: Plan) -> None:
+    lines = render("markdown", [plan]).splitlines()
+    header = lines.index("| check | resource | setting | current | required | action |")
+    assert lines[header + 1] == "|---|---|---|---|---|---|"
+    rows = lines[header + 2 : header + 8]
+    assert rows[0] == ("| UCCX-IMAP-004 | IMAP settings on EX01 | MaxConnectionsPerUser | 16 | at least 2400 "
+                       "| update |")
+    assert rows[2] == ("| UCCX-SMTP-009 | EX01\\Relay \\| UCCX | MessageRateLimit | Unlimited | at most 100 "
+                       "| update |")
+    assert rows[3] == "| UCCX-THR-000 | throttling policy UCCX |  | (absent) | present | create |"
+    assert rows[5].startswith("| UCCX-MBX-001 | mailbox uccx | ThrottlingPolicy | $null (default policy) |")
+    # Every row has the header's six cells (an unescaped pipe would add one).
+    for row in rows:
+        assert row.replace("\\|", "").count("|") == 7
+
+
+def test_summary_sections_and_result(plan: Plan) -> None:
+    text = render("markdown", [plan])
+    assert text.startswith("## uccx-exchange2010-sp1\n\nBaseline `uccx-exchange2010-sp1` against facts "
+                           "folder examples/facts/x: **7 drift**, 1 compliant, 1 unreadable.\n")
+    assert ("**Could not read**\n\n"
+            "- `UCCX-ADP-001` organization LAB: GetADPermission.xml: not collected\n") in text
+    assert "- `UCCX-EVT-001` event log on EX01: MSExchangeIS 9646: 3 event(s); fixed by UCCX-STORE-001\n" \
+        in text
+    assert "**Restarts needed:** MSExchangeIMAP4 on EX01" in text
+    assert text.endswith("Result: **incomplete** (exit 3)\n")
+
+
+def test_compliant_evidence_only_when_verbose(plan: Plan) -> None:
+    evidence = "- `UCCX-IMAP-001` IMAP settings on EX01: MaxCommandSize is 10240 (at least 10240)"
+    assert evidence not in render("markdown", [plan])
+    assert evidence in render("markdown", [plan], verbose=True)
