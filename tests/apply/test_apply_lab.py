@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from applyhelpers import Workspace, run_cmdlet
+from applyhelpers import PASSWORD, Workspace, run_cmdlet
 
 from compliance.lab import CmdletFailure
 from compliance.lab.state import MAILBOX_FILE, prop
@@ -28,6 +28,9 @@ def test_apply_changes_the_lab_and_a_new_plan_is_clean(workspace: Workspace) -> 
     assert ("UCCX-IMAP-004", "applied") in results
     assert ("UCCX-IMAP-004", "verified") in results
     assert not any(r == "mismatch" for _, r in results)
+    written = [workspace.audit.read_text(encoding="utf-8")]
+    written += [p.read_text(encoding="utf-8") for p in workspace.backups.glob("*.json")]
+    assert written[1:] and not any(PASSWORD in text for text in written)
 
 
 def test_apply_lists_pending_restarts_in_json_and_exits_0(

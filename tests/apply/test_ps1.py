@@ -1,0 +1,183 @@
+"""The ps1 export: a hostile value stays ONE literal argument, checked by lexing the script."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from compliance.apply.ps1 import SINGLE_QUOTES, comment_text, quote, render_script
+from compliance.commands.plan import plan_offline
+from compliance.plan import Action, Change, Plan
+
+ROOT = Path(__file__).resolve().parents[2]
+QUOTES = "'\u2018\u2019\u201a\u201b"
+HOSTILE = [
+    "O'Brien",
+    "‘smart’ ‚low‛ quotes",
+    "x'; Remove-Mailbox -Identity * -Confirm:$false; '",
+    "$(Stop-Computer) ${env:USERNAME} $null",
+    "`whoami` back`ticks`",
+    "line one\nline two\r\n# not a comment",
+    "<# block #> # hash",
+    QUOTES * 3,
+    "ends with a quote’",
+    "'",
+]
+
+
+def lex_single_quoted(text: str, start: int) -> tuple[str, int]:
+    """PowerShell's single-quoted string: any of five quote characters opens/closes it, and
+    two quote characters in a row are one literal quote. Returns (value, index after it)."""
+    assert text[start] in SINGLE_QUOTES
+    value = []
+    i = start + 1
+    while i < len(text):
+        ch = text[i]
+        if ch in SINGLE_QUOTES:
+            if i + 1 < len(text) and text[i + 1] in SINGLE_QUOTES:
+                value.append(ch)
+                i += 2
+                continue
+            return "".join(value), i + 1
+        value.append(ch)
+        i += 1
+    raise AssertionError("unterminated string")
+
+
+def tokens(script: str) -> list[tuple[str, str]]:
+    """A small PowerShell lexer: comments, single-quoted strings, newlines and bare words."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(script):
+        ch = script[i]
+        if ch in " \t":
+            i += 1
+        elif ch in "\r\n":
+            out.append(("newline", ch))
+            i += 1
+        elif script.startswith("<#", i):
+            end = script.index("#>", i) + 2
+            out.append(("block-comment", script[i:end]))
+            i = end
+        elif ch == "#":
+            end = min(
+                (p for p in (script.find("\n", i), script.find("\r", i)) if p != -1), default=len(script)
+            )
+            out.append(("comment", script[i:end]))
+            i = end
+        elif ch in SINGLE_QUOTES:
+            value, i = lex_single_quoted(script, i)
+            out.append(("string", value))
+        else:
+            end = i
+            while end < len(script) and script[end] not in " \t\r\n" and script[end] not in SINGLE_QUOTES:
+                end += 1
+            out.append(("word", script[i:end]))
+            i = end
+    return out
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_quote_round_trips_through_the_lexer(value: str) -> None:
+    quoted = quote(value)
+    parsed, end = lex_single_quoted(quoted, 0)
+    assert parsed == value
+    assert end == len(quoted)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_nothing_inside_the_quotes_can_end_the_string(value: str) -> None:
+    body = quote(value)[1:-1]
+    # Every quote character inside is immediately doubled, so each pair is a literal quote.
+    i = 0
+    while i < len(body):
+        if body[i] in SINGLE_QUOTES:
+            assert i + 1 < len(body) and body[i + 1] == body[i], (value, body)
+            i += 2
+        else:
+            i += 1
+
+
+def test_typographic_quotes_are_doubled_too() -> None:
+    assert quote("a\u2019b") == "'a\u2019\u2019b'"
+    assert quote("\u201a\u201b\u2018") == "'\u201a\u201a\u201b\u201b\u2018\u2018'"
+
+
+def test_comment_text_cannot_end_its_line() -> None:
+    assert "\n" not in comment_text("a\nb\rc\u2028d\x85e")
+    assert comment_text("tab\there") == "tab\\x09here"
+
+
+def hostile_plan(name: str) -> Plan:
+    plan = plan_offline(
+        ROOT / "baselines/uccx-exchange2010-sp1.yaml", ROOT / "examples/facts/exchange2010-sp3-defaults", {}
+    )
+    changes = []
+    for change in plan.changes:
+        if change.setting == "ThrottlingPolicy":
+            change = replace(change, identity=name, resource=f"mailbox {name}")
+        if change.setting == "ExtendedRights":
+            change = replace(change, requirement=f"{name} has {change.desired!r}")
+        changes.append(change)
+    plan.changes = changes
+    return plan
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_a_hostile_mailbox_name_is_one_argument_in_the_script(name: str) -> None:
+    script = render_script([hostile_plan(name)])
+    lexed = tokens(script)
+    for cmdlet, parameter in (("Set-Mailbox", "-Identity"), ("Add-ADPermission", "-User")):
+        start = next(i for i, t in enumerate(lexed) if t == ("word", cmdlet))
+        arguments = lexed[start + 1 :]
+        position = next(i for i, t in enumerate(arguments) if t == ("word", parameter))
+        assert arguments[position + 1] == ("string", name)
+        # The rest of the command is the other parameters, then -WhatIf:$WhatIf and the end of the line.
+        rest = arguments[position + 2 :]
+        end = next(i for i, t in enumerate(rest) if t[0] == "newline")
+        assert rest[end - 1] == ("word", "-WhatIf:$WhatIf")
+        assert all(kind in ("word", "string") for kind, _ in rest[:end])
+        assert all(value.startswith("-") for kind, value in rest[:end] if kind == "word")
+
+
+def test_script_shape() -> None:
+    script = render_script([hostile_plan("uccx")])
+    lines = script.splitlines()
+    assert next(line for line in lines if not line.startswith("#")) == "param([switch]$WhatIf)"
+    changes = [line.strip() for line in lines if line.strip().startswith(("Set-", "New-", "Add-"))]
+    assert changes and all(line.endswith(("-WhatIf:$WhatIf", "-WhatIf:$WhatIfRemote")) for line in changes)
+    assert "Set-ImapSettings -Server 'EX01' -MaxConnectionsPerUser '2400' -WhatIf:$WhatIf" in lines
+    assert (
+        "# UCCX-IMAP-004 (critical): IMAP MaxConnectionsPerUser admits every agent on the one UCCX account"
+        in lines
+    )
+    assert "-IMAPMaxConcurrency $null" in script
+    # The registry value goes to its server as arguments of a fixed script block.
+    i = lines.index("Invoke-Command -ComputerName 'EX01' -ScriptBlock {")
+    assert lines[i + 2].strip().startswith("New-ItemProperty -Path $Path -Name $Name")
+    assert lines[i + 3].startswith(
+        "} -ArgumentList 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeIS"
+    )
+    assert lines[i + 3].endswith("'204', $WhatIf.IsPresent")
+
+
+def test_the_plan_command_writes_ps1(tmp_path: Path) -> None:
+    from compliance.reporters.ps1 import render
+
+    change = Change(
+        "UCCX-IMAP-004",
+        "t",
+        "high",
+        "IMAP settings on EX01",
+        "EX01",
+        "MaxConnectionsPerUser",
+        16,
+        2400,
+        "at least 2400",
+        Action.UPDATE,
+        server="EX01",
+    )
+    plan = Plan("b", "b.yaml", "0" * 64, "test", changes=[change])
+    assert "Set-ImapSettings -Server 'EX01' -MaxConnectionsPerUser '2400' -WhatIf:$WhatIf" in render([plan])
