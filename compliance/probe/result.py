@@ -73,8 +73,6 @@ class StepRecorder:
             raise
         self.steps.append(Step(name, True, ms_since(started), note.detail))
 
-    def add(self, name: str, ok: bool, started: float, detail: str) -> None:
-        self.steps.append(Step(name, ok, ms_since(started), detail))
 
 
 def ms_since(started: float) -> float:
