@@ -221,7 +221,6 @@ def test_duplicate_check_ids_name_the_id(tmp_path: Path, cli: Any) -> None:
     assert "check id UCCX-IMAP-001 is used twice" in line
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: duplicate check id reported at 1:1, not at the id")
 def test_duplicate_check_ids_point_at_the_second_id(tmp_path: Path, cli: Any) -> None:
     text = mutate("id: UCCX-IMAP-004", "id: UCCX-IMAP-001")
     path = tmp_path / "dup-ids.yaml"
