@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import threading
 
 HELP = "run a simulated Exchange 2010 organization on 127.0.0.1 for trying the tool (docs/lab.md)"
@@ -10,18 +11,14 @@ HELP = "run a simulated Exchange 2010 organization on 127.0.0.1 for trying the t
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
-    serve = sub.add_parser(
-        "serve", help="serve the lab until Ctrl-C", description="serve the lab until Ctrl-C"
-    )
+    serve = sub.add_parser("serve", help="serve the lab until Ctrl-C", description="serve the lab until Ctrl-C")
     serve.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
     serve.add_argument(
         "--scenario",
         default="exchange2010-sp3-defaults",
         help="a shipped scenario name or a fact folder path (default: %(default)s)",
     )
-    serve.add_argument(
-        "--password", default="uccx-lab", help="the lab user's password (default: %(default)s)"
-    )
+    serve.add_argument("--password", default="uccx-lab", help="the lab user's password (default: %(default)s)")
     serve.add_argument("--write-inventory", metavar="PATH", help="write an inventory pointing at the lab")
     serve.add_argument(
         "--baseline",
@@ -62,12 +59,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {server} host endpoint: {url} (configuration Microsoft.PowerShell)")
         print(f"  user: {LAB_USER} (NTLM; set {PASSWORD_ENV} to the lab password)")
         if args.write_inventory:
-            print(
-                f"  inventory written to {lab.write_inventory(args.write_inventory, baseline=args.baseline)}"
-            )
+            print(f"  inventory written to {lab.write_inventory(args.write_inventory, baseline=args.baseline)}")
         print("Ctrl-C to stop.", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
+        # A second Ctrl-C (or a wrapper forwarding the signal twice) must not break the shutdown.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print("lab stopped")
     finally:
         lab.stop()
