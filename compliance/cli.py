@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from compliance import __version__
 from compliance.errors import ComplianceError, ExitCode
@@ -37,8 +38,16 @@ def _load(module_name: str) -> ModuleType:
     return importlib.import_module(module_name)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error; 2 means drift here, so usage errors exit 1."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(int(ExitCode.BAD_INPUT), f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="uccx-compliance",
         description=(
             "Check, plan and correct the Microsoft Exchange settings that Cisco UCCX email "

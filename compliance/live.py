@@ -55,7 +55,7 @@ def plan_targets(inventory: Path, overrides: Mapping[str, Any], *, baseline: Pat
                  only_target: str | None = None, allow_insecure_transport: bool = False,
                  warn: Warn = _stderr) -> list[Plan]:
     loaded_inventory = load_inventory(inventory)
-    targets = loaded_inventory.targets
+    targets = list(loaded_inventory.targets)
     if only_target is not None:
         targets = [loaded_inventory.target(only_target)]
     if not targets:

@@ -30,8 +30,8 @@ def check_ad_permission(rule: AdPermissionRule, facts: Facts) -> Iterator[Result
                       "remove it (Remove-ADPermission ... -Deny)")
         return
     if allowed:
-        yield Compliant(rule.id, rule.title, resource,
-                        f"{allowed[0].user} has {rule.extended_right!r}{' (inherited)' if allowed[0].inherited else ''}")
+        inherited = " (inherited)" if allowed[0].inherited else ""
+        yield Compliant(rule.id, rule.title, resource, f"{allowed[0].user} has {rule.extended_right!r}{inherited}")
         return
     if org is None:
         yield Unreadable(rule.id, resource, facts.organization.error or "organization not read")

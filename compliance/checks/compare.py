@@ -52,7 +52,7 @@ def desired_value(expect: Expectation, unlimited_as: str = "Unlimited") -> Any:
     if kind == "unlimited":
         return None if unlimited_as == "$null" else "Unlimited"
     if kind == "one_of":
-        return (expect.one_of or [None])[0]
+        return expect.one_of[0] if expect.one_of else None
     return {"at_least": expect.at_least, "at_most": expect.at_most, "exact": expect.exact}.get(kind)
 
 

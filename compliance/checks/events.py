@@ -11,7 +11,9 @@ from compliance.checks.host import servers_with_role
 from compliance.facts.model import EventRecord, Facts
 from compliance.plan import Compliant, Finding, Result, Unreadable
 
-_SESSION_LIMIT = re.compile(r'Mapi session "(?P<user>[^"]+)".*?exceeded the maximum of (?P<limit>\d+) objects of type "(?P<kind>\w+)"')
+_SESSION_LIMIT = re.compile(
+    r'Mapi session "(?P<user>[^"]+)".*?exceeded the maximum of (?P<limit>\d+) objects of type "(?P<kind>\w+)"'
+)
 
 
 def in_window(records: list[EventRecord], rule: EventLogRule, now: datetime.datetime | None) -> list[EventRecord]:

@@ -8,8 +8,8 @@ The offline folder and the live remoting layer both produce ``RawFacts``: for ea
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from compliance.facts import parse

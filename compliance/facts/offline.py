@@ -14,7 +14,7 @@ from typing import Any
 from compliance.errors import InputError
 from compliance.facts.collection import ORG_FILES, SERVER_FILES, RawFacts, build_facts
 from compliance.facts.model import Facts, Reading
-from compliance.facts.psobject import from_psrpcore
+from compliance.facts.psobject import deserialize, from_psrpcore
 
 COLLECTION_INFO = "collection.txt"
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
@@ -25,13 +25,11 @@ def read_clixml(path: Path) -> list[Any]:
 
     Raises ``ValueError`` with a short reason when the file is not CLIXML.
     """
-    from psrpcore.types import deserialize_clixml
-
     text = path.read_text(encoding="utf-8-sig")  # real exports start with a BOM
     if "<Objs" not in text[:512]:
         raise ValueError("not an Export-Clixml file (no <Objs> root)")
     try:
-        return [from_psrpcore(item) for item in deserialize_clixml(text, None)]
+        return [from_psrpcore(item) for item in deserialize(text)]
     except Exception as exc:  # psrpcore raises ElementTree and its own errors; name the file instead
         raise ValueError(f"malformed CLIXML: {type(exc).__name__}: {str(exc)[:160]}") from None
 

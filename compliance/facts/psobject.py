@@ -75,6 +75,15 @@ class PSObj:
         return "" if self.value is None else str(self.value)
 
 
+def deserialize(clixml: str) -> list[Any]:
+    """psrpcore's CLIXML reader, without a session cipher: fact files carry no SecureString."""
+    from psrpcore.types import deserialize_clixml
+
+    no_cipher: Any = None
+    result: list[Any] = deserialize_clixml(clixml, no_cipher)
+    return result
+
+
 def from_psrpcore(value: Any) -> Any:
     """Convert a value produced by ``psrpcore.types.deserialize_clixml`` into neutral form."""
     from psrpcore.types import PSObject
@@ -109,9 +118,19 @@ def _to_string(ps_object: Any) -> str | None:
 
 
 def _plain_primitive(value: Any) -> Any:
-    for kind in (bool, int, float, str, bytes, uuid.UUID):
-        if isinstance(value, kind):
-            return kind(value) if kind is not uuid.UUID else uuid.UUID(str(value))
+    """psrpcore's subclass of a Python type -> the plain type (bool first: it is an int)."""
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, uuid.UUID):
+        return uuid.UUID(str(value))
     if isinstance(value, datetime.datetime):
         # Rebuilt from its fields: 0001-01-01 (DateTime.MinValue, common in Exchange) has no timestamp.
         return datetime.datetime(value.year, value.month, value.day, value.hour, value.minute,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compliance.facts.psobject import PSObj, from_psrpcore
+from compliance.facts.psobject import PSObj, deserialize, from_psrpcore
 
 _OBJS_OPEN = '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
 
@@ -45,10 +45,7 @@ def from_pypsrp(value: Any) -> Any:
 
 
 def _from_clixml(fragment: str) -> Any:
-    from psrpcore.types import deserialize_clixml
-
-    no_cipher: Any = None  # no SecureString is read, so no session key is needed
-    values = deserialize_clixml(f"{_OBJS_OPEN}{fragment}</Objs>", no_cipher)
+    values = deserialize(f"{_OBJS_OPEN}{fragment}</Objs>")
     return from_psrpcore(values[0]) if values else None
 
 

@@ -25,7 +25,8 @@ def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
                     f"| {_cell(c.requirement)} | {c.action.value} |" for c in plan.changes]
             out.append("")
         if plan.findings:
-            out += ["**Findings**", ""] + [f"- `{f.check}` {_cell(f.resource)}: {_cell(f.message)}" for f in plan.findings]
+            out += ["**Findings**", ""]
+            out += [f"- `{f.check}` {_cell(f.resource)}: {_cell(f.message)}" for f in plan.findings]
             out.append("")
         if plan.unreadable:
             out += ["**Could not read**", ""] + [f"- `{u.check}` {_cell(u.resource)}: {_cell(u.reason)}"
