@@ -121,7 +121,8 @@ class RegistryValueRule(CheckMeta, Expectation):
 class AdPermissionRule(CheckMeta):
     user: str
     extended_right: str
-    on: Literal["organization"] = "organization"
+    # Not "on": YAML 1.1 readers (PyYAML included) turn an `on:` key into the boolean true.
+    scope: Literal["organization"] = "organization"
 
 
 class EventLogRule(CheckMeta):

@@ -55,7 +55,7 @@ class AuditedServer:
 
 def collect(target: Target, request: CollectionRequest, *, password: str | None,
             allow_insecure_transport: bool = False, now: datetime.datetime | None = None,
-            warn: Warn | None = None) -> RawFacts:
+            warn: Warn | None = None, batch: bool = True) -> RawFacts:
     """Read every fact of ``target``; each one is a value or the one line saying why not."""
     options = ConnectOptions(password=password, allow_insecure_transport=allow_insecure_transport)
     say: Warn = warn or (lambda _line: None)
@@ -63,11 +63,11 @@ def collect(target: Target, request: CollectionRequest, *, password: str | None,
     _check_all_transports(target, options)
     with redacting_logs(password, target.username), Sessions(target, options) as sessions:
         exchange = sessions.exchange()
-        raw: RawFacts = run_reads(exchange, _first_reads(request))
+        raw: RawFacts = run_reads(exchange, _first_reads(request), batch=batch)
         servers = audited_servers(target, raw["GetExchangeServer"], say)
         reads, settled = _second_reads(request, servers, raw["GetOrganizationConfig"])
         raw.update(settled)
-        raw.update(run_reads(exchange, reads))
+        raw.update(run_reads(exchange, reads, batch=batch))
         if not request.uccx_mailbox:
             for stem in ("GetMailbox", "GetADPermission"):
                 raw[stem] = Reading.failed(f"{stem}: no UCCX mailbox given (set vars.uccx_mailbox)")
@@ -75,7 +75,7 @@ def collect(target: Target, request: CollectionRequest, *, password: str | None,
             reads = host_reads(server, request, now)
             if reads:
                 session = sessions.get(server.host_url, HOST_CONFIGURATION)
-                raw.update(run_reads(session, reads))
+                raw.update(run_reads(session, reads, batch=batch))
     return raw
 
 

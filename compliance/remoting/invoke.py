@@ -73,14 +73,17 @@ class _BatchNotAttributable(Exception):
     """The batch wrote something that cannot be tied to one read; run one command at a time."""
 
 
-def run_reads(session: RemoteSession, reads: Sequence[Read]) -> dict[str, Reading[list[Any]]]:
-    """Every read's objects, or the one line saying why that read failed."""
+def run_reads(session: RemoteSession, reads: Sequence[Read], *, batch: bool = True) -> dict[str, Reading[list[Any]]]:
+    """Every read's objects, or the one line saying why that read failed.
+
+    ``batch=False`` sends one pipeline per command (the benchmark's baseline for comparison).
+    """
     try:
         pool = session.pool()
     except UnreachableError as exc:
         return {read.stem: Reading.failed(str(exc)) for read in reads}
     commands = [c for read in reads for c in read.commands]
-    if len(commands) > 1 and len({r.output_type for r in reads}) == len(reads):
+    if batch and len(commands) > 1 and len({r.output_type for r in reads}) == len(reads):
         try:
             return _run_batch(session, pool, reads)
         except (_BatchNotAttributable, CommandFailed) as why:
