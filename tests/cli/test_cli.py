@@ -119,6 +119,7 @@ def test_text_plan_and_verbose_evidence(cli: Any) -> None:
     evidence = "  = UCCX-SMTP-002 EX01\\Default EX01: MessageRateLimit is Unlimited (at least 250)\n"
     assert evidence not in quiet.out
     assert "Compliant (5):\n" in loud.out and evidence in loud.out
+    assert quiet.out.endswith("Result: drift (exit 2)\n")
 
 
 @pytest.mark.parametrize("fmt", ["json", "junit"])
