@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     # well-known credential listening, even on loopback.
     password = secrets.token_urlsafe(16)
     with tempfile.TemporaryDirectory(prefix="uccx-demo-") as tmp, \
-            Lab(scenario=args.scenario, port=0, password=password) as lab:
+            Lab(scenario=args.scenario, port=0, password=password, events_relative_to_now=True) as lab:
         inventory = lab.write_inventory(Path(tmp) / "inventory.yaml", baseline=args.baseline)
         print(f"lab: simulated Exchange ({args.scenario}) at {lab.exchange_endpoint}", file=sys.stderr)
         for server, url in lab.host_endpoints.items():

@@ -181,6 +181,7 @@ class Lab:
         port: int = 0,
         password: str = "uccx-lab",
         faults: LabFaults | None = None,
+        events_relative_to_now: bool = False,
     ) -> None:
         folder = Path(scenario) if Path(scenario).is_dir() else resources.scenario_dir(str(scenario))
         if not folder.is_dir():
@@ -192,6 +193,8 @@ class Lab:
             )
         self.scenario = folder.name
         self.state = LabState.from_folder(folder)
+        if events_relative_to_now:
+            self._move_events_to_now(folder)
         self.faults = faults or LabFaults()
         self.requests: Counter[str] = Counter()
         self._requested_port = port
@@ -254,6 +257,16 @@ class Lab:
 
     def write_inventory(self, path: str | Path, baseline: str = "uccx-exchange2010-sp1") -> Path:
         return write_inventory(self, Path(path), baseline)
+
+    def _move_events_to_now(self, folder: Path) -> None:
+        """Keep the scenario's events as recent as they were at its collection (``collection.txt``)."""
+        import datetime
+
+        from compliance.facts.offline import collected_at
+
+        when = collected_at(folder)
+        if when is not None:
+            self.state.shift_event_times(datetime.datetime.now(datetime.timezone.utc) - when)
 
     # --- server internals ------------------------------------------------------------------
 

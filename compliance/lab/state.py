@@ -71,6 +71,24 @@ class LabState:
             raise InputError(f"{folder}: no {EXCHANGE_SERVER_FILE}.xml, so no servers to simulate")
         return cls(objects, folder)
 
+    def shift_event_times(self, delta: datetime.timedelta) -> None:
+        """Move every event's TimeCreated by ``delta``.
+
+        The scenarios' events were logged days before their collection time; ``lab serve`` and
+        ``demo`` move them so they fall as recently before *now* as they fell before the collection,
+        and the lookback window finds the same events whatever today's date is.
+        """
+        from compliance.lab.values import set_property
+
+        with self.lock:
+            for stem, items in self.objects.items():
+                if not stem.startswith("GetWinEvent-"):
+                    continue
+                for event in items:
+                    when = prop(event, "TimeCreated")
+                    if isinstance(when, datetime.datetime):
+                        set_property(event, "TimeCreated", when + delta)
+
     def of(self, file_stem: str) -> list[Any]:
         """The objects of one fact file; an empty list if the folder did not have it."""
         return self.objects.setdefault(file_stem, [])
