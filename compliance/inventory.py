@@ -24,7 +24,7 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, field_validator
@@ -90,7 +90,7 @@ class Target(_Strict):
     certificate_key_pem: Path | None = None
     timeouts: Timeouts = Timeouts()
     baseline: str
-    vars: dict[str, str | int | bool] = {}
+    vars: dict[str, Any] = {}  # baseline vars for this target; --var overrides them
     servers: tuple[Server, ...] = ()
 
     _baseline_path: Path | None = PrivateAttr(default=None)

@@ -100,3 +100,18 @@ def test_basic_auth_over_plain_http_is_refused_unless_allowed(tmp_path: Path) ->
         InputError, match=r"basic authentication over plain http:// .* --allow-insecure-transport"
     ):
         collect(target, CollectionRequest(uccx_mailbox="uccx"), password="x")
+
+
+def test_target_vars_may_be_lists_and_reach_the_baseline(tmp_path: Path) -> None:
+    from compliance import resources
+    from compliance.live import target_baseline
+
+    text = VALID.replace("vars: {uccx_mailbox: uccx}",
+                         "vars: {uccx_mailbox: uccx-mail, receive_connectors: ['EX01\\\\Client *']}")
+    target = load_inventory(write(tmp_path, text)).targets[0]
+    loaded = target_baseline(target, {"agents": 50}, resources.shipped_baseline("uccx-exchange2010-sp1"))
+    rules = loaded.baseline.rules
+    assert rules.receive_connectors is not None and rules.mailbox_policy is not None
+    assert rules.receive_connectors.selector.identity == ["EX01\\Client *"]
+    assert rules.mailbox_policy.mailbox == "uccx-mail"
+    assert loaded.vars["agents"] == 50
