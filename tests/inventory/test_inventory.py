@@ -107,7 +107,7 @@ def test_target_vars_may_be_lists_and_reach_the_baseline(tmp_path: Path) -> None
     from compliance.live import target_baseline
 
     text = VALID.replace("vars: {uccx_mailbox: uccx}",
-                         "vars: {uccx_mailbox: uccx-mail, receive_connectors: ['EX01\\\\Client *']}")
+                         "vars: {uccx_mailbox: uccx-mail, receive_connectors: ['EX01\\Client *']}")
     target = load_inventory(write(tmp_path, text)).targets[0]
     loaded = target_baseline(target, {"agents": 50}, resources.shipped_baseline("uccx-exchange2010-sp1"))
     rules = loaded.baseline.rules
