@@ -62,6 +62,11 @@ def normalize(raw: Any, *, null_means_unlimited: bool = False) -> Setting:
         return _normalize_object(raw)
     if isinstance(raw, str):
         return _normalize_text(raw)
+    if isinstance(raw, list | tuple):
+        # A multi-valued property (Bindings, RemoteIPRanges): compared as its items joined, shown
+        # as the list of items as Exchange prints each one.
+        items = [str(item) if isinstance(item, PSObj) else str(normalize(item).shown) for item in raw]
+        return Setting(", ".join(items), items)
     return Setting(str(raw), str(raw))
 
 

@@ -79,7 +79,6 @@ def test_empty_tls_certificate_name_reads_as_null(css: Path) -> None:
     assert with_certificate("E19-GetReceiveConnectorEmptyTlsCertificateName.xml") == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: multi-valued Bindings is shown as a Python repr of PSObj")
 def test_multi_valued_property_is_shown_as_exchange_prints_it(css: Path) -> None:
     [default, *_] = receive_connectors(read_clixml(css / "E19-GetReceiveConnector.xml"))
     shown = str(default.settings["Bindings"].shown)
