@@ -80,6 +80,7 @@ class Plan:
     baseline_sha256: str
     source: str
     target: str | None = None  # the inventory target's name; None for an offline facts folder
+    vars: dict[str, Any] = field(default_factory=dict)  # the baseline's vars after overrides
     changes: list[Change] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     compliant: list[Compliant] = field(default_factory=list)

@@ -11,16 +11,19 @@ HELP = "validate baseline files (one line per error: FILE:LINE:COL: field: messa
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="baseline YAML files")
+    parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                        help="validate with this var override, as plan would use it (repeatable)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from compliance.baseline import load_baseline
+    from compliance.baseline import load_baseline, parse_var_overrides
     from compliance.errors import InputError
 
+    overrides = parse_var_overrides(args.var)
     failed = False
     for path in args.files:
         try:
-            loaded = load_baseline(path)
+            loaded = load_baseline(path, overrides)
         except InputError as exc:
             failed = True
             print(exc, file=sys.stderr)

@@ -23,7 +23,8 @@ def change_dict(change: Change, target: str | None) -> dict[str, Any]:
 def plan_dict(plan: Plan, *, verbose: bool = True) -> dict[str, Any]:
     return {
         "target": plan.target,
-        "baseline": {"name": plan.baseline, "path": plan.baseline_path, "sha256": plan.baseline_sha256},
+        "baseline": {"name": plan.baseline, "path": plan.baseline_path, "sha256": plan.baseline_sha256,
+                     "vars": plan.vars},
         "source": plan.source,
         "summary": plan.summary(),
         "exit_code": int(plan.exit_code),

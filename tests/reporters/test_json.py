@@ -24,7 +24,7 @@ def test_top_level_shape(plan: Plan) -> None:
     assert data["summary"] == {"compliant": 1, "drift": 7, "unreadable": 1}  # 6 changes + 1 finding
     assert data["exit_code"] == 3  # something unreadable: incomplete wins over drift
     assert data["baseline"] == {"name": "uccx-exchange2010-sp1",
-                                "path": "baselines/uccx-exchange2010-sp1.yaml", "sha256": "0" * 64}
+                                "path": "baselines/uccx-exchange2010-sp1.yaml", "sha256": "0" * 64, "vars": {}}
     assert data["source"] == "facts folder examples/facts/x"
     assert "targets" not in data  # one offline plan: no per-target section
 
