@@ -24,7 +24,7 @@ def test_events_keep_their_distance_from_now_as_from_the_collection() -> None:
     moved = event_times(Lab(scenario=SCENARIO, events_relative_to_now=True))
     after = datetime.datetime.now(datetime.timezone.utc)
     assert len(moved) == len(original) == 4
-    for old, new in zip(original, moved):
+    for old, new in zip(original, moved, strict=True):
         assert before - collected <= new - old <= after - collected
 
 
