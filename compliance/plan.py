@@ -22,6 +22,18 @@ class Action(str, enum.Enum):
     ADD = "add"
 
 
+class ChangeKind(str, enum.Enum):
+    """What a change changes; it decides the remediation cmdlet. Ranked in the order apply sends them."""
+
+    THROTTLING_POLICY = "throttling-policy"  # New-ThrottlingPolicy
+    THROTTLING_SETTING = "throttling-setting"  # Set-ThrottlingPolicy
+    MAILBOX_POLICY = "mailbox-policy"  # Set-Mailbox -ThrottlingPolicy
+    AD_PERMISSION = "ad-permission"  # Add-ADPermission
+    IMAP = "imap"  # Set-ImapSettings
+    RECEIVE_CONNECTOR = "receive-connector"  # Set-ReceiveConnector
+    REGISTRY = "registry"  # New-ItemProperty / Set-ItemProperty on the host endpoint
+
+
 @dataclass(frozen=True)
 class Change:
     check: str
@@ -36,6 +48,8 @@ class Change:
     action: Action
     server: str | None = None  # the server whose host endpoint or services are involved
     requires_restart: tuple[str, ...] = ()  # services to restart on ``server`` afterwards
+    kind: ChangeKind | None = None  # set by every check; None only in hand-made changes
+    principal: str | None = None  # the user an AD permission change grants the right to
 
 
 @dataclass(frozen=True)

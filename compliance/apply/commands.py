@@ -12,13 +12,12 @@ independent and follows the plan's own order (octoDNS-style: deterministic, revi
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from compliance.errors import ApplyError
-from compliance.plan import Action, Change
+from compliance.plan import Action, Change, ChangeKind
 
 EXCHANGE = "exchange"
 HOST_PREFIX = "host:"
@@ -29,36 +28,19 @@ def host_endpoint(server: str) -> str:
     return f"{HOST_PREFIX}{server}"
 
 
-class Kind(str, enum.Enum):
-    """What a change changes; decides the cmdlet. Ranked in the order apply sends them."""
-
-    THROTTLING_POLICY = "throttling-policy"  # New-ThrottlingPolicy
-    THROTTLING_SETTING = "throttling-setting"  # Set-ThrottlingPolicy
-    MAILBOX_POLICY = "mailbox-policy"  # Set-Mailbox -ThrottlingPolicy
-    AD_PERMISSION = "ad-permission"  # Add-ADPermission
-    IMAP = "imap"  # Set-ImapSettings
-    RECEIVE_CONNECTOR = "receive-connector"  # Set-ReceiveConnector
-    REGISTRY = "registry"  # New-ItemProperty / Set-ItemProperty on the host endpoint
+# What a change changes is decided by the check that made it (``Change.kind``).
+Kind = ChangeKind
 
 
 _RANK = {kind: rank for rank, kind in enumerate(Kind)}
 
 
 def kind_of(change: Change) -> Kind:
-    """The kind, from the shapes ``compliance/checks/*`` give their changes (one place to adapt)."""
-    if change.identity.upper().startswith("HKLM\\"):
-        return Kind.REGISTRY
-    if change.setting == "ExtendedRights" and change.action is Action.ADD:
-        return Kind.AD_PERMISSION
-    if change.resource.startswith("throttling policy "):
-        return Kind.THROTTLING_POLICY if change.setting is None else Kind.THROTTLING_SETTING
-    if change.resource.startswith("mailbox ") and change.setting == "ThrottlingPolicy":
-        return Kind.MAILBOX_POLICY
-    if change.resource.startswith("IMAP settings on "):
-        return Kind.IMAP
-    if "\\" in change.identity and change.setting is not None:
-        return Kind.RECEIVE_CONNECTOR
-    raise ApplyError(f"{change.check} on {change.resource}: no remediation cmdlet is known for this change")
+    """The change's kind, as the check that made it recorded it."""
+    if change.kind is None:
+        raise ApplyError(f"{change.check} on {change.resource}: no remediation cmdlet is known for this change "
+                         "(it says nothing of what it changes)")
+    return change.kind
 
 
 @dataclass(frozen=True)
@@ -119,17 +101,10 @@ def registry_type(value: Any) -> str:
 
 
 def ad_user(change: Change) -> str:
-    """The principal of an AD permission change.
-
-    ``checks/adpermission.py`` writes the requirement as ``f"{user} has {right!r}"`` and the Change
-    has no field of its own for the user, so it is the requirement minus that exact suffix.
-    """
-    suffix = f" has {change.desired!r}"
-    if not change.requirement.endswith(suffix) or len(change.requirement) == len(suffix):
-        raise ApplyError(
-            f"{change.check}: cannot tell which user to grant {change.desired!r} from {change.requirement!r}"
-        )
-    return change.requirement[: -len(suffix)]
+    """The principal an AD permission change grants the right to."""
+    if not change.principal:
+        raise ApplyError(f"{change.check}: the change does not say which user to grant {change.desired!r}")
+    return change.principal
 
 
 def forward_command(change: Change) -> CommandSpec:

@@ -19,7 +19,7 @@ from typing import Any
 
 from compliance.apply.commands import CommandSpec, Step, build_steps
 from compliance.errors import ComplianceError, InputError
-from compliance.plan import Action, Change, Plan
+from compliance.plan import Action, Change, ChangeKind, Plan
 
 KIND = "uccx-compliance/plan"
 FORMAT_VERSION = 1
@@ -201,6 +201,8 @@ def change_from_dict(data: Mapping[str, Any]) -> Change:
         action=Action(data["action"]),
         server=data.get("server"),
         requires_restart=tuple(data.get("requires_restart") or ()),
+        kind=ChangeKind(data["kind"]) if data.get("kind") else None,
+        principal=data.get("principal"),
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from compliance.baseline.model import AdPermissionRule
 from compliance.facts.model import AdPermissionEntry, Facts
-from compliance.plan import Action, Change, Compliant, Finding, Result, Unreadable
+from compliance.plan import Action, Change, ChangeKind, Compliant, Finding, Result, Unreadable
 
 
 def _grants(entry: AdPermissionEntry, right: str) -> bool:
@@ -37,4 +37,5 @@ def check_ad_permission(rule: AdPermissionRule, facts: Facts) -> Iterator[Result
         yield Unreadable(rule.id, resource, facts.organization.error or "organization not read")
         return
     yield Change(rule.id, rule.title, rule.severity.value, resource, org.distinguished_name, "ExtendedRights",
-                 None, rule.extended_right, f"{rule.user} has {rule.extended_right!r}", Action.ADD)
+                 None, rule.extended_right, f"{rule.user} has {rule.extended_right!r}", Action.ADD,
+                 kind=ChangeKind.AD_PERMISSION, principal=rule.user)

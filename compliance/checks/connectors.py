@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from compliance.baseline.model import ReceiveConnectorRules
 from compliance.checks.settings import check_setting
 from compliance.facts.model import Facts, ReceiveConnector
-from compliance.plan import Compliant, Finding, Result, SelectorMatch, Unreadable
+from compliance.plan import ChangeKind, Compliant, Finding, Result, SelectorMatch, Unreadable
 
 
 def select(patterns: list[str], connectors: list[ReceiveConnector]) -> list[ReceiveConnector]:
@@ -37,4 +37,5 @@ def check_receive_connectors(rules: ReceiveConnectorRules, facts: Facts) -> Iter
     for connector in matched:
         for check in rules.checks:
             yield check_setting(check, connector.settings, resource=connector.identity,
-                                identity=connector.identity, server=connector.server)
+                                identity=connector.identity, server=connector.server,
+                                kind=ChangeKind.RECEIVE_CONNECTOR)

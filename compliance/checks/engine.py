@@ -49,7 +49,7 @@ def evaluate(loaded: LoadedBaseline, facts: Facts) -> Plan:
         results.append(check_mailbox_policy(rules.mailbox_policy, facts))
     results += [check_registry_value(rule, facts) for rule in rules.registry_values]
     results += [check_ad_permission(rule, facts) for rule in rules.ad_permissions]
-    results += [check_event_log(rule, facts) for rule in rules.event_log]
+    results += [check_event_log(rule, facts, rules) for rule in rules.event_log]
     for batch in results:
         for result in batch:
             if isinstance(result, SelectorMatch):

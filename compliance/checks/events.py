@@ -6,7 +6,8 @@ import datetime
 import re
 from collections.abc import Iterator
 
-from compliance.baseline.model import EventLogRule
+from compliance.baseline.model import EventLogRule, Rules
+from compliance.checks.eventfix import before_fix
 from compliance.checks.host import servers_with_role
 from compliance.facts.model import EventRecord, Facts
 from compliance.plan import Compliant, Finding, Result, Unreadable
@@ -43,7 +44,7 @@ def describe(records: list[EventRecord]) -> str:
     return text
 
 
-def check_event_log(rule: EventLogRule, facts: Facts) -> Iterator[Result]:
+def check_event_log(rule: EventLogRule, facts: Facts, rules: Rules) -> Iterator[Result]:
     servers = servers_with_role(facts, rule.role)
     if servers is None:
         yield Unreadable(rule.id, f"event log on {rule.role} servers", facts.servers.error or "servers not read")
@@ -54,10 +55,14 @@ def check_event_log(rule: EventLogRule, facts: Facts) -> Iterator[Result]:
         if not reading.ok or reading.value is None:
             yield Unreadable(rule.id, resource, reading.error or "not read")
             continue
-        hits = in_window(reading.value, rule, facts.collected_at)
+        window = in_window(reading.value, rule, facts.collected_at)
+        history = [e for e in window if before_fix(rules, rule.fixed_by, facts, e)]
+        hits = [e for e in window if e not in history]
         if len(hits) <= rule.max_count:
+            earlier = (f"; {describe(history)} logged at a lower limit than today's, before "
+                       f"{', '.join(rule.fixed_by)} was applied") if history else ""
             yield Compliant(rule.id, rule.title, resource,
-                            f"no {rule.provider} {rule.event_id} events in {rule.lookback_days} days")
+                            f"no {rule.provider} {rule.event_id} events in {rule.lookback_days} days{earlier}")
             continue
         fix = f"; fixed by {', '.join(rule.fixed_by)}" if rule.fixed_by else ""
         yield Finding(rule.id, rule.title, rule.severity.value, resource,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from compliance.baseline.model import RegistryValueRule
 from compliance.checks.compare import desired_value, meets, requirement
 from compliance.facts.model import ExchangeServer, Facts
-from compliance.plan import Action, Change, Compliant, Result, Unreadable
+from compliance.plan import Action, Change, ChangeKind, Compliant, Result, Unreadable
 
 
 def servers_with_role(facts: Facts, role: str) -> list[ExchangeServer] | None:
@@ -40,4 +40,4 @@ def check_registry_value(rule: RegistryValueRule, facts: Facts) -> Iterator[Resu
         yield Change(rule.id, rule.title, rule.severity.value, resource, rule.path, rule.name,
                      None if current is None else current.shown, desired_value(rule), wanted,
                      Action.CREATE if current is None else Action.UPDATE, server=server.name,
-                     requires_restart=restart)
+                     requires_restart=restart, kind=ChangeKind.REGISTRY)

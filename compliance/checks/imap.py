@@ -8,7 +8,7 @@ from compliance.baseline.model import ImapRules
 from compliance.checks.settings import check_setting
 from compliance.facts.model import Facts
 from compliance.facts.values import same_name
-from compliance.plan import Result, Unreadable
+from compliance.plan import ChangeKind, Result, Unreadable
 
 
 def check_imap(rules: ImapRules, facts: Facts) -> Iterator[Result]:
@@ -29,4 +29,4 @@ def check_imap(rules: ImapRules, facts: Facts) -> Iterator[Result]:
                 yield Unreadable(check.id, resource, f"Get-ImapSettings returned nothing for {server}")
                 continue
             yield check_setting(check, imap.settings, resource=resource, identity=server, server=server,
-                                restart=tuple(rules.restart_services))
+                                restart=tuple(rules.restart_services), kind=ChangeKind.IMAP)

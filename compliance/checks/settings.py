@@ -5,7 +5,7 @@ from __future__ import annotations
 from compliance.baseline.model import SettingCheck
 from compliance.checks.compare import desired_value, meets, requirement
 from compliance.facts.model import Settings
-from compliance.plan import Action, Change, Compliant, Result, Unreadable
+from compliance.plan import Action, Change, ChangeKind, Compliant, Result, Unreadable
 
 
 def check_setting(
@@ -17,6 +17,7 @@ def check_setting(
     server: str | None = None,
     unlimited_as: str = "Unlimited",
     restart: tuple[str, ...] = (),
+    kind: ChangeKind,
 ) -> Result:
     if check.setting not in settings:
         # A property the cmdlet did not return (another Exchange version?) is not evidence either way.
@@ -28,7 +29,7 @@ def check_setting(
     return Change(
         check=check.id, title=check.title, severity=check.severity.value, resource=resource, identity=identity,
         setting=check.setting, current=current.shown, desired=desired_value(check, unlimited_as),
-        requirement=wanted, action=Action.UPDATE, server=server, requires_restart=restart,
+        requirement=wanted, action=Action.UPDATE, server=server, requires_restart=restart, kind=kind,
     )
 
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from compliance.plan import Plan
 
 HELP = "compare Exchange with a baseline (offline --facts DIR or live --inventory FILE); nothing is changed"
-FORMATS = ("text", "json", "junit", "markdown")
+FORMATS = ("text", "json", "junit", "markdown", "ps1")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,8 +27,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                         help="override a baseline var; the value is read as YAML (repeatable)")
-    parser.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
-    parser.add_argument("--out", type=Path, metavar="FILE", help="write the report to FILE instead of stdout")
+    parser.add_argument("--format", choices=FORMATS, default="text",
+                        help="report format (default: text); ps1 is a reviewable remediation script")
+    parser.add_argument("--out", type=Path, metavar="FILE",
+                        help="write the report to FILE instead of stdout; with --inventory and --format json "
+                             "this is a saved plan that `apply FILE` takes")
     parser.add_argument("-v", "--verbose", action="store_true", help="list compliant checks with their evidence")
     parser.add_argument("--target", dest="only_target", metavar="NAME", help="only this inventory target")
     parser.add_argument("--allow-insecure-transport", action="store_true",
@@ -48,7 +51,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         plans = plan_inventory(args.inventory, overrides, baseline=args.baseline, only_target=args.only_target,
                                allow_insecure_transport=args.allow_insecure_transport)
+        if args.format == "json" and args.out is not None:
+            return save_plan(plans, args.out, args.inventory, overrides)
     return emit(plans, args.format, args.out, verbose=args.verbose)
+
+
+def save_plan(plans: Sequence[Plan], out: Path, inventory: Path, overrides: dict[str, Any]) -> int:
+    """The JSON report plus what apply needs (targets, commands, checksum): `apply FILE` takes it."""
+    from compliance.apply.saved_plan import write_saved_plan
+    from compliance.reporters.common import combined_exit
+
+    write_saved_plan(out, plans, inventory, overrides)
+    print(f"wrote saved plan to {out}; review it, then: uccx-compliance apply {out}", file=sys.stderr)
+    return int(combined_exit(plans))
 
 
 def plan_offline(baseline: Path, facts_dir: Path, overrides: dict[str, Any]) -> Plan:

@@ -15,6 +15,7 @@ REPORTERS: dict[str, str] = {
     "json": "compliance.reporters.json",
     "junit": "compliance.reporters.junit",
     "markdown": "compliance.reporters.markdown",
+    "ps1": "compliance.reporters.ps1",
 }
 
 

@@ -14,6 +14,7 @@ from compliance.reporters.common import combined_exit, totals
 def change_dict(change: Change, target: str | None) -> dict[str, Any]:
     data = asdict(change)
     data["action"] = change.action.value
+    data["kind"] = change.kind.value if change.kind is not None else None
     data["requires_restart"] = list(change.requires_restart)
     if target is not None:
         data["target"] = target

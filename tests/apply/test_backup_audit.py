@@ -9,7 +9,7 @@ from pathlib import Path
 from compliance.apply.auditlog import AuditLog
 from compliance.apply.backup import BackupEntry, backup_name, read_backup, save, write_new_backup
 from compliance.apply.saved_plan import SavedTarget
-from compliance.plan import Action, Change
+from compliance.plan import Action, Change, ChangeKind
 
 TARGET = SavedTarget(
     "site a/b",
@@ -31,6 +31,7 @@ CHANGE = Change(
     Action.UPDATE,
     server="EX01",
     requires_restart=("MSExchangeIMAP4",),
+    kind=ChangeKind.IMAP,
 )
 WHEN = datetime.datetime(2025, 5, 1, 12, 30, 5, tzinfo=datetime.timezone.utc)
 

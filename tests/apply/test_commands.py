@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,7 @@ def test_registry_goes_to_the_mailbox_servers_host_endpoint() -> None:
         store.requirement,
         Action.UPDATE,
         server="EX01",
+        kind=store.kind,
     )
     assert build_steps([updated])[0].commands[0].cmdlet == "Set-ItemProperty"
     assert build_steps([updated])[0].commands[0].parameters["Type"] == "DWord"
@@ -81,36 +83,13 @@ def test_inverses() -> None:
     assert mailbox is not None and mailbox.parameters["ThrottlingPolicy"] is None
 
 
-def test_ad_user_is_read_exactly_from_the_requirement() -> None:
+def test_ad_user_is_the_principal_the_check_recorded() -> None:
     adp = next(c for c in changes() if c.check == "UCCX-ADP-001")
     assert ad_user(adp) == "uccx"
-    tricky = Change(
-        adp.check,
-        adp.title,
-        adp.severity,
-        adp.resource,
-        adp.identity,
-        adp.setting,
-        None,
-        adp.desired,
-        f"a has b has {adp.desired!r}",
-        Action.ADD,
-    )
-    assert ad_user(tricky) == "a has b"
-    broken = Change(
-        adp.check,
-        adp.title,
-        adp.severity,
-        adp.resource,
-        adp.identity,
-        adp.setting,
-        None,
-        adp.desired,
-        "present",
-        Action.ADD,
-    )
-    with pytest.raises(ApplyError):
-        ad_user(broken)
+    hostile = dataclasses.replace(adp, principal="a has b'; Remove-Mailbox x")
+    assert ad_user(hostile) == "a has b'; Remove-Mailbox x"
+    with pytest.raises(ApplyError, match="which user"):
+        ad_user(dataclasses.replace(adp, principal=None))
 
 
 def test_an_unknown_change_is_refused() -> None:

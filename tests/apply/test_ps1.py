@@ -9,7 +9,7 @@ import pytest
 
 from compliance.apply.ps1 import SINGLE_QUOTES, comment_text, quote, render_script
 from compliance.commands.plan import plan_offline
-from compliance.plan import Action, Change, Plan
+from compliance.plan import Action, Change, ChangeKind, Plan
 
 ROOT = Path(__file__).resolve().parents[2]
 QUOTES = "'\u2018\u2019\u201a\u201b"
@@ -119,7 +119,7 @@ def hostile_plan(name: str) -> Plan:
         if change.setting == "ThrottlingPolicy":
             change = replace(change, identity=name, resource=f"mailbox {name}")
         if change.setting == "ExtendedRights":
-            change = replace(change, requirement=f"{name} has {change.desired!r}")
+            change = replace(change, principal=name, requirement=f"{name} has {change.desired!r}")
         changes.append(change)
     plan.changes = changes
     return plan
@@ -178,6 +178,7 @@ def test_the_plan_command_writes_ps1(tmp_path: Path) -> None:
         "at least 2400",
         Action.UPDATE,
         server="EX01",
+        kind=ChangeKind.IMAP,
     )
     plan = Plan("b", "b.yaml", "0" * 64, "test", changes=[change])
     assert "Set-ImapSettings -Server 'EX01' -MaxConnectionsPerUser '2400' -WhatIf:$WhatIf" in render([plan])
