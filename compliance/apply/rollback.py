@@ -72,11 +72,6 @@ def mailboxes_using(runner: Runner, policy: str) -> list[str] | None:
     from compliance.remoting.convert import from_pypsrp
 
     sent = runner.send(CommandSpec(EXCHANGE, "Get-Mailbox", {"ResultSize": "Unlimited"}))
-    if sent.error is not None and "ResultSize" in sent.error:
-        # An endpoint whose Get-Mailbox has no -ResultSize (the lab) returns everything without it.
-        sent = runner.send(CommandSpec(EXCHANGE, "Get-Mailbox", {}))
-        if any("first 1000" in line for line in sent.lines):
-            return None  # Exchange's "By default, only the first 1000 items are returned" warning
     if sent.error is not None:
         return None
     names = []

@@ -421,7 +421,8 @@ EXCHANGE_CMDLETS: dict[str, Cmdlet] = {
         get_receive_connector, "Identity", "Server", pipeline_parameter="Identity"
     ),
     "get-throttlingpolicy": cmdlet(get_throttling_policy, "Identity", pipeline_parameter="Identity"),
-    "get-mailbox": cmdlet(get_mailbox, "Identity", pipeline_parameter="Identity"),
+    # -ResultSize is accepted and ignored: the lab's organization is far below Exchange's 1000 default.
+    "get-mailbox": cmdlet(get_mailbox, "Identity", "ResultSize", pipeline_parameter="Identity"),
     "get-organizationconfig": cmdlet(get_organization_config),
     "get-adpermission": cmdlet(get_ad_permission, "Identity", "User", pipeline_parameter="Identity"),
     "set-imapsettings": cmdlet(set_imap_settings, "Server", *IMAP_SETTINGS, pipeline_parameter="Server"),
