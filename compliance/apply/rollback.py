@@ -86,8 +86,6 @@ def mailboxes_using(runner: Runner, policy: str) -> list[str] | None:
 def rollback(
     backup: Backup, options: Options, say: Say, approve: Callable[[Sequence[Undo]], bool]
 ) -> TargetResult:
-    from compliance.remoting.secrets import redacting_logs
-    from compliance.remoting.session import ConnectOptions, Sessions
 
     connection = connect(backup.target, backup.vars, options.allow_insecure_transport, check_baseline=False)
     audit = AuditLog(options.audit_log, "rollback", connection.target.username)
@@ -106,17 +104,7 @@ def rollback(
     if not options.dry_run and not approve(undos):
         say("rollback cancelled; nothing was sent")
         return result
-    connect_options = ConnectOptions(
-        password=connection.password, allow_insecure_transport=options.allow_insecure_transport
-    )
-    with (
-        redacting_logs(connection.password, connection.target.username),
-        Sessions(connection.target, connect_options) as sessions,
-    ):
-        runner = Runner(
-            sessions,
-            {s.name: s.host_url for s in connection.target.servers} | dict(backup.target.host_endpoints),
-        )
+    with connection.runner(backup.target.host_endpoints) as runner:
         restored = _send_undos(runner, undos, options, result, audit, say)
     if not options.dry_run:
         _verify(connection, restored, result, audit)

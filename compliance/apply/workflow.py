@@ -11,8 +11,9 @@ Every outcome is a line in the audit log.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,16 @@ class Connection:
             password=self.password,
             allow_insecure_transport=self.allow_insecure_transport,
         )
+
+    @contextlib.contextmanager
+    def runner(self, host_endpoints: Mapping[str, str]) -> Iterator[Runner]:
+        """One runspace pool per endpoint for the run, with the password kept out of every log."""
+        from compliance.remoting.secrets import redacting_logs
+        from compliance.remoting.session import ConnectOptions, Sessions
+
+        options = ConnectOptions(password=self.password, allow_insecure_transport=self.allow_insecure_transport)
+        with redacting_logs(self.password, self.target.username), Sessions(self.target, options) as sessions:
+            yield Runner(sessions, {s.name: s.host_url for s in self.target.servers} | dict(host_endpoints))
 
 
 def sha256_of(path: Path) -> str:
@@ -189,8 +200,6 @@ def _shown(value: Any) -> str:
 def apply_target(
     plan: TargetPlan, variables: dict[str, Any], plan_ref: dict[str, str], options: Options, say: Say
 ) -> TargetResult:
-    from compliance.remoting.secrets import redacting_logs
-    from compliance.remoting.session import ConnectOptions, Sessions
 
     connection = connect(plan.target, variables, options.allow_insecure_transport)
     audit = AuditLog(options.audit_log, "apply", connection.target.username)
@@ -212,17 +221,7 @@ def apply_target(
         )
         result.backup = record.path
         say(f"backup of the prior values: {record.path}")
-    connect_options = ConnectOptions(
-        password=connection.password, allow_insecure_transport=options.allow_insecure_transport
-    )
-    with (
-        redacting_logs(connection.password, connection.target.username),
-        Sessions(connection.target, connect_options) as sessions,
-    ):
-        runner = Runner(
-            sessions,
-            {s.name: s.host_url for s in connection.target.servers} | dict(plan.target.host_endpoints),
-        )
+    with connection.runner(plan.target.host_endpoints) as runner:
 
         def send(command: Any, what_if: bool) -> Sent:
             return runner.send(command, what_if=what_if)
