@@ -10,4 +10,11 @@ The pieces, in the order ``uccx-compliance apply`` uses them:
   line per change and outcome;
 - ``executor``: sends the steps in order, stops at the first failure, verifies, restarts;
 - ``ps1``: the same changes as a reviewable Exchange Management Shell script.
+
+This module stays import-light: the command-line options read their defaults from here.
 """
+
+from pathlib import Path
+
+DEFAULT_BACKUP_DIR = Path(".uccx-compliance/backups")
+DEFAULT_AUDIT_LOG = Path(".uccx-compliance/audit.log")

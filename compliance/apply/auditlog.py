@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from compliance.apply import DEFAULT_AUDIT_LOG
 from compliance.errors import InputError
 from compliance.plan import Change
 
-DEFAULT_PATH = Path(".uccx-compliance/audit.log")
+DEFAULT_PATH = DEFAULT_AUDIT_LOG
 RESULTS = frozenset({"applied", "failed", "skipped", "what-if", "verified", "mismatch"})
 
 

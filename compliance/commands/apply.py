@@ -54,8 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Options apply and rollback share."""
-    from compliance.apply.auditlog import DEFAULT_PATH
-    from compliance.apply.backup import DEFAULT_DIR
+    from compliance.apply import DEFAULT_AUDIT_LOG as DEFAULT_PATH
+    from compliance.apply import DEFAULT_BACKUP_DIR as DEFAULT_DIR
 
     parser.add_argument(
         "--dry-run", action="store_true", help="send every change with -WhatIf; nothing changes"
