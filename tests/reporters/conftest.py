@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from compliance.plan import Action, Change, Compliant, Finding, Plan, Unreadable
+from compliance.plan import Action, Change, ChangeKind, Compliant, Finding, Plan, Unreadable
 
 DEFAULT = "EX01\\Default EX01"
 RELAY = "EX01\\Relay | UCCX"  # a connector name with a pipe, which Markdown tables must escape
@@ -22,18 +22,21 @@ def sample_plan(target: str | None = None) -> Plan:
     for result in (
         Change("UCCX-IMAP-004", "IMAP MaxConnectionsPerUser", "critical", "IMAP settings on EX01", "EX01",
                "MaxConnectionsPerUser", 16, 2400, "at least 2400", Action.UPDATE, server="EX01",
-               requires_restart=("MSExchangeIMAP4",)),
+               requires_restart=("MSExchangeIMAP4",), kind=ChangeKind.IMAP),
         Change("UCCX-SMTP-004", "Receive connector MaxInboundConnectionPerSource", "high", DEFAULT,
                DEFAULT, "MaxInboundConnectionPerSource", 20, 250, "at least 250", Action.UPDATE,
-               server="EX01"),
+               server="EX01", kind=ChangeKind.RECEIVE_CONNECTOR),
         Change("UCCX-SMTP-009", "Relay MessageRateLimit capped", "low", RELAY, RELAY, "MessageRateLimit",
-               "Unlimited", 100, "at most 100", Action.UPDATE, server="EX01"),
+               "Unlimited", 100, "at most 100", Action.UPDATE, server="EX01",
+               kind=ChangeKind.RECEIVE_CONNECTOR),
         Change("UCCX-THR-000", "A dedicated throttling policy", "high", "throttling policy UCCX", "UCCX",
-               None, None, "UCCX", "present", Action.CREATE),
+               None, None, "UCCX", "present", Action.CREATE, kind=ChangeKind.THROTTLING_POLICY),
         Change("UCCX-THR-001", "IMAPMaxConcurrency", "critical", "throttling policy UCCX", "UCCX",
-               "IMAPMaxConcurrency", None, None, "$null (no limit)", Action.CREATE),
+               "IMAPMaxConcurrency", None, None, "$null (no limit)", Action.CREATE,
+               kind=ChangeKind.THROTTLING_SETTING),
         Change("UCCX-MBX-001", "Mailbox policy", "critical", "mailbox uccx", "lab.local/Users/UCCX Email",
-               "ThrottlingPolicy", None, "UCCX", "exactly UCCX", Action.UPDATE),
+               "ThrottlingPolicy", None, "UCCX", "exactly UCCX", Action.UPDATE,
+               kind=ChangeKind.MAILBOX_POLICY),
         Finding("UCCX-EVT-001", "No 9646 events", "high", "event log on EX01",
                 "MSExchangeIS 9646: 3 event(s); fixed by UCCX-STORE-001", ("UCCX-STORE-001",)),
         Compliant("UCCX-IMAP-001", "IMAP MaxCommandSize", "IMAP settings on EX01",

@@ -10,7 +10,7 @@ from compliance.plan import Plan
 from compliance.reporters import render
 
 CHANGE_KEYS = {"check", "resource", "identity", "setting", "current", "desired", "action", "severity",
-               "requires_restart", "title", "requirement", "server"}
+               "requires_restart", "title", "requirement", "server", "kind", "principal"}
 
 
 def report(plans: list[Plan]) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def test_changes_carry_what_a_pipeline_needs(plan: Plan) -> None:
         "check": "UCCX-IMAP-004", "title": "IMAP MaxConnectionsPerUser", "severity": "critical",
         "resource": "IMAP settings on EX01", "identity": "EX01", "setting": "MaxConnectionsPerUser",
         "current": 16, "desired": 2400, "requirement": "at least 2400", "action": "update", "server": "EX01",
-        "requires_restart": ["MSExchangeIMAP4"],
+        "requires_restart": ["MSExchangeIMAP4"], "kind": "imap", "principal": None,
     }
 
 
