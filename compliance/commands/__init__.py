@@ -1,0 +1,1 @@
+"""The subcommands of ``uccx-compliance``: one module each (HELP, add_arguments, run)."""

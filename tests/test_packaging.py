@@ -1,0 +1,45 @@
+"""What `pip install .` ships: every package, the baselines, the lab scenarios, the collector."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_every_source_folder_is_a_package() -> None:
+    # A folder without __init__.py is a namespace package that setuptools' find_packages skips:
+    # the wheel would then lack it (this once left out compliance/commands).
+    folders = {p.parent for p in (REPO / "compliance").rglob("*.py")} - {REPO / "compliance/_shipped"}
+    missing = sorted(str(f.relative_to(REPO)) for f in folders if not (f / "__init__.py").is_file())
+    assert missing == []
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
+                    str(REPO)], check=True, capture_output=True)
+    [built] = out.glob("uccx_compliance-*.whl")
+    return zipfile.ZipFile(built)
+
+
+def test_wheel_has_every_module(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    sources = {str(p.relative_to(REPO)) for p in (REPO / "compliance").rglob("*.py")}
+    assert sources - names == set()
+
+
+def test_wheel_ships_baselines_scenarios_and_collector(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    for baseline in (REPO / "baselines").glob("*.yaml"):
+        assert f"compliance/_shipped/baselines/{baseline.name}" in names
+    for scenario in ("exchange2010-sp3-defaults", "exchange2010-sp3-compliant"):
+        assert f"compliance/_shipped/facts/{scenario}/GetExchangeServer.xml" in names
+        assert f"compliance/_shipped/facts/{scenario}/collection.txt" in names
+    assert "compliance/facts/collector.ps1" in names
