@@ -188,3 +188,25 @@ def test_an_unreachable_endpoint_is_tried_once_not_once_per_fact(make_target: An
         tried = [call.request.url for call in mock.calls]
     assert tried.count("https://ex01.lab.local:443/PowerShell/") == 1
     assert tried.count(HOST) == 1
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_failure_makes_the_plan_incomplete_exit_3(case: str, make_target: Any) -> None:
+    from compliance import resources
+    from compliance.baseline import load_baseline
+    from compliance.checks.engine import evaluate
+    from compliance.errors import ExitCode
+    from compliance.facts.collection import build_facts
+    from compliance.reporters import render
+
+    register, auth, expected = CASES[case]
+    target: Target = make_target(EXCHANGE, HOST, auth)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        register(mock)
+        raw = collect(target, REQUEST, password="not-the-real-one")
+    plan = evaluate(load_baseline(resources.shipped_baseline("uccx-exchange2010-sp1")),
+                    build_facts(raw, source=EXCHANGE))
+    assert plan.exit_code is ExitCode.INCOMPLETE
+    assert plan.summary()["compliant"] == 0 and plan.summary()["drift"] == 0
+    text = render("text", [plan])
+    assert expected.format(port=443) in text and "Result: incomplete (exit 3)" in text
