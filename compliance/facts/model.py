@@ -174,14 +174,14 @@ class Facts:
     warnings: list[str] = field(default_factory=list)
 
     def registry_on(self, server: str) -> Reading[list[RegistryKey]]:
-        return _per_server(self.registry, server, "registry values")
+        return _per_server(self.registry, server, "GetItemProperty")
 
     def events_on(self, server: str) -> Reading[list[EventRecord]]:
-        return _per_server(self.events, server, "event log")
+        return _per_server(self.events, server, "GetWinEvent")
 
 
-def _per_server(table: Mapping[str, Reading[T]], server: str, what: str) -> Reading[T]:
+def _per_server(table: Mapping[str, Reading[T]], server: str, stem: str) -> Reading[T]:
     for name, reading in table.items():
         if name.casefold() == server.casefold():
             return reading
-    return Reading.failed(f"{what} of {server}: not collected")
+    return Reading.failed(f"{stem}-{server}.xml: not collected")

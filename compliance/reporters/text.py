@@ -48,9 +48,9 @@ def _plan(plan: Plan, verbose: bool) -> list[str]:
         matched = ", ".join(selector.matched) or "NOTHING"
         lines.append(f"Receive connectors matched by {', '.join(selector.patterns)}: {matched}")
     if plan.unreadable:
-        lines.append(f"Could not read ({len(plan.unreadable)}):")
-        for item in plan.unreadable:
-            lines.append(f"  ? {item.check} {item.resource}: {item.reason}")
+        count = len(plan.unreadable)
+        lines.append(f"Could not read ({count} check{'s' if count != 1 else ''}):")
+        lines += _unreadable(plan)
     if plan.restarts:
         lines.append("Restarts needed after apply: "
                      + ", ".join(f"{svc} on {srv}" for srv, svc in plan.restarts))
@@ -68,6 +68,18 @@ def _plan(plan: Plan, verbose: bool) -> list[str]:
         f"{summary['compliant']} compliant{hint}, {summary['unreadable']} unreadable."
     )
     lines.append("")
+    return lines
+
+
+def _unreadable(plan: Plan) -> list[str]:
+    """One line per resource and reason: sixteen throttling checks missing one file is one problem."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for item in plan.unreadable:
+        groups.setdefault((item.resource, item.reason), []).append(item.check)
+    lines = []
+    for (resource, reason), checks in groups.items():
+        ids = ", ".join(checks) if len(checks) <= 3 else f"{checks[0]} .. {checks[-1]}, {len(checks)} checks"
+        lines.append(f"  ? {resource}: {reason}    [{ids}]")
     return lines
 
 

@@ -226,7 +226,7 @@ def test_per_server_files_are_found_by_server_name(copy_of: Any) -> None:
     facts = read_folder(folder)
     assert set(facts.registry) == {"EX02"}
     assert facts.registry_on("ex02").ok  # server names compare case-insensitively
-    assert facts.registry_on("EX01").error == "registry values of EX01: not collected"
+    assert facts.registry_on("EX01").error == "GetItemProperty-EX01.xml: not collected"
 
 
 def utc(*fields: int) -> datetime.datetime:

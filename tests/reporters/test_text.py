@@ -27,8 +27,8 @@ def test_changes_grouped_by_resource(plan: Plan) -> None:
 
 def test_unreadable_restarts_and_totals(plan: Plan) -> None:
     text = render("text", [plan])
-    assert ("Could not read (1):\n"
-            "  ? UCCX-ADP-001 organization LAB: GetADPermission.xml: not collected\n") in text
+    assert ("Could not read (1 check):\n"
+            "  ? organization LAB: GetADPermission.xml: not collected    [UCCX-ADP-001]\n") in text
     assert "Restarts needed after apply: MSExchangeIMAP4 on EX01\n" in text
     assert "Plan: 6 to change, 1 finding(s), 1 compliant (-v lists them), 1 unreadable.\n" in text
     assert text.endswith("Result: incomplete (exit 3)\n")
