@@ -44,4 +44,9 @@ def run(args: argparse.Namespace) -> int:
             plans = plan_targets(inventory, {})
         finally:
             os.environ.pop("UCCX_LAB_PASSWORD", None)
-    return emit(plans, args.format, None, verbose=args.verbose)
+    code = emit(plans, args.format, None, verbose=args.verbose)
+    print("\nnext: keep a lab running with `uccx-compliance lab serve --write-inventory lab.yaml`; then, in "
+          "another shell, `export UCCX_LAB_PASSWORD=uccx-lab`, `uccx-compliance plan --inventory lab.yaml "
+          "--format json --out plan.json` and `uccx-compliance apply plan.json --dry-run` (docs/apply.md)",
+          file=sys.stderr)
+    return code
