@@ -235,8 +235,8 @@ def test_collection_info_names_time_and_lookback() -> None:
 
 
 def test_generator_reproduces_the_committed_files() -> None:
-    """generate.py is deterministic, so the committed XML is exactly what it writes."""
-    spec = importlib.util.spec_from_file_location("generate_examples", EXAMPLES / "generate.py")
+    """examples/generate_facts.py is deterministic, so the committed XML is exactly what it writes."""
+    spec = importlib.util.spec_from_file_location("generate_examples", EXAMPLES.parent / "generate_facts.py")
     assert spec is not None and spec.loader is not None
     generate = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = generate  # dataclasses resolve their module through sys.modules

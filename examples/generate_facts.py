@@ -1,6 +1,6 @@
 """Write the example fact folders of a one-server Exchange 2010 SP3 organization.
 
-Run ``python examples/facts/generate.py`` from the repository root. The output is byte-identical on
+Run ``python examples/generate_facts.py`` from the repository root. The output is byte-identical on
 every run (fixed GUIDs, times and RefId order), so ``git diff`` after a rerun shows only intended
 changes. The committed XML is what the tests read; this script is how it was written.
 
@@ -1372,7 +1372,7 @@ FOLDERS = {
 
 
 def main() -> None:
-    root = Path(__file__).resolve().parent
+    root = Path(__file__).resolve().parent / "facts"
     for folder, build in FOLDERS.items():
         target = root / folder
         target.mkdir(exist_ok=True)
