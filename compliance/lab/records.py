@@ -15,6 +15,11 @@ _SYSTEM_EXCEPTION = "System.SystemException"
 _RUNTIME_EXCEPTION = "System.Management.Automation.RuntimeException"
 
 
+
+def _runtime_exception(*specific: str) -> tuple[str, ...]:
+    """The type names of a PowerShell RuntimeException subclass, most specific first."""
+    return (*specific, _RUNTIME_EXCEPTION, _SYSTEM_EXCEPTION, _EXCEPTION)
+
 def exchange_object_not_found(identity: str, domain_controller: str, cmdlet: str) -> ErrorSpec:
     """Exchange's non-terminating "couldn't be found" record (category unconfirmed for 2010)."""
     return ErrorSpec(
@@ -65,12 +70,7 @@ def command_not_found(name: str) -> ErrorSpec:
             "or operable program. Check the spelling of the name, or if a path was included, verify that "
             "the path is correct and try again."
         ),
-        exception_types=(
-            "System.Management.Automation.CommandNotFoundException",
-            _RUNTIME_EXCEPTION,
-            _SYSTEM_EXCEPTION,
-            _EXCEPTION,
-        ),
+        exception_types=_runtime_exception("System.Management.Automation.CommandNotFoundException"),
         category=ErrorCategory.ObjectNotFound,
         reason="CommandNotFoundException",
         fully_qualified_error_id="CommandNotFoundException",
@@ -84,12 +84,7 @@ def no_language_mode() -> ErrorSpec:
             "The syntax is not supported by this runspace. "
             "This can occur if the runspace is in no-language mode."
         ),
-        exception_types=(
-            "System.Management.Automation.ParseException",
-            _RUNTIME_EXCEPTION,
-            _SYSTEM_EXCEPTION,
-            _EXCEPTION,
-        ),
+        exception_types=_runtime_exception("System.Management.Automation.ParseException"),
         category=ErrorCategory.ParserError,
         reason="ParseException",
         fully_qualified_error_id="ScriptsNotAllowed",
@@ -110,12 +105,7 @@ def scripts_not_simulated() -> ErrorSpec:
 def parameter_not_found(cmdlet: str, parameter: str) -> ErrorSpec:
     return ErrorSpec(
         message=f"A parameter cannot be found that matches parameter name '{parameter}'.",
-        exception_types=(
-            "System.Management.Automation.ParameterBindingException",
-            _RUNTIME_EXCEPTION,
-            _SYSTEM_EXCEPTION,
-            _EXCEPTION,
-        ),
+        exception_types=_runtime_exception("System.Management.Automation.ParameterBindingException"),
         category=ErrorCategory.InvalidArgument,
         reason="ParameterBindingException",
         fully_qualified_error_id=f"NamedParameterNotFound,{cmdlet}",
@@ -127,12 +117,7 @@ def missing_parameter(cmdlet: str, parameter: str) -> ErrorSpec:
     """PowerShell would prompt for a mandatory parameter; a remote API call has nobody to ask."""
     return ErrorSpec(
         message=f"Cannot process command because of one or more missing mandatory parameters: {parameter}.",
-        exception_types=(
-            "System.Management.Automation.ParameterBindingException",
-            _RUNTIME_EXCEPTION,
-            _SYSTEM_EXCEPTION,
-            _EXCEPTION,
-        ),
+        exception_types=_runtime_exception("System.Management.Automation.ParameterBindingException"),
         category=ErrorCategory.InvalidArgument,
         reason="ParameterBindingException",
         fully_qualified_error_id=f"MissingMandatoryParameter,{cmdlet}",
@@ -143,12 +128,9 @@ def missing_parameter(cmdlet: str, parameter: str) -> ErrorSpec:
 def argument_transformation(cmdlet: str, parameter: str, detail: str) -> ErrorSpec:
     return ErrorSpec(
         message=f"Cannot process argument transformation on parameter '{parameter}'. {detail}",
-        exception_types=(
+        exception_types=_runtime_exception(
             "System.Management.Automation.ParameterBindingArgumentTransformationException",
             "System.Management.Automation.ParameterBindingException",
-            _RUNTIME_EXCEPTION,
-            _SYSTEM_EXCEPTION,
-            _EXCEPTION,
         ),
         category=ErrorCategory.InvalidData,
         reason="ParameterBindingArgumentTransformationException",
@@ -172,12 +154,8 @@ def injected_failure(cmdlet: str, message: str) -> ErrorSpec:
 def registry_path_not_found(path: str, cmdlet: str) -> ErrorSpec:
     return ErrorSpec(
         message=f"Cannot find path '{path}' because it does not exist.",
-        exception_types=(
-            "System.Management.Automation.ItemNotFoundException",
-            "System.Management.Automation.SessionStateException",
-            _RUNTIME_EXCEPTION,
-            _SYSTEM_EXCEPTION,
-            _EXCEPTION,
+        exception_types=_runtime_exception(
+            "System.Management.Automation.ItemNotFoundException", "System.Management.Automation.SessionStateException"
         ),
         category=ErrorCategory.ObjectNotFound,
         reason="ItemNotFoundException",
