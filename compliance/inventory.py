@@ -39,6 +39,11 @@ Role = Literal["Mailbox", "ClientAccess", "HubTransport", "UnifiedMessaging", "E
 HOST_PORT_HTTP = 5985
 
 
+# Passwords typed at the prompt, kept in this process's memory only, so that one run (apply
+# --inventory plans, then applies) asks once per target. Never written anywhere.
+_PROMPTED: dict[tuple[str, str | None, str], str] = {}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -128,7 +133,10 @@ class Target(_Strict):
         if not sys.stdin.isatty():
             raise InputError(f"target {self.name}: no password for {self.username}: set password_env to "
                              "the name of an environment variable, or run on a terminal to be prompted")
-        return getpass.getpass(f"Password for {self.username} ({self.name}): ")
+        key = (self.name, self.username, self.exchange_endpoint)
+        if key not in _PROMPTED:
+            _PROMPTED[key] = getpass.getpass(f"Password for {self.username} ({self.name}): ")
+        return _PROMPTED[key]
 
     def _keyring_password(self, ref: KeyringRef) -> str:
         try:

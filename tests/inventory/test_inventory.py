@@ -115,3 +115,19 @@ def test_target_vars_may_be_lists_and_reach_the_baseline(tmp_path: Path) -> None
     assert rules.receive_connectors.selector.identity == ["EX01\\Client *"]
     assert rules.mailbox_policy.mailbox == "uccx-mail"
     assert loaded.vars["agents"] == 50
+
+
+def test_a_prompted_password_is_asked_once_per_target_and_run(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import getpass
+    import sys
+
+    asked: list[str] = []
+    monkeypatch.setattr(getpass, "getpass", lambda prompt: asked.append(prompt) or "typed-secret")
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    text = VALID.replace("    password_env: UCCX_TEST_PASSWORD\n", "").replace("name: lab", "name: prompted-lab")
+    path = write(tmp_path, text)
+    first = load_inventory(path).targets[0].password()
+    again = load_inventory(path).targets[0].password()  # apply --inventory loads it a second time
+    assert first == again == "typed-secret"
+    assert len(asked) == 1 and "typed-secret" not in asked[0]
