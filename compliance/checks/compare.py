@@ -20,10 +20,11 @@ def meets(expect: Expectation, current: Setting | None) -> bool:
         return value is not None
     if kind == "unlimited":
         return value is UNLIMITED
+    number = value if isinstance(value, int) and not isinstance(value, bool) else None
     if kind == "at_least":
-        return value is UNLIMITED or (_is_int(value) and value >= _int(expect.at_least))  # type: ignore[operator]
+        return value is UNLIMITED or (number is not None and number >= _int(expect.at_least))
     if kind == "at_most":
-        return _is_int(value) and value <= _int(expect.at_most)  # type: ignore[operator]
+        return number is not None and number <= _int(expect.at_most)
     if kind == "exact":
         return _same(value, normalize(expect.exact).value)
     if kind == "one_of":
@@ -54,10 +55,6 @@ def desired_value(expect: Expectation, unlimited_as: str = "Unlimited") -> Any:
     if kind == "one_of":
         return expect.one_of[0] if expect.one_of else None
     return {"at_least": expect.at_least, "at_most": expect.at_most, "exact": expect.exact}.get(kind)
-
-
-def _is_int(value: Scalar) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _int(value: int | None) -> int:

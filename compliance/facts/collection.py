@@ -8,6 +8,7 @@ The offline folder and the live remoting layer both produce ``RawFacts``: for ea
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -58,7 +59,7 @@ def _per_server(raw: RawFacts, stem: str, parser: Callable[[str, list[Any]], T])
     for key in raw:
         if key.startswith(prefix):
             server = key[len(prefix):]
-            table[server] = _reading(raw, key, lambda items, server=server: parser(server, items))  # type: ignore[misc]
+            table[server] = _reading(raw, key, functools.partial(parser, server))
     return table
 
 
