@@ -4,7 +4,7 @@ Run ``python examples/generate_facts.py`` from the repository root. The output i
 every run (fixed GUIDs, times and RefId order), so ``git diff`` after a rerun shows only intended
 changes. The committed XML is what the tests read; this script is how it was written.
 
-The files copy the shape of real ``Export-Clixml`` exports (``/work/shared/fixtures/css-exchange``):
+The files copy the shape of real ``Export-Clixml`` exports (``../shared/fixtures/css-exchange`` beside the repository):
 UTF-8 with BOM, an ``Objs`` root, ``RefId`` on every ``Obj``, type-name lists written once as ``TN``
 and reused as ``TNRef``, ``ToString``, ``Props`` for adapted properties and ``MS`` for note
 properties. What differs from those 2013+ exports on purpose, and what is assumed, is listed in
