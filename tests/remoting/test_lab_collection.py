@@ -20,9 +20,9 @@ from compliance.facts import offline
 from compliance.facts.collection import CollectionRequest, RawFacts, build_facts
 from compliance.facts.model import Facts
 from compliance.inventory import Target, load_inventory
+from compliance.lab import server as lab_server
 from compliance.remoting.collect import collect
 
-lab_server = pytest.importorskip("compliance.lab.server")
 pytestmark = pytest.mark.server
 SCENARIOS = ["exchange2010-sp3-defaults", "exchange2010-sp3-compliant"]
 NOW = datetime.datetime(2026, 11, 22, 17, 0, tzinfo=datetime.timezone.utc)
