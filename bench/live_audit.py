@@ -68,14 +68,20 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     os.environ["UCCX_LAB_PASSWORD"] = PASSWORD
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"lab latency {args.latency_ms} ms per HTTP request; median of {args.runs} runs")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"lab latency {args.latency_ms} ms per HTTP request; median of {args.runs} runs"
+    )
     print(f"{'reads':24} {'baseline':14} {'checks':>6} {'wall s':>7}  HTTP requests per endpoint")
-    with tempfile.TemporaryDirectory() as tmp, Lab(scenario="exchange2010-sp3-defaults", port=0,
-                                                   password=PASSWORD) as lab:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Lab(scenario="exchange2010-sp3-defaults", port=0, password=PASSWORD) as lab,
+    ):
         inventory = lab.write_inventory(Path(tmp) / "inventory.yaml")
-        baselines = {"shipped SP1": resources.shipped_baseline("uccx-exchange2010-sp1"),
-                     "more checks": more_checks_baseline(Path(tmp))}
+        baselines = {
+            "shipped SP1": resources.shipped_baseline("uccx-exchange2010-sp1"),
+            "more checks": more_checks_baseline(Path(tmp)),
+        }
         lab.faults.latency_ms = args.latency_ms
         for batch in (True, False):
             for label, baseline in baselines.items():

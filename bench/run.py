@@ -22,14 +22,24 @@ REPO = Path(__file__).resolve().parents[1]
 CASES = {
     "--help": [sys.executable, "-m", "compliance", "--help"],
     "plan (offline, 2010 SP3 defaults)": [
-        sys.executable, "-m", "compliance", "plan",
-        "--baseline", str(REPO / "baselines/uccx-exchange2010-sp1.yaml"),
-        "--facts", str(REPO / "examples/facts/exchange2010-sp3-defaults"),
+        sys.executable,
+        "-m",
+        "compliance",
+        "plan",
+        "--baseline",
+        str(REPO / "baselines/uccx-exchange2010-sp1.yaml"),
+        "--facts",
+        str(REPO / "examples/facts/exchange2010-sp3-defaults"),
     ],
     "plan (offline, 2010 SP3 compliant)": [
-        sys.executable, "-m", "compliance", "plan",
-        "--baseline", str(REPO / "baselines/uccx-exchange2010-sp1.yaml"),
-        "--facts", str(REPO / "examples/facts/exchange2010-sp3-compliant"),
+        sys.executable,
+        "-m",
+        "compliance",
+        "plan",
+        "--baseline",
+        str(REPO / "baselines/uccx-exchange2010-sp1.yaml"),
+        "--facts",
+        str(REPO / "examples/facts/exchange2010-sp3-compliant"),
     ],
 }
 TARGETS = {"--help": 0.3}
@@ -49,8 +59,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=11)
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.platform()}"
+    )
     print(f"{'case':40} {'median s':>9} {'min s':>7} {'max s':>7} {'peak RSS MiB':>13} {'target s':>9}")
     print("(peak RSS: median of the runs' own maximum resident set size)")
     for name, command in CASES.items():
@@ -61,8 +73,10 @@ def main() -> int:
             times.append(elapsed)
             peaks.append(peak)
         target = TARGETS.get(name, 1.0)
-        print(f"{name:40} {statistics.median(times):9.3f} {min(times):7.3f} {max(times):7.3f} "
-              f"{statistics.median(peaks) / 1024:13.1f} {target:9.1f}")
+        print(
+            f"{name:40} {statistics.median(times):9.3f} {min(times):7.3f} {max(times):7.3f} "
+            f"{statistics.median(peaks) / 1024:13.1f} {target:9.1f}"
+        )
     return 0
 
 

@@ -60,9 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--debug", action="store_true", help="show tracebacks and debug logging (never secrets)"
-    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging (never secrets)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in COMMANDS.items():
         module = _load(module_name)

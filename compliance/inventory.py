@@ -123,16 +123,19 @@ class Target(_Strict):
         if self.password_env:
             value = os.environ.get(self.password_env)
             if value is None:
-                raise InputError(f"target {self.name}: environment variable {self.password_env} "
-                                 "(password_env) is not set")
+                raise InputError(
+                    f"target {self.name}: environment variable {self.password_env} (password_env) is not set"
+                )
             return value
         if self.password_keyring is not None:
             return self._keyring_password(self.password_keyring)
         if self.username is None and self.auth in ("kerberos", "negotiate"):
             return None
         if not sys.stdin.isatty():
-            raise InputError(f"target {self.name}: no password for {self.username}: set password_env to "
-                             "the name of an environment variable, or run on a terminal to be prompted")
+            raise InputError(
+                f"target {self.name}: no password for {self.username}: set password_env to "
+                "the name of an environment variable, or run on a terminal to be prompted"
+            )
         key = (self.name, self.username, self.exchange_endpoint)
         if key not in _PROMPTED:
             _PROMPTED[key] = getpass.getpass(f"Password for {self.username} ({self.name}): ")
@@ -142,12 +145,15 @@ class Target(_Strict):
         try:
             import keyring  # type: ignore[import-not-found]  # optional dependency
         except ImportError:
-            raise InputError(f"target {self.name}: password_keyring needs the 'keyring' package "
-                             "(pip install keyring), or use password_env") from None
+            raise InputError(
+                f"target {self.name}: password_keyring needs the 'keyring' package "
+                "(pip install keyring), or use password_env"
+            ) from None
         value = keyring.get_password(ref.service, ref.username)
         if value is None:
-            raise InputError(f"target {self.name}: no password in the keyring for service "
-                             f"{ref.service!r}, user {ref.username!r}")
+            raise InputError(
+                f"target {self.name}: no password in the keyring for service {ref.service!r}, user {ref.username!r}"
+            )
         return str(value)
 
 
@@ -209,5 +215,6 @@ def _resolve_baseline(doc: YamlDocument, index: int, value: str) -> Path:
         return shipped
     loc = ("targets", index, "baseline")
     pos = doc.position(loc)
-    raise InputError(f"{doc.path}:{pos.line}:{pos.column}: {dotted(loc)}: no shipped baseline named "
-                     f"{value!r} and no file {relative}")
+    raise InputError(
+        f"{doc.path}:{pos.line}:{pos.column}: {dotted(loc)}: no shipped baseline named {value!r} and no file {relative}"
+    )

@@ -31,34 +31,61 @@ def target_baseline(target: Target, overrides: Mapping[str, Any], baseline: Path
     return load_baseline(baseline or target.baseline_path, {**target.vars, **overrides})
 
 
-def collect_target(target: Target, loaded: LoadedBaseline, *, allow_insecure_transport: bool = False,
-                   warn: Warn = _stderr, now: datetime.datetime | None = None) -> tuple[RawFacts, datetime.datetime]:
+def collect_target(
+    target: Target,
+    loaded: LoadedBaseline,
+    *,
+    allow_insecure_transport: bool = False,
+    warn: Warn = _stderr,
+    now: datetime.datetime | None = None,
+) -> tuple[RawFacts, datetime.datetime]:
     """Collect ``target`` live. ``now`` anchors the event-log lookback (tests pin it)."""
     from compliance.remoting.collect import collect
 
     now = now or datetime.datetime.now(datetime.timezone.utc)
-    raw = collect(target, loaded.collection_request(), password=target.password(),
-                  allow_insecure_transport=allow_insecure_transport, now=now, warn=warn)
+    raw = collect(
+        target,
+        loaded.collection_request(),
+        password=target.password(),
+        allow_insecure_transport=allow_insecure_transport,
+        now=now,
+        warn=warn,
+    )
     return raw, now
 
 
-def plan_target(target: Target, loaded: LoadedBaseline, *, allow_insecure_transport: bool = False,
-                warn: Warn = _stderr, now: datetime.datetime | None = None) -> Plan:
-    raw, now = collect_target(target, loaded, allow_insecure_transport=allow_insecure_transport, warn=warn,
-                              now=now)
+def plan_target(
+    target: Target,
+    loaded: LoadedBaseline,
+    *,
+    allow_insecure_transport: bool = False,
+    warn: Warn = _stderr,
+    now: datetime.datetime | None = None,
+) -> Plan:
+    raw, now = collect_target(target, loaded, allow_insecure_transport=allow_insecure_transport, warn=warn, now=now)
     plan = evaluate(loaded, build_facts(raw, source=target.exchange_endpoint, collected_at=now))
     plan.target = target.name
     return plan
 
 
-def plan_targets(inventory: Path, overrides: Mapping[str, Any], *, baseline: Path | None = None,
-                 only_target: str | None = None, allow_insecure_transport: bool = False,
-                 warn: Warn = _stderr) -> list[Plan]:
+def plan_targets(
+    inventory: Path,
+    overrides: Mapping[str, Any],
+    *,
+    baseline: Path | None = None,
+    only_target: str | None = None,
+    allow_insecure_transport: bool = False,
+    warn: Warn = _stderr,
+) -> list[Plan]:
     loaded_inventory = load_inventory(inventory)
     targets = list(loaded_inventory.targets)
     if only_target is not None:
         targets = [loaded_inventory.target(only_target)]
     if not targets:
         raise InputError(f"{inventory}: no targets")
-    return [plan_target(t, target_baseline(t, overrides, baseline),
-                        allow_insecure_transport=allow_insecure_transport, warn=warn) for t in targets]
+    return [
+        plan_target(
+            t, target_baseline(t, overrides, baseline), allow_insecure_transport=allow_insecure_transport, warn=warn
+        )
+        for t in targets
+    ]

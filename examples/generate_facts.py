@@ -240,9 +240,7 @@ def unlimited(name: str, value: int | None) -> Obj:
     """``Unlimited<Int32>``: ``None`` is Unlimited (no ``Value`` property), as in the real exports."""
     if value is None:
         return Obj(name, UNLIMITED_INT32, to_string="Unlimited", props=[b("IsUnlimited", True)])
-    return Obj(
-        name, UNLIMITED_INT32, to_string=str(value), props=[b("IsUnlimited", False), i32("Value", value)]
-    )
+    return Obj(name, UNLIMITED_INT32, to_string=str(value), props=[b("IsUnlimited", False), i32("Value", value)])
 
 
 def timespan(name: str, seconds: int) -> Obj:
@@ -551,9 +549,7 @@ def ip_bindings(name: str, port: int) -> Obj:
             props=[*members, *flags],
             ms=[s("IPAddressToString", address)],
         )
-        return Obj(
-            None, binding, to_string=shown, props=[i32("Port", port), s("AddressFamily", family), addr]
-        )
+        return Obj(None, binding, to_string=shown, props=[i32("Port", port), s("AddressFamily", family), addr])
 
     return Obj(
         name,
@@ -954,9 +950,7 @@ def mailbox(policy: Policy | None, changed: datetime.datetime) -> list[Obj]:
         else ad_id("ThrottlingPolicy", policy.name, policy_dn(policy.name), policy.guid, "Global Settings")
     )
     unlimited_size = (
-        "Microsoft.Exchange.Data.Unlimited`1[[Microsoft.Exchange.Data.ByteQuantifiedSize, "
-        + EXCHANGE_DATA
-        + "]]",
+        "Microsoft.Exchange.Data.Unlimited`1[[Microsoft.Exchange.Data.ByteQuantifiedSize, " + EXCHANGE_DATA + "]]",
         "System.ValueType",
         "System.Object",
     )
@@ -976,9 +970,7 @@ def mailbox(policy: Policy | None, changed: datetime.datetime) -> list[Obj]:
         b("DeliverToMailboxAndForward", False),
         b("UseDatabaseQuotaDefaults", True),
         Obj("ProhibitSendQuota", unlimited_size, to_string="unlimited", props=[b("IsUnlimited", True)]),
-        Obj(
-            "ProhibitSendReceiveQuota", unlimited_size, to_string="unlimited", props=[b("IsUnlimited", True)]
-        ),
+        Obj("ProhibitSendReceiveQuota", unlimited_size, to_string="unlimited", props=[b("IsUnlimited", True)]),
         Obj("IssueWarningQuota", unlimited_size, to_string="unlimited", props=[b("IsUnlimited", True)]),
         s("ServerLegacyDN", f"{ORG.legacy_dn_prefix}/cn=Configuration/cn=Servers/cn={ORG.server}"),
         s("ServerName", ORG.server.lower()),
@@ -1123,9 +1115,7 @@ def invoke_members() -> list[Node]:
 def store_registry(service_sessions: int | None) -> list[Obj]:
     key = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\MSExchangeIS"
     provider = r"Microsoft.PowerShell.Core\Registry::"
-    values: list[Node] = [
-        s("Working Directory", r"C:\Program Files\Microsoft\Exchange Server\V14\Mailbox\MDBTEMP")
-    ]
+    values: list[Node] = [s("Working Directory", r"C:\Program Files\Microsoft\Exchange Server\V14\Mailbox\MDBTEMP")]
     if service_sessions is not None:
         values.append(i32("Maximum Allowed Service Sessions Per User", service_sessions))
     members: list[Node] = [

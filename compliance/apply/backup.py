@@ -127,9 +127,7 @@ def write_new_backup(
             os.fsync(handle.fileno())
         _fsync_dir(directory)
     except OSError as exc:
-        raise InputError(
-            f"{directory}: cannot write the backup ({exc.strerror or exc}); nothing was sent"
-        ) from None
+        raise InputError(f"{directory}: cannot write the backup ({exc.strerror or exc}); nothing was sent") from None
     return backup
 
 

@@ -38,8 +38,10 @@ _RANK = {kind: rank for rank, kind in enumerate(Kind)}
 def kind_of(change: Change) -> Kind:
     """The change's kind, as the check that made it recorded it."""
     if change.kind is None:
-        raise ApplyError(f"{change.check} on {change.resource}: no remediation cmdlet is known for this change "
-                         "(it says nothing of what it changes)")
+        raise ApplyError(
+            f"{change.check} on {change.resource}: no remediation cmdlet is known for this change "
+            "(it says nothing of what it changes)"
+        )
     return change.kind
 
 
@@ -114,19 +116,13 @@ def forward_command(change: Change) -> CommandSpec:
     if kind is Kind.IMAP:
         return CommandSpec(EXCHANGE, "Set-ImapSettings", {"Server": change.identity, setting: change.desired})
     if kind is Kind.RECEIVE_CONNECTOR:
-        return CommandSpec(
-            EXCHANGE, "Set-ReceiveConnector", {"Identity": change.identity, setting: change.desired}
-        )
+        return CommandSpec(EXCHANGE, "Set-ReceiveConnector", {"Identity": change.identity, setting: change.desired})
     if kind is Kind.THROTTLING_POLICY:
         return CommandSpec(EXCHANGE, "New-ThrottlingPolicy", {"Name": change.identity})
     if kind is Kind.THROTTLING_SETTING:
-        return CommandSpec(
-            EXCHANGE, "Set-ThrottlingPolicy", {"Identity": change.identity, setting: change.desired}
-        )
+        return CommandSpec(EXCHANGE, "Set-ThrottlingPolicy", {"Identity": change.identity, setting: change.desired})
     if kind is Kind.MAILBOX_POLICY:
-        return CommandSpec(
-            EXCHANGE, "Set-Mailbox", {"Identity": change.identity, "ThrottlingPolicy": change.desired}
-        )
+        return CommandSpec(EXCHANGE, "Set-Mailbox", {"Identity": change.identity, "ThrottlingPolicy": change.desired})
     if kind is Kind.AD_PERMISSION:
         return CommandSpec(
             EXCHANGE,
@@ -138,9 +134,7 @@ def forward_command(change: Change) -> CommandSpec:
 
 def _registry_command(change: Change) -> CommandSpec:
     if change.server is None:
-        raise ApplyError(
-            f"{change.check} on {change.resource}: the change names no server to write the registry of"
-        )
+        raise ApplyError(f"{change.check} on {change.resource}: the change names no server to write the registry of")
     path = registry_drive_path(change.identity)
     value_type = registry_type(change.desired)
     if change.action is Action.CREATE:
@@ -223,9 +217,7 @@ def inverse_command(change: Change, old: Any) -> CommandSpec | None:
     if kind is Kind.RECEIVE_CONNECTOR:
         return CommandSpec(EXCHANGE, "Set-ReceiveConnector", {"Identity": change.identity, setting: old})
     if kind is Kind.THROTTLING_POLICY:
-        return CommandSpec(
-            EXCHANGE, "Remove-ThrottlingPolicy", {"Identity": change.identity, "Confirm": False}
-        )
+        return CommandSpec(EXCHANGE, "Remove-ThrottlingPolicy", {"Identity": change.identity, "Confirm": False})
     if kind is Kind.THROTTLING_SETTING:
         if change.action is Action.CREATE:
             return None  # the policy itself is removed
@@ -260,6 +252,4 @@ def inverse_command(change: Change, old: Any) -> CommandSpec | None:
 
 def rollback_order(changes: Sequence[Change]) -> list[int]:
     """Indices in the reverse of apply's order: unassign a policy before removing it."""
-    return [
-        i for i, _ in sorted(enumerate(changes), key=lambda p: (_RANK[kind_of(p[1])], p[0]), reverse=True)
-    ]
+    return [i for i, _ in sorted(enumerate(changes), key=lambda p: (_RANK[kind_of(p[1])], p[0]), reverse=True)]

@@ -90,13 +90,9 @@ class Runner:
             )
         lines = tuple(session.host_lines[before:])
         if ps.streams.error:
-            return self._keep(
-                Sent(command, describe_record(ps.streams.error[0], command.cmdlet), lines, output)
-            )
+            return self._keep(Sent(command, describe_record(ps.streams.error[0], command.cmdlet), lines, output))
         if ps.had_errors:
-            return self._keep(
-                Sent(command, f"{command.cmdlet}: the pipeline failed without an error record", lines)
-            )
+            return self._keep(Sent(command, f"{command.cmdlet}: the pipeline failed without an error record", lines))
         return self._keep(Sent(command, None, lines, output))
 
     def _keep(self, sent: Sent) -> Sent:
@@ -127,9 +123,7 @@ def run_steps(
         if stopped or failed_steps.intersection(step.depends_on):
             outcome = StepOutcome(step, NOT_ATTEMPTED, "not attempted: an earlier change failed")
         elif dry_run and step.needs_created:
-            outcome = StepOutcome(
-                step, WHAT_IF, f"not sent: it needs the object step {step.depends_on[0]} creates"
-            )
+            outcome = StepOutcome(step, WHAT_IF, f"not sent: it needs the object step {step.depends_on[0]} creates")
         else:
             outcome = _run_step(send, step, dry_run)
             if outcome.result == FAILED:

@@ -87,9 +87,7 @@ def observe(change: Change, facts: Facts) -> Observed:
         connectors = facts.receive_connectors
         if not connectors.ok or connectors.value is None:
             return Observed(error=connectors.error or "receive connectors not read")
-        connector = next(
-            (c for c in connectors.value if c.identity.casefold() == change.identity.casefold()), None
-        )
+        connector = next((c for c in connectors.value if c.identity.casefold() == change.identity.casefold()), None)
         if connector is None:
             return Observed(error=f"receive connector {change.identity} not found")
         return _setting(connector.settings, setting, change.resource)

@@ -138,14 +138,11 @@ def _plan_lines(plan: Plan) -> list[str]:
         lines.append("")
         lines += _step_lines(step, changes)
     for finding in plan.findings:
-        lines.append(
-            _comment(f"Not changed by this script: {finding.check} {finding.resource}: {finding.message}")
-        )
+        lines.append(_comment(f"Not changed by this script: {finding.check} {finding.resource}: {finding.message}"))
     for unreadable in plan.unreadable:
         lines.append(
             _comment(
-                f"Could not be read, so not planned: {unreadable.check} {unreadable.resource}: "
-                f"{unreadable.reason}"
+                f"Could not be read, so not planned: {unreadable.check} {unreadable.resource}: {unreadable.reason}"
             )
         )
     return lines + _restart_lines(plan)

@@ -57,13 +57,9 @@ def plan_rollback(backup: Backup, facts: Any) -> list[Undo]:
                 f"apply set {entry.new!r}, before it was {entry.old!r}"
             )
     if unreadable:
-        raise UnreachableError(
-            f"cannot re-read what the backup restores, so nothing was sent: {unreadable[0]}"
-        )
+        raise UnreachableError(f"cannot re-read what the backup restores, so nothing was sent: {unreadable[0]}")
     if conflicts:
-        raise StalePlanError(
-            f"cannot roll back: changed since apply: {'; '.join(conflicts[:3])}; nothing was sent"
-        )
+        raise StalePlanError(f"cannot roll back: changed since apply: {'; '.join(conflicts[:3])}; nothing was sent")
     return undos
 
 
@@ -83,9 +79,7 @@ def mailboxes_using(runner: Runner, policy: str) -> list[str] | None:
     return names
 
 
-def rollback(
-    backup: Backup, options: Options, say: Say, approve: Callable[[Sequence[Undo]], bool]
-) -> TargetResult:
+def rollback(backup: Backup, options: Options, say: Say, approve: Callable[[Sequence[Undo]], bool]) -> TargetResult:
 
     connection = connect(backup.target, backup.vars, options.allow_insecure_transport, check_baseline=False)
     audit = AuditLog(options.audit_log, "rollback", connection.target.username)
@@ -122,9 +116,7 @@ def _send_undos(
     for undo in undos:
         change, entry = undo.entry.change, undo.entry
         if undo.command is None:
-            audit.record(
-                result.target, change, old=entry.new, new=entry.old, result="skipped", message=undo.reason
-            )
+            audit.record(result.target, change, old=entry.new, new=entry.old, result="skipped", message=undo.reason)
             continue
         if stopped:
             result.changes.append(ChangeResult(change, entry.new, entry.old, "not-attempted"))
@@ -140,25 +132,16 @@ def _send_undos(
         if undo.command.cmdlet == "Remove-ThrottlingPolicy" and not options.dry_run:
             users = mailboxes_using(runner, change.identity)
             if users is None or users:
-                why = (
-                    ("still assigned to " + ", ".join(users))
-                    if users
-                    else "cannot tell whether a mailbox uses it"
-                )
+                why = ("still assigned to " + ", ".join(users)) if users else "cannot tell whether a mailbox uses it"
                 say(f"kept throttling policy {change.identity}: {why}")
-                audit.record(
-                    result.target, change, old=entry.new, new=entry.old, result="skipped", message=why
-                )
+                audit.record(result.target, change, old=entry.new, new=entry.old, result="skipped", message=why)
                 continue
         sent = runner.send(undo.command, what_if=options.dry_run)
         for line in sent.lines:
             say(f"  {line}")
         result.what_if += [line for line in sent.lines if line.startswith("What if:")]
         outcome = "failed" if sent.error else ("what-if" if options.dry_run else "applied")
-        say(
-            f"{'FAILED' if sent.error else outcome}: {undo.command}"
-            + (f": {sent.error}" if sent.error else "")
-        )
+        say(f"{'FAILED' if sent.error else outcome}: {undo.command}" + (f": {sent.error}" if sent.error else ""))
         result.changes.append(ChangeResult(change, entry.new, entry.old, outcome, sent.error))
         audit.record(result.target, change, old=entry.new, new=entry.old, result=outcome, message=sent.error)
         if sent.error:
@@ -177,9 +160,7 @@ def _verify(connection: Connection, restored: Sequence[Undo], result: TargetResu
         seen = observe(change, facts)
         ok = seen.ok and same_value(seen.value, entry.old)
         message = None if ok else (seen.error or f"read back {seen.value!r}, expected {entry.old!r}")
-        result.changes.append(
-            ChangeResult(change, entry.new, entry.old, "verified" if ok else "mismatch", message)
-        )
+        result.changes.append(ChangeResult(change, entry.new, entry.old, "verified" if ok else "mismatch", message))
         audit.record(
             result.target,
             change,

@@ -104,9 +104,7 @@ def sha256_of(path: Path) -> str:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
-        raise StalePlanError(
-            f"plan is stale: its baseline {path} cannot be read ({exc.strerror or exc})"
-        ) from None
+        raise StalePlanError(f"plan is stale: its baseline {path} cannot be read ({exc.strerror or exc})") from None
 
 
 def connect(
@@ -122,9 +120,7 @@ def connect(
 
     path = Path(saved.baseline["path"])
     if check_baseline and sha256_of(path) != saved.baseline["sha256"]:
-        raise StalePlanError(
-            f"plan is stale: baseline {path} changed since the plan was written (sha256 differs)"
-        )
+        raise StalePlanError(f"plan is stale: baseline {path} changed since the plan was written (sha256 differs)")
     target = load_inventory(Path(saved.inventory)).target(saved.name)
     if target.exchange_endpoint != saved.exchange_endpoint:
         raise StalePlanError(
@@ -140,9 +136,7 @@ def select(plan: TargetPlan, only: Sequence[str], say: Say) -> list[Change]:
     if not only:
         return list(plan.changes)
     wanted = {o.casefold() for o in only}
-    chosen = [
-        c for c in plan.changes if {c.check.casefold(), c.resource.casefold(), c.identity.casefold()} & wanted
-    ]
+    chosen = [c for c in plan.changes if {c.check.casefold(), c.resource.casefold(), c.identity.casefold()} & wanted]
     policies = {str(c.desired).casefold() for c in chosen if kind_of(c) is Kind.MAILBOX_POLICY}
     policies |= {c.identity.casefold() for c in chosen if kind_of(c) is Kind.THROTTLING_SETTING}
     extra = [
@@ -169,9 +163,7 @@ def check_fresh(plan: TargetPlan, facts: Any) -> dict[int, Observed]:
     """Each planned change's live value; ``StalePlanError`` if any differs from the plan's current."""
     observed = {i: observe(c, facts) for i, c in enumerate(plan.changes)}
     unreadable = [
-        f"{plan.changes[i].check} {plan.changes[i].resource}: {o.error}"
-        for i, o in observed.items()
-        if not o.ok
+        f"{plan.changes[i].check} {plan.changes[i].resource}: {o.error}" for i, o in observed.items() if not o.ok
     ]
     if unreadable:
         raise UnreachableError(
@@ -179,8 +171,7 @@ def check_fresh(plan: TargetPlan, facts: Any) -> dict[int, Observed]:
             + (f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else "")
         )
     moved = [
-        f"{c.check} {c.resource} {c.setting or 'presence'} was {_shown(c.current)}, is now "
-        f"{_shown(observed[i].value)}"
+        f"{c.check} {c.resource} {c.setting or 'presence'} was {_shown(c.current)}, is now {_shown(observed[i].value)}"
         for i, c in enumerate(plan.changes)
         if not same_value(observed[i].value, c.current)
     ]
@@ -254,14 +245,10 @@ def _record_step(
     say: Say,
 ) -> None:
     result.what_if += [line for line in outcome.lines if line.startswith("What if:")]
-    audit_result = {APPLIED: "applied", FAILED: "failed", NOT_ATTEMPTED: "skipped", WHAT_IF: "what-if"}[
-        outcome.result
-    ]
+    audit_result = {APPLIED: "applied", FAILED: "failed", NOT_ATTEMPTED: "skipped", WHAT_IF: "what-if"}[outcome.result]
     for index in outcome.step.changes:
         change = changes[index]
-        result.changes.append(
-            ChangeResult(change, change.current, change.desired, outcome.result, outcome.message)
-        )
+        result.changes.append(ChangeResult(change, change.current, change.desired, outcome.result, outcome.message))
         audit.record(
             result.target,
             change,
@@ -274,14 +261,9 @@ def _record_step(
             record.entries[index].status = outcome.result
     if record is not None:
         backups.save(record)
-    verb = {APPLIED: "applied", FAILED: "FAILED", NOT_ATTEMPTED: "not attempted", WHAT_IF: "what if"}[
-        outcome.result
-    ]
+    verb = {APPLIED: "applied", FAILED: "FAILED", NOT_ATTEMPTED: "not attempted", WHAT_IF: "what if"}[outcome.result]
     for command in outcome.step.commands:
-        say(
-            f"{verb}: {command}"
-            + (f": {outcome.message}" if outcome.message and outcome.result == FAILED else "")
-        )
+        say(f"{verb}: {command}" + (f": {outcome.message}" if outcome.message and outcome.result == FAILED else ""))
     if outcome.result == WHAT_IF and outcome.message:
         say(f"  ({outcome.message})")
     for line in outcome.lines:
@@ -295,11 +277,7 @@ def _verify(connection: Connection, applied: Sequence[Change], result: TargetRes
     for change in applied:
         seen = observe(change, facts)
         ok = seen.ok and same_value(seen.value, change.desired)
-        message = (
-            None
-            if ok
-            else (seen.error or f"read back {_shown(seen.value)}, expected {_shown(change.desired)}")
-        )
+        message = None if ok else (seen.error or f"read back {_shown(seen.value)}, expected {_shown(change.desired)}")
         result.changes.append(
             ChangeResult(change, change.current, change.desired, "verified" if ok else "mismatch", message)
         )
@@ -350,9 +328,7 @@ def apply_saved(saved: SavedPlan, options: Options, say: Say) -> list[TargetResu
         if not plan.changes:
             say(f"target {plan.target.name}: nothing to change")
             continue
-        result = apply_target(
-            plan, saved.vars, {"path": str(saved.path), "checksum": saved.checksum}, options, say
-        )
+        result = apply_target(plan, saved.vars, {"path": str(saved.path), "checksum": saved.checksum}, options, say)
         results.append(result)
         if result.failed:
             break

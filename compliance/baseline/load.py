@@ -86,8 +86,10 @@ def _refuse_duplicate_ids(doc: YamlDocument) -> None:
         if check_id in seen:
             pos = doc.position((*loc, "id"))
             first = doc.position((*seen[check_id], "id"))
-            raise InputError(f"{doc.path}:{pos.line}:{pos.column}: {dotted((*loc, 'id'))}: check id {check_id} "
-                             f"is used twice (first at line {first.line}); ids must be stable and unique")
+            raise InputError(
+                f"{doc.path}:{pos.line}:{pos.column}: {dotted((*loc, 'id'))}: check id {check_id} "
+                f"is used twice (first at line {first.line}); ids must be stable and unique"
+            )
         seen[check_id] = loc
 
 

@@ -25,9 +25,14 @@ def check_ad_permission(rule: AdPermissionRule, facts: Facts) -> Iterator[Result
     denied = [e for e in entries if e.deny]
     allowed = [e for e in entries if not e.deny]
     if denied:
-        yield Finding(rule.id, rule.title, rule.severity.value, resource,
-                      f"a Deny entry for {denied[0].user} on {rule.extended_right!r} overrides any Allow; "
-                      "remove it (Remove-ADPermission ... -Deny)")
+        yield Finding(
+            rule.id,
+            rule.title,
+            rule.severity.value,
+            resource,
+            f"a Deny entry for {denied[0].user} on {rule.extended_right!r} overrides any Allow; "
+            "remove it (Remove-ADPermission ... -Deny)",
+        )
         return
     if allowed:
         inherited = " (inherited)" if allowed[0].inherited else ""
@@ -36,6 +41,17 @@ def check_ad_permission(rule: AdPermissionRule, facts: Facts) -> Iterator[Result
     if org is None:
         yield Unreadable(rule.id, resource, facts.organization.error or "organization not read")
         return
-    yield Change(rule.id, rule.title, rule.severity.value, resource, org.distinguished_name, "ExtendedRights",
-                 None, rule.extended_right, f"{rule.user} has {rule.extended_right!r}", Action.ADD,
-                 kind=ChangeKind.AD_PERMISSION, principal=rule.user)
+    yield Change(
+        rule.id,
+        rule.title,
+        rule.severity.value,
+        resource,
+        org.distinguished_name,
+        "ExtendedRights",
+        None,
+        rule.extended_right,
+        f"{rule.user} has {rule.extended_right!r}",
+        Action.ADD,
+        kind=ChangeKind.AD_PERMISSION,
+        principal=rule.user,
+    )

@@ -28,16 +28,44 @@ def connections_needed(variables: Mapping[str, Any]) -> int | None:
 
 def _row(server: str, limit: str, setting: Setting | None, needed: int, note: str = "") -> dict[str, Any]:
     if setting is None:
-        return {"server": server, "limit": limit, "value": None, "needed": needed, "headroom": None,
-                "ok": None, "note": note or "not read"}
+        return {
+            "server": server,
+            "limit": limit,
+            "value": None,
+            "needed": needed,
+            "headroom": None,
+            "ok": None,
+            "note": note or "not read",
+        }
     if setting.value is UNLIMITED:
-        return {"server": server, "limit": limit, "value": "Unlimited", "needed": needed, "headroom": "unlimited",
-                "ok": True, "note": note}
+        return {
+            "server": server,
+            "limit": limit,
+            "value": "Unlimited",
+            "needed": needed,
+            "headroom": "unlimited",
+            "ok": True,
+            "note": note,
+        }
     if not isinstance(setting.value, int) or isinstance(setting.value, bool):
-        return {"server": server, "limit": limit, "value": setting.shown, "needed": needed, "headroom": None,
-                "ok": None, "note": note or "not a number"}
-    return {"server": server, "limit": limit, "value": setting.value, "needed": needed,
-            "headroom": setting.value - needed, "ok": setting.value >= needed, "note": note}
+        return {
+            "server": server,
+            "limit": limit,
+            "value": setting.shown,
+            "needed": needed,
+            "headroom": None,
+            "ok": None,
+            "note": note or "not a number",
+        }
+    return {
+        "server": server,
+        "limit": limit,
+        "value": setting.value,
+        "needed": needed,
+        "headroom": setting.value - needed,
+        "ok": setting.value >= needed,
+        "note": note,
+    }
 
 
 def _imap_rows(facts: Facts, needed: int) -> list[dict[str, Any]]:
@@ -46,8 +74,11 @@ def _imap_rows(facts: Facts, needed: int) -> list[dict[str, Any]]:
     rows = []
     for imap in facts.imap.value:
         for limit in IMAP_LIMITS:
-            note = "worst case: every connection from one address (NAT, virtual desktops)" \
-                if limit == "MaxConnectionFromSingleIP" else ""
+            note = (
+                "worst case: every connection from one address (NAT, virtual desktops)"
+                if limit == "MaxConnectionFromSingleIP"
+                else ""
+            )
             rows.append(_row(imap.server, f"IMAP {limit}", imap.settings.get(limit), needed, note))
     return rows
 
@@ -55,13 +86,20 @@ def _imap_rows(facts: Facts, needed: int) -> list[dict[str, Any]]:
 def _policy_row(facts: Facts, needed: int) -> dict[str, Any]:
     """IMAPMaxConcurrency of the policy that applies to the UCCX mailbox (assigned, else default)."""
     label = "throttling IMAPMaxConcurrency"
-    if not (facts.mailbox.ok and facts.mailbox.value and facts.throttling_policies.ok
-            and facts.throttling_policies.value is not None):
+    if not (
+        facts.mailbox.ok
+        and facts.mailbox.value
+        and facts.throttling_policies.ok
+        and facts.throttling_policies.value is not None
+    ):
         return _row("-", label, None, needed, facts.mailbox.error or facts.throttling_policies.error or "")
     assigned = facts.mailbox.value.throttling_policy
     policies = facts.throttling_policies.value
-    policy = next((p for p in policies if same_name(p.name, assigned)), None) if assigned else \
-        next((p for p in policies if p.is_default), None)
+    policy = (
+        next((p for p in policies if same_name(p.name, assigned)), None)
+        if assigned
+        else next((p for p in policies if p.is_default), None)
+    )
     if policy is None:
         return _row("-", label, None, needed, f"policy {assigned or '(default)'} not found")
     setting = _imap_concurrency(policy.settings)
@@ -88,8 +126,15 @@ def _store_rows(facts: Facts, needed: int) -> list[dict[str, Any]]:
         if key is not None and STORE_VALUE in key.values:
             rows.append(_row(server.name, label, key.values[STORE_VALUE], needed))
         else:
-            rows.append(_row(server.name, label, Setting(STORE_DEFAULT, STORE_DEFAULT), needed,
-                             "value absent: the store's default of 16 applies (KB 980049)"))
+            rows.append(
+                _row(
+                    server.name,
+                    label,
+                    Setting(STORE_DEFAULT, STORE_DEFAULT),
+                    needed,
+                    "value absent: the store's default of 16 applies (KB 980049)",
+                )
+            )
     return rows
 
 

@@ -13,8 +13,7 @@ from compliance.plan import ChangeKind, Compliant, Finding, Result, SelectorMatc
 
 def select(patterns: list[str], connectors: list[ReceiveConnector]) -> list[ReceiveConnector]:
     """Identity globs match case-insensitively, as Exchange identities compare."""
-    return [c for c in connectors
-            if any(fnmatch.fnmatchcase(c.identity.casefold(), p.casefold()) for p in patterns)]
+    return [c for c in connectors if any(fnmatch.fnmatchcase(c.identity.casefold(), p.casefold()) for p in patterns)]
 
 
 def check_receive_connectors(rules: ReceiveConnectorRules, facts: Facts) -> Iterator[Result | SelectorMatch]:
@@ -29,13 +28,24 @@ def check_receive_connectors(rules: ReceiveConnectorRules, facts: Facts) -> Iter
     yield SelectorMatch(meta.id, tuple(patterns), tuple(c.identity for c in matched))
     if not matched:
         known = ", ".join(c.identity for c in reading.value) or "none"
-        yield Finding(meta.id, meta.title, meta.severity.value, "receive connectors",
-                      f"selector {', '.join(patterns)} matched no receive connector (found: {known})")
+        yield Finding(
+            meta.id,
+            meta.title,
+            meta.severity.value,
+            "receive connectors",
+            f"selector {', '.join(patterns)} matched no receive connector (found: {known})",
+        )
         return
-    yield Compliant(meta.id, meta.title, "receive connectors",
-                    f"{len(matched)} matched: {', '.join(c.identity for c in matched)}")
+    yield Compliant(
+        meta.id, meta.title, "receive connectors", f"{len(matched)} matched: {', '.join(c.identity for c in matched)}"
+    )
     for connector in matched:
         for check in rules.checks:
-            yield check_setting(check, connector.settings, resource=connector.identity,
-                                identity=connector.identity, server=connector.server,
-                                kind=ChangeKind.RECEIVE_CONNECTOR)
+            yield check_setting(
+                check,
+                connector.settings,
+                resource=connector.identity,
+                identity=connector.identity,
+                server=connector.server,
+                kind=ChangeKind.RECEIVE_CONNECTOR,
+            )

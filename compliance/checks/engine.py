@@ -34,8 +34,13 @@ def check_versions(loaded: LoadedBaseline, facts: Facts, plan: Plan) -> None:
 
 
 def evaluate(loaded: LoadedBaseline, facts: Facts) -> Plan:
-    plan = Plan(baseline=loaded.name, baseline_path=str(loaded.path), baseline_sha256=loaded.sha256,
-                source=facts.source, vars=dict(loaded.vars))
+    plan = Plan(
+        baseline=loaded.name,
+        baseline_path=str(loaded.path),
+        baseline_sha256=loaded.sha256,
+        source=facts.source,
+        vars=dict(loaded.vars),
+    )
     check_versions(loaded, facts, plan)
     rules = loaded.baseline.rules
     results: list[Iterable[Result | SelectorMatch]] = []

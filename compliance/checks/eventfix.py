@@ -49,8 +49,12 @@ def limit_now(rules: Rules, fixed_by: list[str], facts: Facts, event: EventRecor
             match = _CONNECTOR.search(event.message)
             connectors = facts.receive_connectors.value or []
             for connector in connectors:
-                if match and same_name(connector.name, match.group(1)) and same_name(connector.server, event.server) \
-                        and rule.setting in connector.settings:
+                if (
+                    match
+                    and same_name(connector.name, match.group(1))
+                    and same_name(connector.server, event.server)
+                    and rule.setting in connector.settings
+                ):
                     return connector.settings[rule.setting].value
     return None
 

@@ -59,11 +59,27 @@ def check_event_log(rule: EventLogRule, facts: Facts, rules: Rules) -> Iterator[
         history = [e for e in window if before_fix(rules, rule.fixed_by, facts, e)]
         hits = [e for e in window if e not in history]
         if len(hits) <= rule.max_count:
-            earlier = (f"; {describe(history)} logged at a lower limit than today's, before "
-                       f"{', '.join(rule.fixed_by)} was applied") if history else ""
-            yield Compliant(rule.id, rule.title, resource,
-                            f"no {rule.provider} {rule.event_id} events in {rule.lookback_days} days{earlier}")
+            earlier = (
+                (
+                    f"; {describe(history)} logged at a lower limit than today's, before "
+                    f"{', '.join(rule.fixed_by)} was applied"
+                )
+                if history
+                else ""
+            )
+            yield Compliant(
+                rule.id,
+                rule.title,
+                resource,
+                f"no {rule.provider} {rule.event_id} events in {rule.lookback_days} days{earlier}",
+            )
             continue
         fix = f"; fixed by {', '.join(rule.fixed_by)}" if rule.fixed_by else ""
-        yield Finding(rule.id, rule.title, rule.severity.value, resource,
-                      f"{rule.provider} {rule.event_id}: {describe(hits)}{fix}", tuple(rule.fixed_by))
+        yield Finding(
+            rule.id,
+            rule.title,
+            rule.severity.value,
+            resource,
+            f"{rule.provider} {rule.event_id}: {describe(hits)}{fix}",
+            tuple(rule.fixed_by),
+        )

@@ -37,7 +37,18 @@ def check_registry_value(rule: RegistryValueRule, facts: Facts) -> Iterator[Resu
             continue
         if current is not None and rule.type == "DWord" and not isinstance(current.value, int):
             wanted += f" (DWORD; found {type(current.shown).__name__} {current.shown!r})"
-        yield Change(rule.id, rule.title, rule.severity.value, resource, rule.path, rule.name,
-                     None if current is None else current.shown, desired_value(rule), wanted,
-                     Action.CREATE if current is None else Action.UPDATE, server=server.name,
-                     requires_restart=restart, kind=ChangeKind.REGISTRY)
+        yield Change(
+            rule.id,
+            rule.title,
+            rule.severity.value,
+            resource,
+            rule.path,
+            rule.name,
+            None if current is None else current.shown,
+            desired_value(rule),
+            wanted,
+            Action.CREATE if current is None else Action.UPDATE,
+            server=server.name,
+            requires_restart=restart,
+            kind=ChangeKind.REGISTRY,
+        )

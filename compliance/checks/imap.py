@@ -28,5 +28,12 @@ def check_imap(rules: ImapRules, facts: Facts) -> Iterator[Result]:
             if imap is None:
                 yield Unreadable(check.id, resource, f"Get-ImapSettings returned nothing for {server}")
                 continue
-            yield check_setting(check, imap.settings, resource=resource, identity=server, server=server,
-                                restart=tuple(rules.restart_services), kind=ChangeKind.IMAP)
+            yield check_setting(
+                check,
+                imap.settings,
+                resource=resource,
+                identity=server,
+                server=server,
+                restart=tuple(rules.restart_services),
+                kind=ChangeKind.IMAP,
+            )

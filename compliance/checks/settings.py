@@ -27,9 +27,19 @@ def check_setting(
     if meets(check, current):
         return Compliant(check.id, check.title, resource, f"{check.setting} is {_show(current.shown)} ({wanted})")
     return Change(
-        check=check.id, title=check.title, severity=check.severity.value, resource=resource, identity=identity,
-        setting=check.setting, current=current.shown, desired=desired_value(check, unlimited_as),
-        requirement=wanted, action=Action.UPDATE, server=server, requires_restart=restart, kind=kind,
+        check=check.id,
+        title=check.title,
+        severity=check.severity.value,
+        resource=resource,
+        identity=identity,
+        setting=check.setting,
+        current=current.shown,
+        desired=desired_value(check, unlimited_as),
+        requirement=wanted,
+        action=Action.UPDATE,
+        server=server,
+        requires_restart=restart,
+        kind=kind,
     )
 
 

@@ -22,18 +22,45 @@ def check_throttling_policy(rules: ThrottlingPolicyRules, facts: Facts) -> Itera
     policy = next((p for p in reading.value if same_name(p.name, rules.name)), None)
     meta = rules.presence_check
     if policy is None:
-        yield Change(meta.id, meta.title, meta.severity.value, resource, rules.name, None, None, rules.name,
-                     "present", Action.CREATE, kind=ChangeKind.THROTTLING_POLICY)
+        yield Change(
+            meta.id,
+            meta.title,
+            meta.severity.value,
+            resource,
+            rules.name,
+            None,
+            None,
+            rules.name,
+            "present",
+            Action.CREATE,
+            kind=ChangeKind.THROTTLING_POLICY,
+        )
         for check in rules.checks:
             # A new policy's settings are set right after New-ThrottlingPolicy creates it.
-            yield Change(check.id, check.title, check.severity.value, resource, rules.name, check.setting, None,
-                         desired_value(check, rules.unlimited_as), requirement(check, rules.unlimited_as),
-                         Action.CREATE, kind=ChangeKind.THROTTLING_SETTING)
+            yield Change(
+                check.id,
+                check.title,
+                check.severity.value,
+                resource,
+                rules.name,
+                check.setting,
+                None,
+                desired_value(check, rules.unlimited_as),
+                requirement(check, rules.unlimited_as),
+                Action.CREATE,
+                kind=ChangeKind.THROTTLING_SETTING,
+            )
         return
     yield Compliant(meta.id, meta.title, resource, f"policy {policy.name} exists")
     for check in rules.checks:
-        yield check_setting(check, policy.settings, resource=resource, identity=policy.name,
-                            unlimited_as=rules.unlimited_as, kind=ChangeKind.THROTTLING_SETTING)
+        yield check_setting(
+            check,
+            policy.settings,
+            resource=resource,
+            identity=policy.name,
+            unlimited_as=rules.unlimited_as,
+            kind=ChangeKind.THROTTLING_SETTING,
+        )
 
 
 def check_mailbox_policy(rule: MailboxPolicyRule, facts: Facts) -> Iterator[Result]:
@@ -46,6 +73,16 @@ def check_mailbox_policy(rule: MailboxPolicyRule, facts: Facts) -> Iterator[Resu
     if same_name(current, rule.throttling_policy):
         yield Compliant(rule.id, rule.title, resource, f"ThrottlingPolicy is {current}")
         return
-    yield Change(rule.id, rule.title, rule.severity.value, resource, reading.value.identity, "ThrottlingPolicy",
-                 current, rule.throttling_policy, f"exactly {rule.throttling_policy}", Action.UPDATE,
-                 kind=ChangeKind.MAILBOX_POLICY)
+    yield Change(
+        rule.id,
+        rule.title,
+        rule.severity.value,
+        resource,
+        reading.value.identity,
+        "ThrottlingPolicy",
+        current,
+        rule.throttling_policy,
+        f"exactly {rule.throttling_policy}",
+        Action.UPDATE,
+        kind=ChangeKind.MAILBOX_POLICY,
+    )

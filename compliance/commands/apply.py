@@ -23,9 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PLAN.json",
         help="a plan written by: plan --inventory FILE --format json --out PLAN.json",
     )
-    source.add_argument(
-        "--inventory", type=Path, metavar="FILE", help="plan the inventory now, show it, ask, apply"
-    )
+    source.add_argument("--inventory", type=Path, metavar="FILE", help="plan the inventory now, show it, ask, apply")
     parser.add_argument(
         "--baseline", type=Path, metavar="FILE", help="with --inventory: override each target's baseline"
     )
@@ -57,9 +55,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     from compliance.apply import DEFAULT_AUDIT_LOG as DEFAULT_PATH
     from compliance.apply import DEFAULT_BACKUP_DIR as DEFAULT_DIR
 
-    parser.add_argument(
-        "--dry-run", action="store_true", help="send every change with -WhatIf; nothing changes"
-    )
+    parser.add_argument("--dry-run", action="store_true", help="send every change with -WhatIf; nothing changes")
     parser.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     parser.add_argument(
         "--format",
@@ -117,9 +113,7 @@ def confirm(question: str, auto_approve: bool) -> bool:
     if auto_approve:
         return True
     if not sys.stdin.isatty():
-        raise InputError(
-            "no terminal to confirm on: review a saved plan and apply it, or pass --auto-approve"
-        )
+        raise InputError("no terminal to confirm on: review a saved plan and apply it, or pass --auto-approve")
     answer = input(f"{question} Only 'yes' will be accepted: ")
     return answer.strip() == "yes"
 
@@ -162,9 +156,7 @@ def plan_now(args: argparse.Namespace, say: Any) -> SavedPlan | None:
     if not any(p.changes for p in plans):
         say("nothing to apply")
         return None
-    saved = plan_from_document(
-        Path(f"<plan of {args.inventory}>"), build_document(plans, args.inventory, overrides)
-    )
+    saved = plan_from_document(Path(f"<plan of {args.inventory}>"), build_document(plans, args.inventory, overrides))
     if not args.dry_run and not confirm("Apply these changes?", args.auto_approve):
         say("apply cancelled; nothing was sent")
         return None

@@ -11,10 +11,16 @@ HELP = "start the simulated Exchange lab on 127.0.0.1 and run a live audit of it
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from compliance.commands.plan import FORMATS
 
-    parser.add_argument("--scenario", default="exchange2010-sp3-defaults",
-                        help="lab scenario (an example facts folder); default exchange2010-sp3-defaults")
-    parser.add_argument("--baseline", default="uccx-exchange2010-sp1",
-                        help="shipped baseline name or a path; default uccx-exchange2010-sp1")
+    parser.add_argument(
+        "--scenario",
+        default="exchange2010-sp3-defaults",
+        help="lab scenario (an example facts folder); default exchange2010-sp3-defaults",
+    )
+    parser.add_argument(
+        "--baseline",
+        default="uccx-exchange2010-sp1",
+        help="shipped baseline name or a path; default uccx-exchange2010-sp1",
+    )
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("-v", "--verbose", action="store_true", help="list compliant checks with evidence")
 
@@ -32,8 +38,10 @@ def run(args: argparse.Namespace) -> int:
     # A fresh random password per run: the demo shows the real authentication path without a
     # well-known credential listening, even on loopback.
     password = secrets.token_urlsafe(16)
-    with tempfile.TemporaryDirectory(prefix="uccx-demo-") as tmp, \
-            Lab(scenario=args.scenario, port=0, password=password, events_relative_to_now=True) as lab:
+    with (
+        tempfile.TemporaryDirectory(prefix="uccx-demo-") as tmp,
+        Lab(scenario=args.scenario, port=0, password=password, events_relative_to_now=True) as lab,
+    ):
         inventory = lab.write_inventory(Path(tmp) / "inventory.yaml", baseline=args.baseline)
         print(f"lab: simulated Exchange ({args.scenario}) at {lab.exchange_endpoint}", file=sys.stderr)
         for server, url in lab.host_endpoints.items():
@@ -45,8 +53,10 @@ def run(args: argparse.Namespace) -> int:
         finally:
             os.environ.pop("UCCX_LAB_PASSWORD", None)
     code = emit(plans, args.format, None, verbose=args.verbose)
-    print("\nnext: keep a lab running with `uccx-compliance lab serve --write-inventory lab.yaml`; then, in "
-          "another shell, `export UCCX_LAB_PASSWORD=uccx-lab`, `uccx-compliance plan --inventory lab.yaml "
-          "--format json --out plan.json` and `uccx-compliance apply plan.json --dry-run` (docs/apply.md)",
-          file=sys.stderr)
+    print(
+        "\nnext: keep a lab running with `uccx-compliance lab serve --write-inventory lab.yaml`; then, in "
+        "another shell, `export UCCX_LAB_PASSWORD=uccx-lab`, `uccx-compliance plan --inventory lab.yaml "
+        "--format json --out plan.json` and `uccx-compliance apply plan.json --dry-run` (docs/apply.md)",
+        file=sys.stderr,
+    )
     return code

@@ -25,16 +25,28 @@ HELP = "read the live facts over WinRM (facts collect) and save them as an offli
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="facts_action", metavar="ACTION", required=True)
-    collect = sub.add_parser("collect", help="collect every target's facts into --out DIR",
-                             description="Collect each target's facts over WinRM into an offline folder.")
+    collect = sub.add_parser(
+        "collect",
+        help="collect every target's facts into --out DIR",
+        description="Collect each target's facts over WinRM into an offline folder.",
+    )
     collect.add_argument("--inventory", type=Path, metavar="FILE", required=True, help="inventory of targets")
-    collect.add_argument("--out", type=Path, metavar="DIR", required=True,
-                         help="folder to write (a subfolder per target when there are several)")
+    collect.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        required=True,
+        help="folder to write (a subfolder per target when there are several)",
+    )
     collect.add_argument("--target", dest="only_target", metavar="NAME", help="only this inventory target")
-    collect.add_argument("--allow-insecure-transport", action="store_true",
-                         help="allow Basic or certificate authentication over plain http:// (labs only)")
-    collect.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
-                         help="override a baseline var (repeatable)")
+    collect.add_argument(
+        "--allow-insecure-transport",
+        action="store_true",
+        help="allow Basic or certificate authentication over plain http:// (labs only)",
+    )
+    collect.add_argument(
+        "--var", action="append", default=[], metavar="NAME=VALUE", help="override a baseline var (repeatable)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,8 +61,9 @@ def run(args: argparse.Namespace) -> int:
     incomplete = False
     for target in targets:
         folder = args.out / target.name if len(targets) > 1 else args.out
-        incomplete |= not collect_target(target, folder, overrides,
-                                         allow_insecure_transport=args.allow_insecure_transport)
+        incomplete |= not collect_target(
+            target, folder, overrides, allow_insecure_transport=args.allow_insecure_transport
+        )
     return int(ExitCode.INCOMPLETE if incomplete else ExitCode.OK)
 
 
@@ -61,22 +74,30 @@ def collection_request(target: Target, overrides: dict[str, Any]) -> CollectionR
     return load_baseline(target.baseline_path, {**target.vars, **overrides}).collection_request()
 
 
-def collect_target(target: Target, folder: Path, overrides: dict[str, Any], *,
-                   allow_insecure_transport: bool) -> bool:
+def collect_target(target: Target, folder: Path, overrides: dict[str, Any], *, allow_insecure_transport: bool) -> bool:
     """Collect one target into ``folder``; True when every fact was read."""
     from compliance.remoting.collect import collect
 
     request = collection_request(target, overrides)
     password = target.password()
     started = datetime.datetime.now(datetime.timezone.utc)
-    raw = collect(target, request, password=password, allow_insecure_transport=allow_insecure_transport,
-                  now=started, warn=lambda line: print(f"{target.name}: warning: {line}", file=sys.stderr))
+    raw = collect(
+        target,
+        request,
+        password=password,
+        allow_insecure_transport=allow_insecure_transport,
+        now=started,
+        warn=lambda line: print(f"{target.name}: warning: {line}", file=sys.stderr),
+    )
     unreadable = write_folder(folder, raw)
     write_collection_info(folder, target, started, request.event_lookback_days)
     for line in unreadable:
         print(f"{target.name}: unreadable: {line}", file=sys.stderr)
-    print(f"{target.name}: wrote {len(raw) - len(unreadable)} fact files to {folder}"
-          + (f"; {len(unreadable)} unreadable" if unreadable else ""), file=sys.stderr)
+    print(
+        f"{target.name}: wrote {len(raw) - len(unreadable)} fact files to {folder}"
+        + (f"; {len(unreadable)} unreadable" if unreadable else ""),
+        file=sys.stderr,
+    )
     return not unreadable
 
 

@@ -49,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--fail-cmdlet: expected NAME[=MESSAGE], got {entry!r}")
         faults.failing_cmdlets[name.strip()] = message or f"{name.strip()} failed (injected by the lab)."
     try:
-        lab = Lab(scenario=args.scenario, port=args.port, password=args.password, faults=faults,
-                  events_relative_to_now=True).start()
+        lab = Lab(
+            scenario=args.scenario, port=args.port, password=args.password, faults=faults, events_relative_to_now=True
+        ).start()
     except OSError as exc:
         raise InputError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from None
     try:

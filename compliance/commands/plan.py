@@ -19,23 +19,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--facts", type=Path, metavar="DIR", help="folder of Export-Clixml files (offline)")
     source.add_argument("--inventory", type=Path, metavar="FILE", help="inventory of live targets (WinRM/PSRP)")
-    parser.add_argument("--baseline", type=Path, metavar="FILE",
-                        help="baseline YAML (required with --facts; with --inventory overrides each target's)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="baseline YAML (required with --facts; with --inventory overrides each target's)",
+    )
     add_common_arguments(parser)
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a baseline var; the value is read as YAML (repeatable)")
-    parser.add_argument("--format", choices=FORMATS, default="text",
-                        help="report format (default: text); ps1 is a reviewable remediation script")
-    parser.add_argument("--out", type=Path, metavar="FILE",
-                        help="write the report to FILE instead of stdout; with --inventory and --format json "
-                             "this is a saved plan that `apply FILE` takes")
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a baseline var; the value is read as YAML (repeatable)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="report format (default: text); ps1 is a reviewable remediation script",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="write the report to FILE instead of stdout; with --inventory and --format json "
+        "this is a saved plan that `apply FILE` takes",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="list compliant checks with their evidence")
     parser.add_argument("--target", dest="only_target", metavar="NAME", help="only this inventory target")
-    parser.add_argument("--allow-insecure-transport", action="store_true",
-                        help="allow Basic/certificate authentication over plain HTTP (sends secrets in clear)")
+    parser.add_argument(
+        "--allow-insecure-transport",
+        action="store_true",
+        help="allow Basic/certificate authentication over plain HTTP (sends secrets in clear)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,8 +69,13 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("plan --facts needs --baseline FILE (shipped ones are in baselines/)")
         plans = [plan_offline(args.baseline, args.facts, overrides)]
     else:
-        plans = plan_inventory(args.inventory, overrides, baseline=args.baseline, only_target=args.only_target,
-                               allow_insecure_transport=args.allow_insecure_transport)
+        plans = plan_inventory(
+            args.inventory,
+            overrides,
+            baseline=args.baseline,
+            only_target=args.only_target,
+            allow_insecure_transport=args.allow_insecure_transport,
+        )
         if args.format == "json" and args.out is not None:
             return save_plan(plans, args.out, args.inventory, overrides)
     return emit(plans, args.format, args.out, verbose=args.verbose)
@@ -75,12 +100,23 @@ def plan_offline(baseline: Path, facts_dir: Path, overrides: dict[str, Any]) -> 
     return evaluate(loaded, read_folder(facts_dir))
 
 
-def plan_inventory(inventory: Path, overrides: dict[str, Any], *, baseline: Path | None = None,
-                   only_target: str | None = None, allow_insecure_transport: bool = False) -> list[Plan]:
+def plan_inventory(
+    inventory: Path,
+    overrides: dict[str, Any],
+    *,
+    baseline: Path | None = None,
+    only_target: str | None = None,
+    allow_insecure_transport: bool = False,
+) -> list[Plan]:
     from compliance.live import plan_targets
 
-    return plan_targets(inventory, overrides, baseline=baseline, only_target=only_target,
-                        allow_insecure_transport=allow_insecure_transport)
+    return plan_targets(
+        inventory,
+        overrides,
+        baseline=baseline,
+        only_target=only_target,
+        allow_insecure_transport=allow_insecure_transport,
+    )
 
 
 def emit(plans: Sequence[Plan], fmt: str, out: Path | None, *, verbose: bool) -> int:

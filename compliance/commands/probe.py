@@ -23,9 +23,7 @@ _FORMATS = ("text", "json", "junit")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="protocol", metavar="PROTOCOL")
-    imap = sub.add_parser(
-        "imap", help="IMAP: greeting, CAPABILITY, STARTTLS, login, SELECT INBOX, N sessions"
-    )
+    imap = sub.add_parser("imap", help="IMAP: greeting, CAPABILITY, STARTTLS, login, SELECT INBOX, N sessions")
     _common(imap, default_ports="143, or 993 with --tls")
     imap.add_argument("--tls", action="store_true", help="implicit TLS (IMAPS, port 993)")
     imap.add_argument("--user", help="the UCCX mailbox account, as UCCX is configured with it")
@@ -49,16 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     imap.set_defaults(_probe="imap")
 
-    smtp = sub.add_parser(
-        "smtp", help="SMTP: greeting, EHLO, STARTTLS, AUTH offered, test message, N sessions"
-    )
+    smtp = sub.add_parser("smtp", help="SMTP: greeting, EHLO, STARTTLS, AUTH offered, test message, N sessions")
     _common(smtp, default_ports="25")
-    smtp.add_argument(
-        "--send-test", action="store_true", help="send a small test message (needs --from, --to)"
-    )
-    smtp.add_argument(
-        "--from", dest="mail_from", metavar="ADDRESS", help="envelope sender of the test message"
-    )
+    smtp.add_argument("--send-test", action="store_true", help="send a small test message (needs --from, --to)")
+    smtp.add_argument("--from", dest="mail_from", metavar="ADDRESS", help="envelope sender of the test message")
     smtp.add_argument("--to", dest="mail_to", metavar="ADDRESS", help="recipient of the test message")
     smtp.add_argument("--helo", default="uccx-compliance.probe", help="name to give in EHLO")
     smtp.add_argument(
@@ -75,9 +67,7 @@ def _common(parser: argparse.ArgumentParser, default_ports: str) -> None:
     parser.add_argument("--host", required=True, help="the Exchange server (or load balancer) UCCX uses")
     parser.add_argument("--port", type=int, help=f"TCP port (default {default_ports})")
     parser.add_argument("--starttls", action="store_true", help="upgrade to TLS with STARTTLS")
-    parser.add_argument(
-        "--ca-file", type=Path, metavar="PEM", help="CA bundle that issued the server certificate"
-    )
+    parser.add_argument("--ca-file", type=Path, metavar="PEM", help="CA bundle that issued the server certificate")
     parser.add_argument(
         "--insecure-skip-verify",
         action="store_true",

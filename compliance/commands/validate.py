@@ -11,8 +11,13 @@ HELP = "validate baseline files (one line per error: FILE:LINE:COL: field: messa
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="baseline YAML files")
-    parser.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
-                        help="validate with this var override, as plan would use it (repeatable)")
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="validate with this var override, as plan would use it (repeatable)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -45,8 +45,9 @@ class _Writer:
         if isinstance(value, PSObj):
             return self._object(value)
         if isinstance(value, list):
-            return self._collection(("System.Object[]", "System.Array", "System.Object"), "LST",
-                                    [self.element(v) for v in value])
+            return self._collection(
+                ("System.Object[]", "System.Array", "System.Object"), "LST", [self.element(v) for v in value]
+            )
         if isinstance(value, dict):
             entries = []
             for key, item in value.items():
@@ -125,8 +126,10 @@ def escape(text: str) -> str:
 
 def _datetime(value: datetime.datetime) -> str:
     # Formatted by hand: strftime writes year 1 (DateTime.MinValue, common in Exchange) as "1".
-    text = (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
-            f"{value.second:02d}.{value.microsecond:06d}0")
+    text = (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+        f"{value.second:02d}.{value.microsecond:06d}0"
+    )
     offset = value.utcoffset()
     if offset is None:
         return text

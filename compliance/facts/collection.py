@@ -58,7 +58,7 @@ def _per_server(raw: RawFacts, stem: str, parser: Callable[[str, list[Any]], T])
     table: dict[str, Reading[T]] = {}
     for key in raw:
         if key.startswith(prefix):
-            server = key[len(prefix):]
+            server = key[len(prefix) :]
             table[server] = _reading(raw, key, functools.partial(parser, server))
     return table
 

@@ -46,9 +46,15 @@ class ServerVersion:
 
     @property
     def product(self) -> str:
-        names = {(14, 0): "Exchange 2010 RTM", (14, 1): "Exchange 2010 SP1", (14, 2): "Exchange 2010 SP2",
-                 (14, 3): "Exchange 2010 SP3", (15, 0): "Exchange 2013", (15, 1): "Exchange 2016",
-                 (15, 2): "Exchange 2019"}
+        names = {
+            (14, 0): "Exchange 2010 RTM",
+            (14, 1): "Exchange 2010 SP1",
+            (14, 2): "Exchange 2010 SP2",
+            (14, 3): "Exchange 2010 SP3",
+            (15, 0): "Exchange 2013",
+            (15, 1): "Exchange 2016",
+            (15, 2): "Exchange 2019",
+        }
         return names.get((self.major, self.minor), f"Exchange {self.major}.{self.minor}")
 
 

@@ -49,8 +49,10 @@ def read_raw(folder: Path) -> RawFacts:
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raw[stem] = Reading.failed(f"{path.name}: {exc}")
     if not raw:
-        raise InputError(f"{folder}: no fact files found (expected GetExchangeServer.xml and the others; "
-                         "see `uccx-compliance collector-script`)")
+        raise InputError(
+            f"{folder}: no fact files found (expected GetExchangeServer.xml and the others; "
+            "see `uccx-compliance collector-script`)"
+        )
     return raw
 
 

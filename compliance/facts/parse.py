@@ -32,13 +32,26 @@ from compliance.facts.values import Setting, ad_object_name, normalize
 T = TypeVar("T")
 
 _VERSION_TEXT = re.compile(r"Version (\d+)\.(\d+) \(Build (\d+)\.(\d+)\)")
-_ROLE_FLAGS = {"IsMailboxServer": "Mailbox", "IsClientAccessServer": "ClientAccess",
-               "IsHubTransportServer": "HubTransport", "IsEdgeServer": "Edge"}
+_ROLE_FLAGS = {
+    "IsMailboxServer": "Mailbox",
+    "IsClientAccessServer": "ClientAccess",
+    "IsHubTransportServer": "HubTransport",
+    "IsEdgeServer": "Edge",
+}
 # Properties every Exchange object carries that are not settings anyone baselines, and the ones
 # PowerShell's remoting client adds on receipt (an export from a remote session has them; objects
 # read over PSRP by pypsrp do not), so live and offline facts compare equal.
-_NOT_SETTINGS = {"identity", "name", "server", "distinguishedname", "guid", "id",
-                 "runspaceid", "pscomputername", "psshowcomputername"}
+_NOT_SETTINGS = {
+    "identity",
+    "name",
+    "server",
+    "distinguishedname",
+    "guid",
+    "id",
+    "runspaceid",
+    "pscomputername",
+    "psshowcomputername",
+}
 
 
 class FactError(ValueError):
@@ -91,12 +104,14 @@ def exchange_servers(raw: Iterable[Any]) -> list[ExchangeServer]:
         role_text = str(obj.get("ServerRole") or "")
         roles = {r.strip() for r in role_text.split(",") if r.strip() and r.strip() != "None"}
         roles |= {role for flag, role in _ROLE_FLAGS.items() if obj.get(flag) is True}
-        servers.append(ExchangeServer(
-            name=str(_text(obj, "Name")),
-            fqdn=_text(obj, "Fqdn", required=False),
-            version=server_version(obj.get("AdminDisplayVersion")),
-            roles=frozenset(roles),
-        ))
+        servers.append(
+            ExchangeServer(
+                name=str(_text(obj, "Name")),
+                fqdn=_text(obj, "Fqdn", required=False),
+                version=server_version(obj.get("AdminDisplayVersion")),
+                roles=frozenset(roles),
+            )
+        )
     return servers
 
 
@@ -124,11 +139,13 @@ def throttling_policies(raw: Iterable[Any]) -> list[ThrottlingPolicy]:
         # (recognisable by ThrottlingPolicyScope) say Unlimited instead, and there $null means
         # "not set here: inherit from the organization/global policy".
         is_2010 = not obj.has("ThrottlingPolicyScope")
-        policies.append(ThrottlingPolicy(
-            name=str(_text(obj, "Name")),
-            is_default=obj.get("IsDefault") is True,
-            settings=_settings(obj, null_means_unlimited=is_2010),
-        ))
+        policies.append(
+            ThrottlingPolicy(
+                name=str(_text(obj, "Name")),
+                is_default=obj.get("IsDefault") is True,
+                settings=_settings(obj, null_means_unlimited=is_2010),
+            )
+        )
     return policies
 
 
@@ -182,7 +199,7 @@ def registry_path(ps_path: str) -> str:
     path = ps_path.split("::", 1)[-1]
     for long, short in (("HKEY_LOCAL_MACHINE", "HKLM"), ("HKLM:", "HKLM")):
         if path.upper().startswith(long):
-            path = short + path[len(long):]
+            path = short + path[len(long) :]
     return path.rstrip("\\")
 
 
@@ -192,8 +209,11 @@ def registry_keys(server: str, raw: Iterable[Any]) -> list[RegistryKey]:
         ps_path = obj.get("PSPath")
         if not isinstance(ps_path, str):
             raise FactError("registry object has no PSPath")
-        values = {name: normalize(obj.get(name)) for name in obj.names()
-                  if not name.startswith("PS") and name.casefold() not in _NOT_SETTINGS}
+        values = {
+            name: normalize(obj.get(name))
+            for name in obj.names()
+            if not name.startswith("PS") and name.casefold() not in _NOT_SETTINGS
+        }
         keys.append(RegistryKey(server, registry_path(ps_path), Settings(values)))
     return keys
 
@@ -205,19 +225,20 @@ def events(server: str, raw: Iterable[Any]) -> list[EventRecord]:
         if not isinstance(event_id, int):
             raise FactError("event record has no Id")
         when = obj.get("TimeCreated")
-        records.append(EventRecord(
-            server=server,
-            event_id=event_id,
-            provider=str(obj.get("ProviderName") or ""),
-            time=when if isinstance(when, datetime.datetime) else None,
-            message=str(obj.get("Message") or ""),
-        ))
+        records.append(
+            EventRecord(
+                server=server,
+                event_id=event_id,
+                provider=str(obj.get("ProviderName") or ""),
+                time=when if isinstance(when, datetime.datetime) else None,
+                message=str(obj.get("Message") or ""),
+            )
+        )
     return records
 
 
 def services(server: str, raw: Iterable[Any]) -> list[ServiceState]:
-    return [ServiceState(server, str(_text(obj, "Name")), str(obj.get("Status") or ""))
-            for obj in objects(raw, None)]
+    return [ServiceState(server, str(_text(obj, "Name")), str(obj.get("Status") or "")) for obj in objects(raw, None)]
 
 
 def guarded(parse: Callable[[], T], where: str) -> tuple[T | None, str | None]:

@@ -22,10 +22,31 @@ _PRIMITIVES = (bool, int, float, str, bytes, datetime.datetime, datetime.timedel
 # .NET types that CLIXML writes as bare primitives; anything else carried on a primitive value
 # (an enum such as ServiceControllerStatus, a flags type such as AuthMechanisms) keeps its ToString.
 _PRIMITIVE_TYPE_NAMES = frozenset(
-    f"System.{name}" for name in (
-        "String", "Char", "Boolean", "DateTime", "TimeSpan", "Byte", "SByte", "Int16", "UInt16", "Int32",
-        "UInt32", "Int64", "UInt64", "Single", "Double", "Decimal", "Byte[]", "Guid", "Uri", "Version",
-        "Xml.XmlDocument", "Management.Automation.ScriptBlock", "Security.SecureString",
+    f"System.{name}"
+    for name in (
+        "String",
+        "Char",
+        "Boolean",
+        "DateTime",
+        "TimeSpan",
+        "Byte",
+        "SByte",
+        "Int16",
+        "UInt16",
+        "Int32",
+        "UInt32",
+        "Int64",
+        "UInt64",
+        "Single",
+        "Double",
+        "Decimal",
+        "Byte[]",
+        "Guid",
+        "Uri",
+        "Version",
+        "Xml.XmlDocument",
+        "Management.Automation.ScriptBlock",
+        "Security.SecureString",
     )
 )
 
@@ -133,8 +154,16 @@ def _plain_primitive(value: Any) -> Any:
         return uuid.UUID(str(value))
     if isinstance(value, datetime.datetime):
         # Rebuilt from its fields: 0001-01-01 (DateTime.MinValue, common in Exchange) has no timestamp.
-        return datetime.datetime(value.year, value.month, value.day, value.hour, value.minute,
-                                 value.second, value.microsecond, tzinfo=value.tzinfo)
+        return datetime.datetime(
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+            value.microsecond,
+            tzinfo=value.tzinfo,
+        )
     if isinstance(value, datetime.timedelta):
         return datetime.timedelta(seconds=value.total_seconds())
     return value

@@ -129,9 +129,7 @@ class CmdletCall:
         The text has PowerShell 2.0's shape, the version Exchange 2010 runs on.
         """
         if self.params.switch("WhatIf"):
-            self.write_host_line(
-                f'What if: Performing operation "{operation or self.name}" on Target "{target}".'
-            )
+            self.write_host_line(f'What if: Performing operation "{operation or self.name}" on Target "{target}".')
             return False
         return True
 
@@ -150,7 +148,5 @@ class Cmdlet:
         return lowered in self.parameters or lowered in COMMON_PARAMETERS
 
 
-def cmdlet(
-    run: Callable[[CmdletCall], None], *parameters: str, pipeline_parameter: str | None = None
-) -> Cmdlet:
+def cmdlet(run: Callable[[CmdletCall], None], *parameters: str, pipeline_parameter: str | None = None) -> Cmdlet:
     return Cmdlet(run, frozenset(p.lower() for p in parameters), pipeline_parameter)

@@ -61,20 +61,14 @@ def _names(obj: Any, *properties: str) -> set[str]:
 
 def _find(objects: Iterable[Any], identity: Any, *properties: str) -> list[Any]:
     wanted = str(identity).lower()
-    return [
-        o
-        for o in objects
-        if wanted in _names(o, "Identity", "Name", "DistinguishedName", "Guid", *properties)
-    ]
+    return [o for o in objects if wanted in _names(o, "Identity", "Name", "DistinguishedName", "Guid", *properties)]
 
 
 def _one(call: CmdletCall, objects: Iterable[Any], identity: Any, *properties: str) -> Any | None:
     """The object an ``-Identity`` names, or None after writing Exchange's not-found record."""
     found = _find(objects, identity, *properties)
     if not found:
-        call.write_error(
-            records.exchange_object_not_found(str(identity), call.state.domain_controller, call.name)
-        )
+        call.write_error(records.exchange_object_not_found(str(identity), call.state.domain_controller, call.name))
         return None
     return found[0]
 
@@ -82,9 +76,7 @@ def _one(call: CmdletCall, objects: Iterable[Any], identity: Any, *properties: s
 def _server_name(call: CmdletCall, server: Any) -> str | None:
     found = _find(call.state.of(EXCHANGE_SERVER_FILE), server, "Fqdn")
     if not found:
-        call.write_error(
-            records.exchange_object_not_found(str(server), call.state.domain_controller, call.name)
-        )
+        call.write_error(records.exchange_object_not_found(str(server), call.state.domain_controller, call.name))
         return None
     return str(found[0].Name)
 
@@ -188,24 +180,16 @@ def _principal(call: CmdletCall, user: Any) -> str | None:
 
 def _organization_identity(call: CmdletCall, identity: Any) -> str | None:
     org = call.state.organization
-    if org is None or str(identity).lower() not in _names(
-        org, "Identity", "Name", "DistinguishedName", "Guid"
-    ):
-        call.write_error(
-            records.exchange_object_not_found(str(identity), call.state.domain_controller, call.name)
-        )
+    if org is None or str(identity).lower() not in _names(org, "Identity", "Name", "DistinguishedName", "Guid"):
+        call.write_error(records.exchange_object_not_found(str(identity), call.state.domain_controller, call.name))
         return None
     return str(prop(org, "DistinguishedName"))
 
 
 def _aces(call: CmdletCall, principal: str, rights: str | None = None) -> list[Any]:
-    found = [
-        a for a in call.state.of(AD_PERMISSION_FILE) if str(prop(a, "User")).lower() == principal.lower()
-    ]
+    found = [a for a in call.state.of(AD_PERMISSION_FILE) if str(prop(a, "User")).lower() == principal.lower()]
     if rights is not None:
-        found = [
-            a for a in found if rights.lower() in {str(r).lower() for r in (prop(a, "ExtendedRights") or [])}
-        ]
+        found = [a for a in found if rights.lower() in {str(r).lower() for r in (prop(a, "ExtendedRights") or [])}]
     return found
 
 
@@ -300,9 +284,7 @@ def set_imap_settings(call: CmdletCall) -> None:
     server = _server_name(call, call.params["Server"]) if "Server" in call.params else _local_server(call)
     if server is None:
         return
-    changes = {
-        n: _converted(call, n, values.int32, call.params[n]) for n in IMAP_SETTINGS if n in call.params
-    }
+    changes = {n: _converted(call, n, values.int32, call.params[n]) for n in IMAP_SETTINGS if n in call.params}
     targets = _on_server(call.state.of(IMAP_SETTINGS_FILE), server)
     if not call.should_process(server):
         return
@@ -366,9 +348,7 @@ def new_throttling_policy(call: CmdletCall) -> None:
         if _has_setting(policy, setting):
             values.set_property(policy, setting, None)
     values.set_property(policy, "Name", PSString(name))
-    values.set_property(
-        policy, "Identity", values.ad_object_id(name, distinguished_name, prop(template, "Identity"))
-    )
+    values.set_property(policy, "Identity", values.ad_object_id(name, distinguished_name, prop(template, "Identity")))
     values.set_property(policy, "DistinguishedName", PSString(distinguished_name))
     values.set_property(policy, "IsDefault", False)
     values.set_property(policy, "Guid", PSGuid(str(uuid.uuid4())))
@@ -417,9 +397,7 @@ def set_mailbox(call: CmdletCall) -> None:
 EXCHANGE_CMDLETS: dict[str, Cmdlet] = {
     "get-exchangeserver": cmdlet(get_exchange_server, "Identity", pipeline_parameter="Identity"),
     "get-imapsettings": cmdlet(get_imap_settings, "Server", pipeline_parameter="Server"),
-    "get-receiveconnector": cmdlet(
-        get_receive_connector, "Identity", "Server", pipeline_parameter="Identity"
-    ),
+    "get-receiveconnector": cmdlet(get_receive_connector, "Identity", "Server", pipeline_parameter="Identity"),
     "get-throttlingpolicy": cmdlet(get_throttling_policy, "Identity", pipeline_parameter="Identity"),
     # -ResultSize is accepted and ignored: the lab's organization is far below Exchange's 1000 default.
     "get-mailbox": cmdlet(get_mailbox, "Identity", "ResultSize", pipeline_parameter="Identity"),
@@ -433,9 +411,7 @@ EXCHANGE_CMDLETS: dict[str, Cmdlet] = {
         *RECEIVE_CONNECTOR_INT32,
         pipeline_parameter="Identity",
     ),
-    "new-throttlingpolicy": cmdlet(
-        new_throttling_policy, "Name", *THROTTLING_SETTINGS, pipeline_parameter="Name"
-    ),
+    "new-throttlingpolicy": cmdlet(new_throttling_policy, "Name", *THROTTLING_SETTINGS, pipeline_parameter="Name"),
     "set-throttlingpolicy": cmdlet(
         set_throttling_policy, "Identity", *THROTTLING_SETTINGS, pipeline_parameter="Identity"
     ),

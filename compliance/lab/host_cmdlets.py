@@ -241,9 +241,7 @@ def _event_matches(event: Any, filters: dict[str, Any]) -> bool:
 def get_win_event(call: CmdletCall) -> None:
     table = call.require("FilterHashtable")
     if not isinstance(table, dict):
-        raise CmdletError(
-            records.argument_transformation(call.name, "FilterHashtable", "Expected a hashtable.")
-        )
+        raise CmdletError(records.argument_transformation(call.name, "FilterHashtable", "Expected a hashtable."))
     filters = {str(k).lower(): v for k, v in table.items()}
     events = [e for e in call.state.of(f"GetWinEvent-{_server(call)}") if _event_matches(e, filters)]
     if not events:
@@ -262,9 +260,7 @@ HOST_CMDLETS: dict[str, Cmdlet] = {
     "new-itemproperty": cmdlet(
         new_item_property, "Path", "Name", "PropertyType", "Type", "Value", "Force", pipeline_parameter="Path"
     ),
-    "set-itemproperty": cmdlet(
-        set_item_property, "Path", "Name", "Value", "Type", "Force", pipeline_parameter="Path"
-    ),
+    "set-itemproperty": cmdlet(set_item_property, "Path", "Name", "Value", "Type", "Force", pipeline_parameter="Path"),
     "remove-itemproperty": cmdlet(remove_item_property, "Path", "Name", "Force", pipeline_parameter="Path"),
     "get-service": cmdlet(get_service, "Name", pipeline_parameter="Name"),
     "restart-service": cmdlet(restart_service, "Name", "Force", pipeline_parameter="Name"),

@@ -15,10 +15,10 @@ _SYSTEM_EXCEPTION = "System.SystemException"
 _RUNTIME_EXCEPTION = "System.Management.Automation.RuntimeException"
 
 
-
 def _runtime_exception(*specific: str) -> tuple[str, ...]:
     """The type names of a PowerShell RuntimeException subclass, most specific first."""
     return (*specific, _RUNTIME_EXCEPTION, _SYSTEM_EXCEPTION, _EXCEPTION)
+
 
 def exchange_object_not_found(identity: str, domain_controller: str, cmdlet: str) -> ErrorSpec:
     """Exchange's non-terminating "couldn't be found" record (category unconfirmed for 2010)."""
@@ -81,8 +81,7 @@ def command_not_found(name: str) -> ErrorSpec:
 def no_language_mode() -> ErrorSpec:
     return ErrorSpec(
         message=(
-            "The syntax is not supported by this runspace. "
-            "This can occur if the runspace is in no-language mode."
+            "The syntax is not supported by this runspace. This can occur if the runspace is in no-language mode."
         ),
         exception_types=_runtime_exception("System.Management.Automation.ParseException"),
         category=ErrorCategory.ParserError,
@@ -176,9 +175,7 @@ def registry_value_missing(name: str, key: str, cmdlet: str) -> ErrorSpec:
         ),
         category=ErrorCategory.InvalidArgument,
         reason="PSArgumentException",
-        fully_qualified_error_id=(
-            f"System.Management.Automation.PSArgumentException,{_powershell_command(cmdlet)}"
-        ),
+        fully_qualified_error_id=(f"System.Management.Automation.PSArgumentException,{_powershell_command(cmdlet)}"),
         activity=cmdlet,
         target_name=name,
     )

@@ -159,9 +159,7 @@ class _Handler(BaseHTTPRequestHandler):
         content_type, sealed = self._ntlm.wrap(response)
         self._reply(status, sealed, content_type)
 
-    def _reply(
-        self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None
-    ) -> None:
+    def _reply(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
@@ -185,12 +183,8 @@ class Lab:
     ) -> None:
         folder = Path(scenario) if Path(scenario).is_dir() else resources.scenario_dir(str(scenario))
         if not folder.is_dir():
-            known = (
-                ", ".join(n for n in resources.scenario_names() if not n.startswith(".")) or "none shipped"
-            )
-            raise InputError(
-                f"unknown lab scenario {scenario!r} (known: {known}; or give a fact folder path)"
-            )
+            known = ", ".join(n for n in resources.scenario_names() if not n.startswith(".")) or "none shipped"
+            raise InputError(f"unknown lab scenario {scenario!r} (known: {known}; or give a fact folder path)")
         self.scenario = folder.name
         self.state = LabState.from_folder(folder)
         if events_relative_to_now:
@@ -275,9 +269,7 @@ class Lab:
             EXCHANGE_PATH.lower(): ShellService(
                 "Microsoft.Exchange",
                 self.exchange_endpoint,
-                PipelineExecutor(
-                    self.state, self.faults, EndpointProfile(EXCHANGE_CMDLETS, no_language=True)
-                ),
+                PipelineExecutor(self.state, self.faults, EndpointProfile(EXCHANGE_CMDLETS, no_language=True)),
                 LAB_USER,
             )
         }
@@ -296,9 +288,7 @@ class Lab:
         for path, known in self._services.items():
             if known is service:
                 url = f"http://127.0.0.1:{self.port}"
-                label = (
-                    self.exchange_endpoint if path == EXCHANGE_PATH.lower() else url + self._host_path(path)
-                )
+                label = self.exchange_endpoint if path == EXCHANGE_PATH.lower() else url + self._host_path(path)
                 with self._counter_lock:
                     self.requests[label] += 1
                 return

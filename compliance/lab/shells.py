@@ -73,9 +73,7 @@ class ShellService:
     def _create(self, request: Request) -> list[ET.Element]:
         shell = request.body.find("rsp:Shell", NS)
         if shell is None:
-            raise WSManFault(
-                soap.CODE_INVALID_SELECTORS, "w:InvalidSelectors", "Create without a Shell body."
-            )
+            raise WSManFault(soap.CODE_INVALID_SELECTORS, "w:InvalidSelectors", "Create without a Shell body.")
         shell_id = (shell.attrib.get("ShellId") or str(uuid.uuid4())).upper()
         creation = shell.find("pwsh:creationXml", NS)
         session = RunspaceSession(shell_id, self._runner)
@@ -112,9 +110,7 @@ class ShellService:
         session = self._session(request)
         command_line = request.body.find("rsp:CommandLine", NS)
         if command_line is None:
-            raise WSManFault(
-                soap.CODE_INVALID_SELECTORS, "w:InvalidSelectors", "Command without a CommandLine."
-            )
+            raise WSManFault(soap.CODE_INVALID_SELECTORS, "w:InvalidSelectors", "Command without a CommandLine.")
         command_id = (command_line.attrib.get("CommandId") or str(uuid.uuid4())).upper()
         session.new_pipeline(command_id)
         arguments = command_line.find("rsp:Arguments", NS)
@@ -139,9 +135,7 @@ class ShellService:
             response.append(element("rsp:Stream", base64.b64encode(chunk).decode(), attrib))
         if command_id:
             state = _COMMAND_DONE if result.done else _COMMAND_RUNNING
-            command_state = element(
-                "rsp:CommandState", None, {"CommandId": command_id.upper(), "State": state}
-            )
+            command_state = element("rsp:CommandState", None, {"CommandId": command_id.upper(), "State": state})
             if result.done:
                 command_state.append(element("rsp:ExitCode", "0"))
             response.append(command_state)

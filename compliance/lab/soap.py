@@ -77,8 +77,7 @@ def operation_timeout() -> WSManFault:
     return WSManFault(
         CODE_OPERATION_TIMEOUT,
         "w:TimedOut",
-        "The WS-Management service cannot complete the operation within the time specified in "
-        "OperationTimeout.",
+        "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.",
     )
 
 
@@ -121,9 +120,7 @@ def parse_request(data: bytes) -> Request:
         element = header.find(path, NS)
         return (element.text or default).strip() if element is not None else default
 
-    selectors = {
-        s.attrib.get("Name", ""): (s.text or "") for s in header.findall("w:SelectorSet/w:Selector", NS)
-    }
+    selectors = {s.attrib.get("Name", ""): (s.text or "") for s in header.findall("w:SelectorSet/w:Selector", NS)}
     options = {o.attrib.get("Name", ""): (o.text or "") for o in header.findall("w:OptionSet/w:Option", NS)}
     return Request(
         action=text("a:Action"),

@@ -37,9 +37,7 @@ class OpenedSessions(Generic[S]):
     started: float = 0.0
 
 
-def open_sessions(
-    count: int, budget: Budget, open_one: Callable[[int, StepRecorder], S]
-) -> OpenedSessions[S]:
+def open_sessions(count: int, budget: Budget, open_one: Callable[[int, StepRecorder], S]) -> OpenedSessions[S]:
     """Open up to ``count`` sessions; the first one's steps are recorded for the report."""
     opened: OpenedSessions[S] = OpenedSessions(started=time.perf_counter())
     for number in range(1, count + 1):

@@ -149,9 +149,7 @@ class ImapSession:
             else:
                 reply = self._command("login", "AUTHENTICATE PLAIN", continuation=token)
         else:
-            reply = self._command(
-                "login", f"LOGIN {quote(user)} {quote(password)}", shown=f"LOGIN {quote(user)} ***"
-            )
+            reply = self._command("login", f"LOGIN {quote(user)} {quote(password)}", shown=f"LOGIN {quote(user)} ***")
         return f"{'AUTHENTICATE PLAIN' if mechanism == 'plain' else 'LOGIN'} as {user}: {reply.line}"
 
     def _choose_mechanism(self, credentials: Credentials) -> Literal["login", "plain"]:
@@ -268,9 +266,7 @@ def probe_imap(options: ImapProbeOptions) -> ProbeResult:
     opened = open_sessions(
         options.connections,
         budget,
-        lambda _number, steps: ImapSession.open(
-            options, context, budget, steps, on_greeting=greetings.append
-        ),
+        lambda _number, steps: ImapSession.open(options, context, budget, steps, on_greeting=greetings.append),
     )
     steps = list(opened.first_steps.steps)
     accepted = len(opened.sessions)
@@ -315,8 +311,7 @@ def _check_credentials(options: ImapProbeOptions) -> None:
         return
     if creds.mechanism == "login" and not can_quote(creds.password.reveal()):
         raise InputError(
-            "the password has characters IMAP LOGIN cannot carry (non-ASCII or a line break): "
-            "use --auth plain"
+            "the password has characters IMAP LOGIN cannot carry (non-ASCII or a line break): use --auth plain"
         )
 
 

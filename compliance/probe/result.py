@@ -74,7 +74,6 @@ class StepRecorder:
         self.steps.append(Step(name, True, ms_since(started), note.detail))
 
 
-
 def ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000.0, 1)
 

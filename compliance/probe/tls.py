@@ -14,8 +14,7 @@ from pathlib import Path
 from compliance.errors import InputError
 
 INSECURE_WARNING = (
-    "certificate verification is OFF (--insecure-skip-verify): "
-    "the probe cannot tell the real server from an impostor"
+    "certificate verification is OFF (--insecure-skip-verify): the probe cannot tell the real server from an impostor"
 )
 
 

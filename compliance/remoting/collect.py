@@ -53,9 +53,16 @@ class AuditedServer:
         return any(r.casefold() == role.casefold() for r in self.roles)
 
 
-def collect(target: Target, request: CollectionRequest, *, password: str | None,
-            allow_insecure_transport: bool = False, now: datetime.datetime | None = None,
-            warn: Warn | None = None, batch: bool = True) -> RawFacts:
+def collect(
+    target: Target,
+    request: CollectionRequest,
+    *,
+    password: str | None,
+    allow_insecure_transport: bool = False,
+    now: datetime.datetime | None = None,
+    warn: Warn | None = None,
+    batch: bool = True,
+) -> RawFacts:
     """Read every fact of ``target``; each one is a value or the one line saying why not."""
     options = ConnectOptions(password=password, allow_insecure_transport=allow_insecure_transport)
     say: Warn = warn or (lambda _line: None)
@@ -93,28 +100,36 @@ def _first_reads(request: CollectionRequest) -> list[Read]:
         Read("GetOrganizationConfig", (Command("Get-OrganizationConfig"),), "OrganizationConfig"),
     ]
     if request.uccx_mailbox:
-        reads.append(Read("GetMailbox", (Command("Get-Mailbox", (("Identity", request.uccx_mailbox),)),),
-                          "Mailbox"))
+        reads.append(Read("GetMailbox", (Command("Get-Mailbox", (("Identity", request.uccx_mailbox),)),), "Mailbox"))
     return reads
 
 
-def _second_reads(request: CollectionRequest, servers: Sequence[AuditedServer],
-                  organization: Reading[list[Any]]) -> tuple[list[Read], RawFacts]:
+def _second_reads(
+    request: CollectionRequest, servers: Sequence[AuditedServer], organization: Reading[list[Any]]
+) -> tuple[list[Read], RawFacts]:
     """The per-server Exchange reads and Get-ADPermission; plus facts settled without a command."""
     cas = [s.name for s in servers if s.has_role("ClientAccess")]
     hubs = [s.name for s in servers if s.has_role("HubTransport")]
     reads: list[Read] = []
     settled: RawFacts = {}
     if cas:
-        reads.append(Read("GetImapSettings",
-                          tuple(Command("Get-ImapSettings", (("Server", n),)) for n in cas),
-                          "Imap4AdConfiguration"))
+        reads.append(
+            Read(
+                "GetImapSettings",
+                tuple(Command("Get-ImapSettings", (("Server", n),)) for n in cas),
+                "Imap4AdConfiguration",
+            )
+        )
     else:
         settled["GetImapSettings"] = Reading([])  # no Client Access server: no IMAP settings exist
     if hubs:
-        reads.append(Read("GetReceiveConnector",
-                          tuple(Command("Get-ReceiveConnector", (("Server", n),)) for n in hubs),
-                          "ReceiveConnector"))
+        reads.append(
+            Read(
+                "GetReceiveConnector",
+                tuple(Command("Get-ReceiveConnector", (("Server", n),)) for n in hubs),
+                "ReceiveConnector",
+            )
+        )
     else:
         settled["GetReceiveConnector"] = Reading([])
     if request.uccx_mailbox:
@@ -162,8 +177,10 @@ def audited_servers(target: Target, exchange_servers: Reading[list[Any]], warn: 
             url = listed.host_url
             declared = frozenset(listed.roles)
             if declared and {r.casefold() for r in declared} != {r.casefold() for r in server.roles}:
-                warn(f"{server.name}: the inventory says roles {', '.join(sorted(declared))}, Exchange says "
-                     f"{', '.join(sorted(server.roles)) or 'none'}; using Exchange's")
+                warn(
+                    f"{server.name}: the inventory says roles {', '.join(sorted(declared))}, Exchange says "
+                    f"{', '.join(sorted(server.roles)) or 'none'}; using Exchange's"
+                )
         audited.append(AuditedServer(server.name, server.roles, url))
     known = {s.name.casefold() for s in live}
     for listed in target.servers:
@@ -185,8 +202,9 @@ def host_reads(server: AuditedServer, request: CollectionRequest, now: datetime.
     if queries:
         start = now - datetime.timedelta(days=request.event_lookback_days)
         commands = tuple(
-            Command("Get-WinEvent", (("FilterHashtable", event_filter(log_name, group, start)),),
-                    empty_when=(NO_EVENTS,))
+            Command(
+                "Get-WinEvent", (("FilterHashtable", event_filter(log_name, group, start)),), empty_when=(NO_EVENTS,)
+            )
             for log_name, group in _by_log(queries).items()
         )
         reads.append(Read(server_file("GetWinEvent", server.name), commands, "EventLogRecord"))

@@ -18,8 +18,10 @@ HINT_UPN = "Kerberos wants the UPN form user@REALM, e.g. uccx-audit@LAB.LOCAL"
 HINT_POWERSHELL_PATH = "the Exchange management endpoint path is /PowerShell/, e.g. http://ex01.lab.local/PowerShell/"
 HINT_EXCHANGE_PORT = "the Exchange endpoint is on port 80 at /PowerShell/, not 5985/wsman"
 HINT_CA_FILE = "set ca_file: to the CA certificate that signed the server's certificate"
-HINT_CMDLET = ("the Exchange version does not have it, or the audit account lacks the RBAC role "
-               "that grants it (see docs/remoting.md)")
+HINT_CMDLET = (
+    "the Exchange version does not have it, or the audit account lacks the RBAC role "
+    "that grants it (see docs/remoting.md)"
+)
 
 # WS-Management fault codes ([MS-WSMV], winerror.h) that pypsrp reports as WSManFaultError.code.
 WSMAN_INVALID_RESOURCE_URI = 2150858811  # ERROR_WSMAN_INVALID_RESOURCE_URI
@@ -160,6 +162,5 @@ def describe_record(record: Any, command: str) -> str:
     if "CommandNotFoundException" in kinds:
         return f"{command}: cmdlet not found ({HINT_CMDLET}): {message}"
     if "no-language mode" in message or "ScriptsNotAllowed" in kinds:
-        return (f"{command}: refused by the NoLanguage endpoint (only cmdlets with parameters run there): "
-                f"{message}")
+        return f"{command}: refused by the NoLanguage endpoint (only cmdlets with parameters run there): {message}"
     return f"{command}: {message}"

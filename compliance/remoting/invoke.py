@@ -160,8 +160,9 @@ def _invoke(session: RemoteSession, ps: Any) -> list[Any]:
     except (RequestException, AuthenticationError, WinRMTransportError, OSError) as exc:
         raise UnreachableError(session.fail(exc)) from None
     except (WSManFaultError, WinRMError) as exc:
-        raise CommandFailed(describe_failure(exc, session.endpoint.url, username=session.target.username,
-                                             auth=session.target.auth)) from None
+        raise CommandFailed(
+            describe_failure(exc, session.endpoint.url, username=session.target.username, auth=session.target.auth)
+        ) from None
 
 
 def _type_of(value: Any) -> str:

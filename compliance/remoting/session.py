@@ -79,8 +79,10 @@ def build_wsman(target: Target, endpoint: Endpoint, options: ConnectOptions) -> 
     cert_validation: Any = str(target.ca_file) if target.ca_file else target.cert_validation
     extra: dict[str, Any] = {}
     if target.auth == "certificate":
-        extra = {"certificate_pem": str(target.certificate_pem or ""),
-                 "certificate_key_pem": str(target.certificate_key_pem or "")}
+        extra = {
+            "certificate_pem": str(target.certificate_pem or ""),
+            "certificate_key_pem": str(target.certificate_key_pem or ""),
+        }
     encryption = "auto"
     if not endpoint.ssl and target.auth not in _MESSAGE_ENCRYPTING:
         encryption = "never"  # only reached with allow_insecure_transport: pypsrp refuses "auto" here
@@ -165,22 +167,25 @@ class RemoteSession:
         try:
             wsman = build_wsman(self.target, self.endpoint, self._options)
             self._ui = _recording_ui()
-            pool = RunspacePool(wsman, configuration_name=self.endpoint.configuration,
-                                host=PSHost(None, None, False, "uccx-compliance", None, self._ui, "1.0"))
+            pool = RunspacePool(
+                wsman,
+                configuration_name=self.endpoint.configuration,
+                host=PSHost(None, None, False, "uccx-compliance", None, self._ui, "1.0"),
+            )
             pool.open()
         except InputError:
             raise
         except Exception as exc:  # every transport failure becomes one line; see remoting.errors
-            self.failure = describe_failure(exc, self.endpoint.url, username=self.target.username,
-                                            auth=self.target.auth)
+            self.failure = describe_failure(
+                exc, self.endpoint.url, username=self.target.username, auth=self.target.auth
+            )
             raise UnreachableError(self.failure) from None
         self._pool = pool
         return pool
 
     def fail(self, exc: BaseException) -> str:
         """Record a transport failure met while running a command; later commands skip the endpoint."""
-        self.failure = describe_failure(exc, self.endpoint.url, username=self.target.username,
-                                        auth=self.target.auth)
+        self.failure = describe_failure(exc, self.endpoint.url, username=self.target.username, auth=self.target.auth)
         return self.failure
 
     def close(self) -> None:
@@ -216,8 +221,7 @@ class Sessions:
     def __enter__(self) -> Sessions:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         for session in self._open.values():
             session.close()
         self._open.clear()

@@ -24,8 +24,12 @@ def change_dict(change: Change, target: str | None) -> dict[str, Any]:
 def plan_dict(plan: Plan, *, verbose: bool = True) -> dict[str, Any]:
     return {
         "target": plan.target,
-        "baseline": {"name": plan.baseline, "path": plan.baseline_path, "sha256": plan.baseline_sha256,
-                     "vars": plan.vars},
+        "baseline": {
+            "name": plan.baseline,
+            "path": plan.baseline_path,
+            "sha256": plan.baseline_sha256,
+            "vars": plan.vars,
+        },
         "source": plan.source,
         "summary": plan.summary(),
         "exit_code": int(plan.exit_code),
@@ -33,8 +37,9 @@ def plan_dict(plan: Plan, *, verbose: bool = True) -> dict[str, Any]:
         "findings": [{**asdict(f), "fixed_by": list(f.fixed_by), "target": plan.target} for f in plan.findings],
         "unreadable": [{**asdict(u), "target": plan.target} for u in plan.unreadable],
         "compliant": [{**asdict(c), "target": plan.target} for c in plan.compliant] if verbose else [],
-        "selectors": [{"check": s.check, "patterns": list(s.patterns), "matched": list(s.matched)}
-                      for s in plan.selectors],
+        "selectors": [
+            {"check": s.check, "patterns": list(s.patterns), "matched": list(s.matched)} for s in plan.selectors
+        ],
         "restarts": [{"server": srv, "service": svc} for srv, svc in plan.restarts],
         "capacity": plan.capacity,
         "notes": plan.notes,

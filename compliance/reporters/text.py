@@ -52,8 +52,7 @@ def _plan(plan: Plan, verbose: bool) -> list[str]:
         lines.append(f"Could not read ({count} check{'s' if count != 1 else ''}):")
         lines += _unreadable(plan)
     if plan.restarts:
-        lines.append("Restarts needed after apply: "
-                     + ", ".join(f"{svc} on {srv}" for srv, svc in plan.restarts))
+        lines.append("Restarts needed after apply: " + ", ".join(f"{svc} on {srv}" for srv, svc in plan.restarts))
     if plan.capacity:
         lines += _capacity(plan)
     if verbose and plan.compliant:

@@ -59,9 +59,7 @@ def test_restart_services_restarts_on_the_host_endpoint(workspace: Workspace) ->
     ]
 
 
-def test_dry_run_changes_nothing_and_shows_what_if(
-    workspace: Workspace, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_dry_run_changes_nothing_and_shows_what_if(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
     plan = workspace.save_plan()
     before = workspace.lab.state.snapshot()
 
@@ -98,9 +96,7 @@ def test_a_failure_stops_apply_and_rollback_restores_the_original_state(
     plan = workspace.save_plan()
     original = workspace.lab.state.snapshot()
     # The second Set-ReceiveConnector fails: the registry change after it must not be attempted.
-    workspace.lab.faults.failing_cmdlets = {
-        "Set-ReceiveConnector": CmdletFailure("injected fault", at_call=2)
-    }
+    workspace.lab.faults.failing_cmdlets = {"Set-ReceiveConnector": CmdletFailure("injected fault", at_call=2)}
 
     assert workspace.cli("apply", str(plan), "--format", "json") == 1
 

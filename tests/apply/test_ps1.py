@@ -62,9 +62,7 @@ def tokens(script: str) -> list[tuple[str, str]]:
             out.append(("block-comment", script[i:end]))
             i = end
         elif ch == "#":
-            end = min(
-                (p for p in (script.find("\n", i), script.find("\r", i)) if p != -1), default=len(script)
-            )
+            end = min((p for p in (script.find("\n", i), script.find("\r", i)) if p != -1), default=len(script))
             out.append(("comment", script[i:end]))
             i = end
         elif ch in SINGLE_QUOTES:
@@ -149,17 +147,12 @@ def test_script_shape() -> None:
     changes = [line.strip() for line in lines if line.strip().startswith(("Set-", "New-", "Add-"))]
     assert changes and all(line.endswith(("-WhatIf:$WhatIf", "-WhatIf:$WhatIfRemote")) for line in changes)
     assert "Set-ImapSettings -Server 'EX01' -MaxConnectionsPerUser '2400' -WhatIf:$WhatIf" in lines
-    assert (
-        "# UCCX-IMAP-004 (critical): IMAP MaxConnectionsPerUser admits every agent on the one UCCX account"
-        in lines
-    )
+    assert "# UCCX-IMAP-004 (critical): IMAP MaxConnectionsPerUser admits every agent on the one UCCX account" in lines
     assert "-IMAPMaxConcurrency $null" in script
     # The registry value goes to its server as arguments of a fixed script block.
     i = lines.index("Invoke-Command -ComputerName 'EX01' -ScriptBlock {")
     assert lines[i + 2].strip().startswith("New-ItemProperty -Path $Path -Name $Name")
-    assert lines[i + 3].startswith(
-        "} -ArgumentList 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeIS"
-    )
+    assert lines[i + 3].startswith("} -ArgumentList 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeIS")
     assert lines[i + 3].endswith("'204', $WhatIf.IsPresent")
 
 

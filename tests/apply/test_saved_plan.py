@@ -119,22 +119,14 @@ def test_reports_are_refused_in_one_line(
 
 def test_a_missing_file_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["apply", str(tmp_path / "nope.json")]) == 1
-    assert (
-        capsys.readouterr().err.strip() == f"uccx-compliance: error: {tmp_path / 'nope.json'}: no such file"
-    )
+    assert capsys.readouterr().err.strip() == f"uccx-compliance: error: {tmp_path / 'nope.json'}: no such file"
 
 
-def test_an_edited_plan_is_refused_by_apply_in_one_line(
-    saved: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    saved.write_text(
-        saved.read_text(encoding="utf-8").replace('"desired": 2400', '"desired": 16', 1), encoding="utf-8"
-    )
+def test_an_edited_plan_is_refused_by_apply_in_one_line(saved: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    saved.write_text(saved.read_text(encoding="utf-8").replace('"desired": 2400', '"desired": 16', 1), encoding="utf-8")
     assert main(["apply", str(saved)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [
-        f"uccx-compliance: error: {saved}: checksum mismatch: the plan was edited after it was written"
-    ]
+    assert err == [f"uccx-compliance: error: {saved}: checksum mismatch: the plan was edited after it was written"]
 
 
 def test_a_backup_is_not_a_plan(tmp_path: Path) -> None:

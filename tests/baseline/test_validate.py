@@ -75,7 +75,9 @@ def test_shipped_baseline_loads_with_unique_well_formed_check_ids(path: Path) ->
 
 def test_the_three_shipped_baselines_are_there() -> None:
     assert [p.name for p in SHIPPED] == [
-        "uccx-exchange2010-rtm.yaml", "uccx-exchange2010-sp1.yaml", "uccx-exchange2013.yaml",
+        "uccx-exchange2010-rtm.yaml",
+        "uccx-exchange2010-sp1.yaml",
+        "uccx-exchange2013.yaml",
     ]
 
 
@@ -98,70 +100,81 @@ def test_small_baseline_is_valid(tmp_path: Path, cli: Any) -> None:
 # (edited text, the text the error must point at, the rest of the one expected line)
 MISTAKES = [
     pytest.param(
-        mutate("at_least: 10240", "at_leest: 10240"), "at_leest",
+        mutate("at_least: 10240", "at_leest: 10240"),
+        "at_leest",
         "rules.imap_settings.checks[0].at_leest: unknown key 'at_leest' (did you mean 'at_least'?)",
         id="misspelt-comparison",
     ),
     pytest.param(
-        mutate("setting: MaxCommandSize", "setings: MaxCommandSize"), "setings",
+        mutate("setting: MaxCommandSize", "setings: MaxCommandSize"),
+        "setings",
         "rules.imap_settings.checks[0].setings: unknown key 'setings' (did you mean 'setting'?)",
         id="misspelt-required-setting",
     ),
     pytest.param(
-        mutate("severity: medium", "severty: medium"), "severty",
+        mutate("severity: medium", "severty: medium"),
+        "severty",
         "rules.imap_settings.checks[0].severty: unknown key 'severty' (did you mean 'severity'?)",
         id="misspelt-required-severity",
     ),
     pytest.param(
-        mutate("  imap_settings:", "  imap_setings:"), "imap_setings",
+        mutate("  imap_settings:", "  imap_setings:"),
+        "imap_setings",
         "rules.imap_setings: unknown key 'imap_setings' (did you mean 'imap_settings'?)",
         id="misspelt-section",
     ),
     pytest.param(
-        mutate("at_least: 10240", "frobnicate: 10240"), "frobnicate",
+        mutate("at_least: 10240", "frobnicate: 10240"),
+        "frobnicate",
         "rules.imap_settings.checks[0].frobnicate: unknown key 'frobnicate'",
         id="unknown-key-without-suggestion",
     ),
     pytest.param(
-        mutate("at_least: 10240", "at_least: lots"), "at_least: lots",
-        "rules.imap_settings.checks[0].at_least: "
-        "Input should be a valid integer, unable to parse string as an integer",
+        mutate("at_least: 10240", "at_least: lots"),
+        "at_least: lots",
+        "rules.imap_settings.checks[0].at_least: Input should be a valid integer, unable to parse string as an integer",
         id="wrong-type",
     ),
     pytest.param(
-        mutate("severity: medium", "severity: urgent"), "severity: urgent",
+        mutate("severity: medium", "severity: urgent"),
+        "severity: urgent",
         "rules.imap_settings.checks[0].severity: Input should be 'low', 'medium', 'high' or 'critical'",
         id="bad-enum",
     ),
     pytest.param(
-        mutate("        title: IMAP MaxCommandSize\n", ""), "id: UCCX-IMAP-001",
+        mutate("        title: IMAP MaxCommandSize\n", ""),
+        "id: UCCX-IMAP-001",
         "rules.imap_settings.checks[0].title: required key is missing",
         id="missing-required-key",
     ),
     pytest.param(
-        mutate("at_least: 10240", "at_least: 10240\n        at_most: 20000"), "id: UCCX-IMAP-001",
+        mutate("at_least: 10240", "at_least: 10240\n        at_most: 20000"),
+        "id: UCCX-IMAP-001",
         "rules.imap_settings.checks[0]: give exactly one comparison of exact, at_least, at_most, one_of, "
         "unlimited, present, absent; got at_least, at_most",
         id="two-comparisons",
     ),
     pytest.param(
-        mutate("id: UCCX-IMAP-001", "id: UCCX-imap-1"), "id: UCCX-imap-1",
+        mutate("id: UCCX-IMAP-001", "id: UCCX-imap-1"),
+        "id: UCCX-imap-1",
         "rules.imap_settings.checks[0].id: String should match pattern '^UCCX-[A-Z]+-\\d{3}$'",
         id="bad-check-id",
     ),
     pytest.param(
-        mutate('applies_to: ">=14.1,<15"', 'applies_to: "SP1 or later"'), "applies_to",
+        mutate('applies_to: ">=14.1,<15"', 'applies_to: "SP1 or later"'),
+        "applies_to",
         "applies_to: bad version clause 'SP1 or later': expected e.g. '>=14.1,<15'",
         id="bad-applies-to",
     ),
     pytest.param(
-        mutate("2 * agents + uccx", "2 * agentz + uccx"), 'at_least: "{{',
-        "rules.imap_settings.checks[1].at_least: "
-        "unknown var 'agentz' (known: agents, uccx_server_connections)",
+        mutate("2 * agents + uccx", "2 * agentz + uccx"),
+        'at_least: "{{',
+        "rules.imap_settings.checks[1].at_least: unknown var 'agentz' (known: agents, uccx_server_connections)",
         id="template-unknown-var",
     ),
     pytest.param(
-        mutate("2 * agents + uccx_server_connections", "__import__('os')"), 'at_least: "{{',
+        mutate("2 * agents + uccx_server_connections", "__import__('os')"),
+        'at_least: "{{',
         "rules.imap_settings.checks[1].at_least: not allowed in a baseline expression: \"__import__('os')\"",
         id="template-call-not-allowed",
     ),
@@ -186,8 +199,9 @@ def test_exact_line_for_a_misspelt_key_is_the_documented_one(tmp_path: Path, cli
     path = tmp_path / "site.yaml"
     path.write_text(mutate("at_least: 10240", "at_leest: 10240"), encoding="utf-8")
     result = cli("validate", path)
-    assert result.err == (f"{path}:18:9: rules.imap_settings.checks[0].at_leest: "
-                          "unknown key 'at_leest' (did you mean 'at_least'?)\n")
+    assert result.err == (
+        f"{path}:18:9: rules.imap_settings.checks[0].at_leest: unknown key 'at_leest' (did you mean 'at_least'?)\n"
+    )
 
 
 def test_invalid_yaml_names_the_line_and_column(tmp_path: Path, cli: Any) -> None:
@@ -244,8 +258,10 @@ def test_validate_reports_every_file_and_fails_if_any_fails(tmp_path: Path, cli:
     ("text", "message"),
     [
         ("- just\n- a list\n", ":1:1: (top level): expected a mapping"),
-        (SMALL.replace("vars:\n  agents: 100\n  uccx_server_connections: 4\n", "vars: [agents]\n"),
-         ":8:1: vars: expected a mapping of name: default"),
+        (
+            SMALL.replace("vars:\n  agents: 100\n  uccx_server_connections: 4\n", "vars: [agents]\n"),
+            ":8:1: vars: expected a mapping of name: default",
+        ),
     ],
     ids=["top-level-list", "vars-not-a-mapping"],
 )

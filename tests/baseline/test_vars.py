@@ -45,8 +45,7 @@ SIZING = [
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 @pytest.mark.parametrize(("overrides", "imap", "store"), SIZING)
-def test_agents_raise_the_imap_and_store_minimums(path: Path, overrides: dict[str, Any], imap: int,
-                                                   store: int) -> None:
+def test_agents_raise_the_imap_and_store_minimums(path: Path, overrides: dict[str, Any], imap: int, store: int) -> None:
     found = minimums(path, overrides)
     assert found["MaxConnections"] == imap
     assert found["MaxConnectionsPerUser"] == imap
@@ -65,8 +64,9 @@ def test_var_override_reaches_the_plan(cli: Any) -> None:
 
 
 def test_list_and_string_vars_are_rendered_with_their_type() -> None:
-    loaded = load_baseline(SP1, {"receive_connectors": ["*"], "uccx_mailbox": "ccx-mail",
-                                 "throttling_policy_name": "UCCX-Email"})
+    loaded = load_baseline(
+        SP1, {"receive_connectors": ["*"], "uccx_mailbox": "ccx-mail", "throttling_policy_name": "UCCX-Email"}
+    )
     rules = loaded.baseline.rules
     assert rules.receive_connectors is not None and rules.receive_connectors.selector.identity == ["*"]
     assert rules.throttling_policy is not None and rules.throttling_policy.name == "UCCX-Email"
@@ -87,17 +87,25 @@ def test_overrides_do_not_change_the_recorded_defaults_or_the_file_digest() -> N
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        pytest.param(["agent=2000"], "--var agent: this baseline has no var 'agent' (did you mean 'agents'?)",
-                     id="unknown-with-suggestion"),
-        pytest.param(["colour=red"], "--var colour: this baseline has no var 'colour' (known: agents, "
-                     "event_lookback_days, receive_connectors, throttling_policy_name, uccx_mailbox, "
-                     "uccx_server_connections)", id="unknown-lists-known"),
-        pytest.param(["agents=many"], "--var agents='many': expected int like the default 100",
-                     id="text-for-int"),
-        pytest.param(["agents=true"], "--var agents=True: expected int like the default 100",
-                     id="bool-for-int"),
-        pytest.param(["receive_connectors=EX01"], "--var receive_connectors='EX01': expected list like the "
-                     "default ['*\\\\Default *']", id="text-for-list"),
+        pytest.param(
+            ["agent=2000"],
+            "--var agent: this baseline has no var 'agent' (did you mean 'agents'?)",
+            id="unknown-with-suggestion",
+        ),
+        pytest.param(
+            ["colour=red"],
+            "--var colour: this baseline has no var 'colour' (known: agents, "
+            "event_lookback_days, receive_connectors, throttling_policy_name, uccx_mailbox, "
+            "uccx_server_connections)",
+            id="unknown-lists-known",
+        ),
+        pytest.param(["agents=many"], "--var agents='many': expected int like the default 100", id="text-for-int"),
+        pytest.param(["agents=true"], "--var agents=True: expected int like the default 100", id="bool-for-int"),
+        pytest.param(
+            ["receive_connectors=EX01"],
+            "--var receive_connectors='EX01': expected list like the default ['*\\\\Default *']",
+            id="text-for-list",
+        ),
         pytest.param(["agents"], "--var 'agents': expected NAME=VALUE", id="no-equals"),
         pytest.param(["agents=[1"], "--var 'agents=[1': value is not valid YAML", id="bad-yaml"),
     ],
@@ -111,9 +119,13 @@ def test_bad_var_is_one_line_and_exit_1(cli: Any, argv: list[str], message: str)
 
 
 def test_var_values_are_read_as_yaml() -> None:
-    assert parse_var_overrides(["agents=300", "receive_connectors=['*\\Client *']", "uccx_mailbox=uccx01",
-                                "empty="]) == {
-        "agents": 300, "receive_connectors": ["*\\Client *"], "uccx_mailbox": "uccx01", "empty": "",
+    assert parse_var_overrides(
+        ["agents=300", "receive_connectors=['*\\Client *']", "uccx_mailbox=uccx01", "empty="]
+    ) == {
+        "agents": 300,
+        "receive_connectors": ["*\\Client *"],
+        "uccx_mailbox": "uccx01",
+        "empty": "",
     }
 
 
@@ -142,8 +154,18 @@ def test_expression_values(expression: str, value: Any) -> None:
 
 @pytest.mark.parametrize(
     "expression",
-    ["__import__('os')", "agents.real", "agents ** 2", "agents / 3", "True", "[agents]", "lambda: 1",
-     "max(agents, key=abs)", "names + 1", "agents +"],
+    [
+        "__import__('os')",
+        "agents.real",
+        "agents ** 2",
+        "agents / 3",
+        "True",
+        "[agents]",
+        "lambda: 1",
+        "max(agents, key=abs)",
+        "names + 1",
+        "agents +",
+    ],
 )
 def test_expressions_outside_the_small_language_are_refused(expression: str) -> None:
     with pytest.raises(ExpressionError):

@@ -42,5 +42,9 @@ def test_bad_range_is_refused(text: str) -> None:
 def test_version_prints_as_exchange_does() -> None:
     assert str(SP3) == "Version 14.3 (Build 123.4)"
     assert [v.product for v in (RTM, SP3, E2013, E2016, E2019)] == [
-        "Exchange 2010 RTM", "Exchange 2010 SP3", "Exchange 2013", "Exchange 2016", "Exchange 2019",
+        "Exchange 2010 RTM",
+        "Exchange 2010 SP3",
+        "Exchange 2013",
+        "Exchange 2016",
+        "Exchange 2019",
     ]

@@ -72,14 +72,14 @@ MEETS = [
 ]
 
 
-@pytest.mark.parametrize(("expect", "value", "ok"), MEETS,
-                         ids=[f"{next(iter(e))}-{v!r}-{'ok' if ok else 'not'}" for e, v, ok in MEETS])
+@pytest.mark.parametrize(
+    ("expect", "value", "ok"), MEETS, ids=[f"{next(iter(e))}-{v!r}-{'ok' if ok else 'not'}" for e, v, ok in MEETS]
+)
 def test_meets(expect: dict[str, Any], value: Any, ok: bool) -> None:
     assert meets(Expectation(**expect), current(value)) is ok
 
 
-@pytest.mark.parametrize(("expect", "value"),
-                         [({"exact": 0}, False), ({"exact": False}, 0), ({"exact": 1}, True)])
+@pytest.mark.parametrize(("expect", "value"), [({"exact": 0}, False), ({"exact": False}, 0), ({"exact": 1}, True)])
 def test_exact_does_not_confuse_booleans_and_numbers(expect: dict[str, Any], value: Any) -> None:
     assert not meets(Expectation(**expect), current(value))
 
@@ -97,8 +97,7 @@ def test_exact_does_not_confuse_booleans_and_numbers(expect: dict[str, Any], val
         ({"absent": True}, "Unlimited", "absent", None),
     ],
 )
-def test_requirement_and_desired_value(expect: dict[str, Any], unlimited_as: str, text: str,
-                                       desired: Any) -> None:
+def test_requirement_and_desired_value(expect: dict[str, Any], unlimited_as: str, text: str, desired: Any) -> None:
     expectation = Expectation(**expect)
     assert requirement(expectation, unlimited_as) == text
     assert desired_value(expectation, unlimited_as) == desired
@@ -106,7 +105,6 @@ def test_requirement_and_desired_value(expect: dict[str, Any], unlimited_as: str
 
 def test_the_desired_value_meets_its_own_expectation() -> None:
     # Applying what the plan proposes must leave the check compliant.
-    for expect in ({"at_least": 2400}, {"at_most": 10}, {"exact": "Regular"}, {"one_of": [5, 10]},
-                   {"unlimited": True}):
+    for expect in ({"at_least": 2400}, {"at_most": 10}, {"exact": "Regular"}, {"one_of": [5, 10]}, {"unlimited": True}):
         expectation = Expectation(**expect)
         assert meets(expectation, normalize(desired_value(expectation, "Unlimited"))), expect

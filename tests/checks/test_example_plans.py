@@ -26,10 +26,20 @@ MAILBOX = "lab.local/Users/UCCX Email"  # the Identity Set-Mailbox takes (the ma
 RIGHT = "View Information Store status"
 ORG_DN = "CN=LAB,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=lab,DC=local"
 POLICY_SETTINGS = [
-    "IMAPMaxConcurrency", "IMAPPercentTimeInAD", "IMAPPercentTimeInCAS", "IMAPPercentTimeInMailboxRPC",
-    "RCAMaxConcurrency", "RCAPercentTimeInAD", "RCAPercentTimeInCAS", "RCAPercentTimeInMailboxRPC",
-    "MessageRateLimit", "RecipientRateLimit", "CPUStartPercent",
-    "CPAMaxConcurrency", "CPAPercentTimeInCAS", "CPAPercentTimeInMailboxRPC",
+    "IMAPMaxConcurrency",
+    "IMAPPercentTimeInAD",
+    "IMAPPercentTimeInCAS",
+    "IMAPPercentTimeInMailboxRPC",
+    "RCAMaxConcurrency",
+    "RCAPercentTimeInAD",
+    "RCAPercentTimeInCAS",
+    "RCAPercentTimeInMailboxRPC",
+    "MessageRateLimit",
+    "RecipientRateLimit",
+    "CPUStartPercent",
+    "CPAMaxConcurrency",
+    "CPAPercentTimeInCAS",
+    "CPAPercentTimeInMailboxRPC",
 ]
 
 # (check, resource, identity, setting, current, desired, action)
@@ -39,11 +49,12 @@ EXPECTED_CHANGES = {
     ("UCCX-SMTP-003", CONNECTOR, CONNECTOR, "MaxInboundConnectionPercentagePerSource", 2, 5, "update"),
     ("UCCX-SMTP-004", CONNECTOR, CONNECTOR, "MaxInboundConnectionPerSource", 20, 250, "update"),
     ("UCCX-THR-000", "throttling policy UCCX", "UCCX", None, None, "UCCX", "create"),
-    *{(f"UCCX-THR-{i:03}", "throttling policy UCCX", "UCCX", setting, None, None, "create")
-      for i, setting in enumerate(POLICY_SETTINGS, start=1)},
+    *{
+        (f"UCCX-THR-{i:03}", "throttling policy UCCX", "UCCX", setting, None, None, "create")
+        for i, setting in enumerate(POLICY_SETTINGS, start=1)
+    },
     ("UCCX-MBX-001", "mailbox uccx", MAILBOX, "ThrottlingPolicy", None, "UCCX", "update"),
-    ("UCCX-STORE-001", "registry on EX01", STORE_KEY, "Maximum Allowed Service Sessions Per User", None, 204,
-     "create"),
+    ("UCCX-STORE-001", "registry on EX01", STORE_KEY, "Maximum Allowed Service Sessions Per User", None, 204, "create"),
     ("UCCX-ADP-001", "organization LAB", ORG_DN, "ExtendedRights", None, RIGHT, "add"),
 }
 
@@ -71,15 +82,17 @@ def test_defaults_plan_keeps_compliant_evidence(defaults_report: tuple[int, dict
     _code, report, _text = defaults_report
     compliant = {(c["check"], c["resource"]) for c in report["compliant"]}
     assert compliant == {
-        ("UCCX-IMAP-001", "IMAP settings on EX01"), ("UCCX-IMAP-002", "IMAP settings on EX01"),
+        ("UCCX-IMAP-001", "IMAP settings on EX01"),
+        ("UCCX-IMAP-002", "IMAP settings on EX01"),
         ("UCCX-SMTP-000", "receive connectors"),
         ("UCCX-SMTP-001", "EX01\\Default EX01"),  # MaxInboundConnection 5000
         ("UCCX-SMTP-002", "EX01\\Default EX01"),  # MessageRateLimit Unlimited meets "at least 250"
     }
     evidence = {c["check"]: c["evidence"] for c in report["compliant"]}
     assert evidence["UCCX-SMTP-002"] == "MessageRateLimit is Unlimited (at least 250)"
-    assert report["selectors"] == [{"check": "UCCX-SMTP-000", "patterns": ["*\\Default *"],
-                                    "matched": ["EX01\\Default EX01"]}]
+    assert report["selectors"] == [
+        {"check": "UCCX-SMTP-000", "patterns": ["*\\Default *"], "matched": ["EX01\\Default EX01"]}
+    ]
 
 
 def test_the_9646_finding_points_at_the_store_registry_value(
@@ -99,8 +112,10 @@ def test_the_9646_finding_points_at_the_store_registry_value(
 
 def test_defaults_plan_says_what_restarts(defaults_report: tuple[int, dict[str, Any], str]) -> None:
     _code, report, text = defaults_report
-    assert report["restarts"] == [{"server": "EX01", "service": "MSExchangeIMAP4"},
-                                  {"server": "EX01", "service": "MSExchangeIS"}]
+    assert report["restarts"] == [
+        {"server": "EX01", "service": "MSExchangeIMAP4"},
+        {"server": "EX01", "service": "MSExchangeIS"},
+    ]
     assert "Restarts needed after apply: MSExchangeIMAP4 on EX01, MSExchangeIS on EX01" in text
 
 
@@ -132,13 +147,23 @@ def test_more_agents_than_the_compliant_example_was_sized_for_is_drift(cli: Any)
     report = json.loads(result.out)
     assert result.code == 2
     assert {(c["check"], c["desired"]) for c in report["changes"]} >= {
-        ("UCCX-IMAP-003", 3004), ("UCCX-IMAP-004", 3004),
+        ("UCCX-IMAP-003", 3004),
+        ("UCCX-IMAP-004", 3004),
     }
 
 
 def test_connector_selector_that_matches_nothing_is_a_finding(cli: Any) -> None:
-    result = cli("plan", "--facts", COMPLIANT, "--baseline", SP1,
-                 "--var", "receive_connectors=['*\\Relay *']", "--format", "json")
+    result = cli(
+        "plan",
+        "--facts",
+        COMPLIANT,
+        "--baseline",
+        SP1,
+        "--var",
+        "receive_connectors=['*\\Relay *']",
+        "--format",
+        "json",
+    )
     report = json.loads(result.out)
     [finding] = report["findings"]
     assert finding["check"] == "UCCX-SMTP-000"

@@ -24,8 +24,14 @@ MISSING_FOLDER_ERROR = "facts folder not found (expected a folder of Export-Clix
 
 def python_m(*argv: str | Path) -> subprocess.CompletedProcess[str]:
     """``python -m compliance ARGS`` in a fresh interpreter, from the repository root."""
-    return subprocess.run([sys.executable, "-m", "compliance", *map(str, argv)], cwd=REPO,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "compliance", *map(str, argv)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_help_lists_every_command_and_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -36,8 +42,10 @@ def test_help_lists_every_command_and_the_exit_codes(capsys: pytest.CaptureFixtu
     for name in COMMANDS:
         assert f"\n    {name}" in out
     flat = " ".join(out.split())
-    assert "exit codes: 0 compliant; 1 bad input or usage; 2 drift (every fact was read); 3 incomplete " \
+    assert (
+        "exit codes: 0 compliant; 1 bad input or usage; 2 drift (every fact was read); 3 incomplete "
         "(something could not be read)" in flat
+    )
 
 
 @pytest.mark.parametrize("command", ["validate", "plan"])
@@ -60,8 +68,10 @@ def test_no_arguments_prints_help_and_exits_1(cli: Any) -> None:
         (["plan"], "uccx-compliance plan: error: one of the arguments --facts --inventory is required"),
         (["validate"], "uccx-compliance validate: error: the following arguments are required: FILE"),
         (["bogus"], "uccx-compliance: error: argument COMMAND: invalid choice: 'bogus'"),
-        (["plan", "--facts", "x", "--format", "xml"], "uccx-compliance plan: error: argument --format: "
-                                                      "invalid choice: 'xml'"),
+        (
+            ["plan", "--facts", "x", "--format", "xml"],
+            "uccx-compliance plan: error: argument --format: invalid choice: 'xml'",
+        ),
         (["--no-such-option"], "uccx-compliance: error: unrecognized arguments: --no-such-option"),
     ],
     ids=["plan-without-source", "validate-without-file", "unknown-command", "bad-format", "unknown-option"],
@@ -79,8 +89,9 @@ def test_usage_errors_exit_1_never_2(argv: list[str], message: str, capsys: pyte
 def test_facts_without_baseline_is_one_line(cli: Any) -> None:
     result = cli("plan", "--facts", DEFAULTS)
     assert (result.code, result.out) == (1, "")
-    assert result.err == ("uccx-compliance: error: plan --facts needs --baseline FILE "
-                          "(shipped ones are in baselines/)\n")
+    assert result.err == (
+        "uccx-compliance: error: plan --facts needs --baseline FILE (shipped ones are in baselines/)\n"
+    )
 
 
 def test_python_m_compliance_runs_and_a_user_error_is_one_line(tmp_path: Path) -> None:

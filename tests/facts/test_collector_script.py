@@ -62,9 +62,7 @@ PS3_CONSTRUCTS = {
 def code_only(text: str) -> str:
     """The script without comments, so help text may name cmdlets (Set-...) it never runs."""
     text = re.sub(r"<#.*?#>", "", text, flags=re.DOTALL)
-    return "\n".join(
-        line.split("#", 1)[0] if not line.lstrip().startswith("#") else "" for line in text.splitlines()
-    )
+    return "\n".join(line.split("#", 1)[0] if not line.lstrip().startswith("#") else "" for line in text.splitlines())
 
 
 def invoked_commands(text: str) -> set[str]:
@@ -82,9 +80,9 @@ def test_only_read_only_commands_are_invoked() -> None:
 
 
 def test_the_allow_list_check_catches_a_change() -> None:
-    assert invoked_commands(
-        SCRIPT + "\nSet-ImapSettings -Server EX01 -MaxConnections 2400\n"
-    ) - invoked_commands(SCRIPT) == {"Set-ImapSettings"}
+    assert invoked_commands(SCRIPT + "\nSet-ImapSettings -Server EX01 -MaxConnections 2400\n") - invoked_commands(
+        SCRIPT
+    ) == {"Set-ImapSettings"}
     assert "Set-ImapSettings" not in invoked_commands(SCRIPT + "\n# Set-ImapSettings is for the admin\n")
 
 

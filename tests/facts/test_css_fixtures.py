@@ -23,11 +23,19 @@ REPO = Path(__file__).resolve().parents[2]
 BASELINE_2013 = REPO / "baselines" / "uccx-exchange2013.yaml"
 BASELINES_2010 = [REPO / "baselines" / f"uccx-exchange2010-{sp}.yaml" for sp in ("rtm", "sp1")]
 SERVER = "WIN-CTD3L0RGEN4"
-LIMITS = ("MaxInboundConnection", "MaxInboundConnectionPerSource", "MaxInboundConnectionPercentagePerSource",
-          "MessageRateLimit")
+LIMITS = (
+    "MaxInboundConnection",
+    "MaxInboundConnectionPerSource",
+    "MaxInboundConnectionPercentagePerSource",
+    "MessageRateLimit",
+)
 # The checklist's receive connector minimums (exchange-facts.md, "What the checklist asks for").
-CHECKLIST_MINIMUMS = {"MaxInboundConnection": 5000, "MessageRateLimit": 250,
-                      "MaxInboundConnectionPercentagePerSource": 5, "MaxInboundConnectionPerSource": 250}
+CHECKLIST_MINIMUMS = {
+    "MaxInboundConnection": 5000,
+    "MessageRateLimit": 250,
+    "MaxInboundConnectionPercentagePerSource": 5,
+    "MaxInboundConnectionPerSource": 250,
+}
 
 
 def readme_table(css: Path) -> dict[str, dict[str, int | str]]:
@@ -40,8 +48,7 @@ def readme_table(css: Path) -> dict[str, dict[str, int | str]]:
     table: dict[str, dict[str, int | str]] = {}
     for row in rows:
         name, *values = [c.strip() for c in row.strip("|").split("|")]
-        table[name] = {column: (v if v == "Unlimited" else int(v))
-                       for column, v in zip(LIMITS, values, strict=True)}
+        table[name] = {column: (v if v == "Unlimited" else int(v)) for column, v in zip(LIMITS, values, strict=True)}
     assert len(table) == 5
     return table
 
@@ -72,8 +79,11 @@ def test_client_proxy_connector_limits(css: Path) -> None:
 
 def test_empty_tls_certificate_name_reads_as_null(css: Path) -> None:
     def with_certificate(name: str) -> list[str]:
-        return [c.name for c in receive_connectors(read_clixml(css / name))
-                if c.settings["TlsCertificateName"].value is not None]
+        return [
+            c.name
+            for c in receive_connectors(read_clixml(css / name))
+            if c.settings["TlsCertificateName"].value is not None
+        ]
 
     assert with_certificate("E19-GetReceiveConnector.xml") == [f"Default Frontend {SERVER}"]
     assert with_certificate("E19-GetReceiveConnectorEmptyTlsCertificateName.xml") == []
@@ -88,9 +98,11 @@ def test_multi_valued_property_is_shown_as_exchange_prints_it(css: Path) -> None
 
 @pytest.mark.parametrize(
     ("file", "name", "version"),
-    [("E15-GetExchangeServer.xml", "SOLO-E15A", (15, 0, 1497, 2)),
-     ("E16-GetExchangeServer.xml", "SOLO-E16A", (15, 1, 2375, 7)),
-     ("E19-GetExchangeServer.xml", "SOLO-E19A", (15, 2, 986, 5))],
+    [
+        ("E15-GetExchangeServer.xml", "SOLO-E15A", (15, 0, 1497, 2)),
+        ("E16-GetExchangeServer.xml", "SOLO-E16A", (15, 1, 2375, 7)),
+        ("E19-GetExchangeServer.xml", "SOLO-E19A", (15, 2, 986, 5)),
+    ],
 )
 def test_server_versions(css: Path, file: str, name: str, version: tuple[int, int, int, int]) -> None:
     # Versions from the README ("Version 15.0 (Build 1497.2)"...); names from the exports themselves.
@@ -114,11 +126,13 @@ def test_organization_config_with_datetime_minvalue_reads(css: Path) -> None:
 
 
 def e19_folder(css: Path, fact_folder: Any) -> Path:
-    return fact_folder({
-        "GetExchangeServer.xml": css / "E19-GetExchangeServer.xml",
-        "GetReceiveConnector.xml": css / "E19-GetReceiveConnector.xml",
-        "GetOrganizationConfig.xml": css / "E19-GetOrganizationConfig.xml",
-    })
+    return fact_folder(
+        {
+            "GetExchangeServer.xml": css / "E19-GetExchangeServer.xml",
+            "GetReceiveConnector.xml": css / "E19-GetReceiveConnector.xml",
+            "GetOrganizationConfig.xml": css / "E19-GetOrganizationConfig.xml",
+        }
+    )
 
 
 def test_plan_of_e19_connectors_shows_exactly_the_settings_below_the_checklist(
@@ -127,15 +141,25 @@ def test_plan_of_e19_connectors_shows_exactly_the_settings_below_the_checklist(
     table = readme_table(css)
     expected = {
         (f"{SERVER}\\{name}", setting, value, CHECKLIST_MINIMUMS[setting])
-        for name, row in table.items() for setting, value in row.items()
+        for name, row in table.items()
+        for setting, value in row.items()
         if value != "Unlimited" and int(value) < CHECKLIST_MINIMUMS[setting]
     }
     # Worked from the table: PerSource 20 and Percentage 2 on four connectors, MessageRateLimit 5 on the
     # two Client connectors; Default (Unlimited, 100, Unlimited) is compliant.
     assert len(expected) == 10
 
-    result = cli("plan", "--facts", e19_folder(css, fact_folder), "--baseline", BASELINE_2013,
-                 "--var", 'receive_connectors=["*"]', "--format", "json")
+    result = cli(
+        "plan",
+        "--facts",
+        e19_folder(css, fact_folder),
+        "--baseline",
+        BASELINE_2013,
+        "--var",
+        'receive_connectors=["*"]',
+        "--format",
+        "json",
+    )
     report = json.loads(result.out)
     changes = report["changes"]
     assert {(c["identity"], c["setting"], c["current"], c["desired"]) for c in changes} == expected
@@ -155,8 +179,7 @@ def test_plan_of_e19_connectors_shows_exactly_the_settings_below_the_checklist(
 
 
 @pytest.mark.parametrize("baseline", BASELINES_2010, ids=lambda p: p.stem)
-def test_2010_baselines_refuse_an_exchange_2019_server(css: Path, fact_folder: Any, cli: Any,
-                                                      baseline: Path) -> None:
+def test_2010_baselines_refuse_an_exchange_2019_server(css: Path, fact_folder: Any, cli: Any, baseline: Path) -> None:
     result = cli("plan", "--facts", e19_folder(css, fact_folder), "--baseline", baseline)
     assert result.code == 1
     assert result.out == ""
@@ -167,11 +190,19 @@ def test_2010_baselines_refuse_an_exchange_2019_server(css: Path, fact_folder: A
     assert "SOLO-E19A runs Version 15.2 (Build 986.5) (Exchange 2019)" in line
 
 
-@pytest.mark.parametrize("file", ["E15-GetExchangeServer.xml", "E16-GetExchangeServer.xml",
-                                  "E19-GetExchangeServer.xml"])
+@pytest.mark.parametrize(
+    "file", ["E15-GetExchangeServer.xml", "E16-GetExchangeServer.xml", "E19-GetExchangeServer.xml"]
+)
 def test_2013_baseline_accepts_2013_2016_and_2019(css: Path, fact_folder: Any, cli: Any, file: str) -> None:
-    result = cli("plan", "--facts", fact_folder({"GetExchangeServer.xml": css / file}),
-                 "--baseline", BASELINE_2013, "--format", "json")
+    result = cli(
+        "plan",
+        "--facts",
+        fact_folder({"GetExchangeServer.xml": css / file}),
+        "--baseline",
+        BASELINE_2013,
+        "--format",
+        "json",
+    )
     report = json.loads(result.out)
     assert result.code == 3  # accepted; only the other files are missing
     assert report["changes"] == [] and report["compliant"] == []

@@ -62,9 +62,7 @@ def type_name(obj: Any) -> str:
 
 def unlimited(value: Any) -> int | None:
     """An ``Unlimited<Int32>`` object as (Value or None for Unlimited), checking its shape."""
-    assert type_name(value).startswith(
-        "Microsoft.Exchange.Data.Unlimited`1[[System.Int32, mscorlib, Version=2.0.0.0"
-    )
+    assert type_name(value).startswith("Microsoft.Exchange.Data.Unlimited`1[[System.Int32, mscorlib, Version=2.0.0.0")
     if value.IsUnlimited:
         assert str(value) == "Unlimited"
         return None
@@ -161,17 +159,13 @@ def test_defaults_mailbox_permission_registry_and_events() -> None:
     [key] = read(DEFAULTS, "GetItemProperty-EX01.xml")
     assert type_name(key) == "System.Management.Automation.PSCustomObject"
     assert key.PSChildName == "ParametersSystem" and key.PSComputerName == "EX01"
-    assert "Maximum Allowed Service Sessions Per User" not in {
-        p.name for p in key.PSObject.extended_properties
-    }
+    assert "Maximum Allowed Service Sessions Per User" not in {p.name for p in key.PSObject.extended_properties}
 
     events = read(DEFAULTS, "GetWinEvent-EX01.xml")
     assert all(type_name(e) == "System.Diagnostics.Eventing.Reader.EventLogRecord" for e in events)
     session = [e for e in events if e.Id == 9646]
     assert [e.TimeCreated.date().isoformat() for e in session] == ["2026-11-20", "2026-11-21", "2026-11-22"]
-    assert all(
-        isinstance(e.TimeCreated, datetime.datetime) and e.ProviderName == "MSExchangeIS" for e in session
-    )
+    assert all(isinstance(e.TimeCreated, datetime.datetime) and e.ProviderName == "MSExchangeIS" for e in session)
     assert all(
         'cn=uccx" ' in e.Message and 'exceeded the maximum of 16 objects of type "session"' in e.Message
         for e in session
@@ -204,9 +198,7 @@ def test_compliant_values_match_the_checklist() -> None:
     policies = {p.Name: p for p in read(COMPLIANT, "GetThrottlingPolicy.xml")}
     uccx = policies["UCCX"]
     assert uccx.IsDefault is False
-    assert {name: getattr(uccx, name) for name in CHECKLIST_POLICY_SETTINGS} == dict.fromkeys(
-        CHECKLIST_POLICY_SETTINGS
-    )
+    assert {name: getattr(uccx, name) for name in CHECKLIST_POLICY_SETTINGS} == dict.fromkeys(CHECKLIST_POLICY_SETTINGS)
     [default] = [p for p in policies.values() if p.IsDefault]
     assert default.RCAMaxConcurrency == 20  # the default policy itself is left alone
 
@@ -246,6 +238,4 @@ def test_generator_reproduces_the_committed_files() -> None:
         del sys.modules[spec.name]
     for folder, build in generate.FOLDERS.items():
         for name, content in build().items():
-            assert (EXAMPLES / folder / name).read_bytes() == content, (
-                f"{folder}/{name} differs; rerun generate.py"
-            )
+            assert (EXAMPLES / folder / name).read_bytes() == content, f"{folder}/{name} differs; rerun generate.py"

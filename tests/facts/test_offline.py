@@ -94,14 +94,16 @@ def assert_only_these_unreadable(code: int, report: dict[str, Any], checks: set[
     # Unreadable is neither compliant nor drift, and the rest is still judged.
     assert report["changes"] == [] and report["findings"] == []
     assert not {c["check"] for c in report["compliant"]} & checks
-    assert report["summary"] == {"compliant": TOTAL_CHECKS - len(checks - {"applies_to"}), "drift": 0,
-                                 "unreadable": len(unreadable)}
+    assert report["summary"] == {
+        "compliant": TOTAL_CHECKS - len(checks - {"applies_to"}),
+        "drift": 0,
+        "unreadable": len(unreadable),
+    }
     assert code == 3
 
 
 @pytest.mark.parametrize("name", sorted(READERS))
-def test_missing_file_makes_only_its_checks_unreadable(name: str, judge: Judge,
-                                                        compliant_raw: RawFacts) -> None:
+def test_missing_file_makes_only_its_checks_unreadable(name: str, judge: Judge, compliant_raw: RawFacts) -> None:
     raw = {stem: reading for stem, reading in compliant_raw.items() if f"{stem}.xml" != name}
     assert len(raw) == len(compliant_raw) - 1
     code, report = judge(raw)
@@ -138,10 +140,13 @@ DAMAGE = [
 
 
 @pytest.mark.parametrize(("damage", "reason"), DAMAGE)
-@pytest.mark.parametrize("name", ["GetImapSettings.xml", "GetThrottlingPolicy.xml",
-                                  "GetItemProperty-EX01.xml"])
+@pytest.mark.parametrize("name", ["GetImapSettings.xml", "GetThrottlingPolicy.xml", "GetItemProperty-EX01.xml"])
 def test_malformed_file_names_the_file_and_only_its_checks_are_unreadable(
-    name: str, damage: Callable[[Path], str], reason: str, judge: Judge, compliant_raw: RawFacts,
+    name: str,
+    damage: Callable[[Path], str],
+    reason: str,
+    judge: Judge,
+    compliant_raw: RawFacts,
     tmp_path: Path,
 ) -> None:
     code, report = judge(with_file(compliant_raw, name, damage(COMPLIANT / name), tmp_path))
@@ -167,8 +172,9 @@ def test_malformed_file_end_to_end(copy_of: Any, plan: Any) -> None:
     policies = folder / "GetThrottlingPolicy.xml"
     policies.write_text(truncated(policies), encoding="utf-8")
     code, report = plan(folder)
-    assert_only_these_unreadable(code, report, READERS["GetThrottlingPolicy.xml"],
-                                 "GetThrottlingPolicy.xml: malformed CLIXML")
+    assert_only_these_unreadable(
+        code, report, READERS["GetThrottlingPolicy.xml"], "GetThrottlingPolicy.xml: malformed CLIXML"
+    )
 
 
 def test_malformed_file_on_an_organization_with_drift_still_exits_3(copy_of: Any, plan: Any) -> None:
@@ -188,8 +194,9 @@ def test_deserialized_twice_type_names_are_accepted(copy_of: Any, plan: Any) -> 
         path = folder / name
         text = path.read_text(encoding="utf-8-sig")
         assert "<T>Microsoft.Exchange." in text
-        path.write_text(text.replace("<T>Microsoft.Exchange.", "<T>Deserialized.Microsoft.Exchange."),
-                        encoding="utf-8-sig")
+        path.write_text(
+            text.replace("<T>Microsoft.Exchange.", "<T>Deserialized.Microsoft.Exchange."), encoding="utf-8-sig"
+        )
     [imap] = read_clixml(folder / "GetImapSettings.xml")
     assert imap.type_names[0] == "Microsoft.Exchange.Data.Directory.SystemConfiguration.Imap4AdConfiguration"
     code, report = plan(folder)

@@ -17,8 +17,10 @@ from compliance.facts.psobject import PSObj, strip_deserialized
 from compliance.facts.values import UNLIMITED, Setting, ad_object_name, byte_quantity, normalize, same_name
 
 UNLIMITED_INT = "Microsoft.Exchange.Data.Unlimited`1[[System.Int32, mscorlib, Version=4.0.0.0]]"
-UNLIMITED_BQS = ("Microsoft.Exchange.Data.Unlimited`1[[Microsoft.Exchange.Data.ByteQuantifiedSize, "
-                 "Microsoft.Exchange.Data, Version=15.0.0.0]]")
+UNLIMITED_BQS = (
+    "Microsoft.Exchange.Data.Unlimited`1[[Microsoft.Exchange.Data.ByteQuantifiedSize, "
+    "Microsoft.Exchange.Data, Version=15.0.0.0]]"
+)
 BQS = "Microsoft.Exchange.Data.ByteQuantifiedSize"
 AD_OBJECT_ID = "Microsoft.Exchange.Data.Directory.ADObjectId"
 SCOPE_ENUM = "Microsoft.Exchange.Data.Directory.ThrottlingPolicyScopeType"
@@ -37,24 +39,36 @@ def bqs(text: str) -> PSObj:
 
 
 def ad_id(name: str, dn: str) -> PSObj:
-    return PSObj((AD_OBJECT_ID, "Microsoft.Exchange.Data.ObjectId"), name,
-                 {"Name": name, "DistinguishedName": dn, "Rdn": f"CN={name}"})
+    return PSObj(
+        (AD_OBJECT_ID, "Microsoft.Exchange.Data.ObjectId"),
+        name,
+        {"Name": name, "DistinguishedName": dn, "Rdn": f"CN={name}"},
+    )
 
 
 NORMALIZED = [
     pytest.param(unlimited_obj(None), UNLIMITED, "Unlimited", id="Unlimited<Int32>-unlimited"),
     pytest.param(unlimited_obj(20), 20, 20, id="Unlimited<Int32>-20"),
     pytest.param(unlimited_obj(5), 5, 5, id="Unlimited<Int32>-5"),
-    pytest.param(PSObj((UNLIMITED_BQS,), "Unlimited", {"IsUnlimited": True}), UNLIMITED, "Unlimited",
-                 id="Unlimited<ByteQuantifiedSize>-unlimited"),
-    pytest.param(PSObj((UNLIMITED_BQS,), "10 MB (10,485,760 bytes)",
-                       {"IsUnlimited": False, "Value": bqs("10 MB (10,485,760 bytes)")}),
-                 10485760, "10 MB (10,485,760 bytes)", id="Unlimited<ByteQuantifiedSize>-10MB"),
-    pytest.param(bqs("36 MB (37,748,736 bytes)"), 37748736, "36 MB (37,748,736 bytes)",
-                 id="ByteQuantifiedSize"),
+    pytest.param(
+        PSObj((UNLIMITED_BQS,), "Unlimited", {"IsUnlimited": True}),
+        UNLIMITED,
+        "Unlimited",
+        id="Unlimited<ByteQuantifiedSize>-unlimited",
+    ),
+    pytest.param(
+        PSObj(
+            (UNLIMITED_BQS,),
+            "10 MB (10,485,760 bytes)",
+            {"IsUnlimited": False, "Value": bqs("10 MB (10,485,760 bytes)")},
+        ),
+        10485760,
+        "10 MB (10,485,760 bytes)",
+        id="Unlimited<ByteQuantifiedSize>-10MB",
+    ),
+    pytest.param(bqs("36 MB (37,748,736 bytes)"), 37748736, "36 MB (37,748,736 bytes)", id="ByteQuantifiedSize"),
     pytest.param(bqs("0 B (0 bytes)"), 0, "0 B (0 bytes)", id="ByteQuantifiedSize-zero"),
-    pytest.param("1.953 GB (2,097,152,000 bytes)", 2097152000, "1.953 GB (2,097,152,000 bytes)",
-                 id="size-as-text"),
+    pytest.param("1.953 GB (2,097,152,000 bytes)", 2097152000, "1.953 GB (2,097,152,000 bytes)", id="size-as-text"),
     pytest.param(ad_id("UCCX", "CN=UCCX,CN=Global Settings,CN=LAB"), "UCCX", "UCCX", id="ADObjectId"),
     pytest.param(2400, 2400, 2400, id="int"),
     pytest.param(0, 0, 0, id="zero"),
@@ -63,8 +77,7 @@ NORMALIZED = [
     pytest.param(" 2400 ", 2400, 2400, id="digits-as-text"),
     pytest.param("-1", -1, -1, id="negative-text"),
     pytest.param("Regular", "Regular", "Regular", id="text"),
-    pytest.param(PSObj((SCOPE_ENUM, "System.Enum"), "Regular", value=0), "Regular", "Regular",
-                 id="enum-by-name"),
+    pytest.param(PSObj((SCOPE_ENUM, "System.Enum"), "Regular", value=0), "Regular", "Regular", id="enum-by-name"),
 ]
 
 
@@ -93,8 +106,13 @@ def test_null_is_shown_as_null_and_means_what_the_type_says(null_means_unlimited
 
 def test_2010_policy_null_means_no_limit_but_2013_null_means_inherit() -> None:
     props_2010 = {"Name": "UCCX", "IsDefault": False, "IMAPMaxConcurrency": None, "CPUStartPercent": 75}
-    props_2013 = {"Name": "UCCX", "IsDefault": False, "ThrottlingPolicyScope": "Regular",
-                  "ImapMaxConcurrency": None, "RcaMaxConcurrency": unlimited_obj(None)}
+    props_2013 = {
+        "Name": "UCCX",
+        "IsDefault": False,
+        "ThrottlingPolicyScope": "Regular",
+        "ImapMaxConcurrency": None,
+        "RcaMaxConcurrency": unlimited_obj(None),
+    }
     [old] = parse.throttling_policies([PSObj((POLICY,), "UCCX", props_2010)])
     [new] = parse.throttling_policies([PSObj((POLICY,), "UCCX", props_2013)])
     assert old.settings["IMAPMaxConcurrency"] == Setting(UNLIMITED, None)
@@ -105,8 +123,12 @@ def test_2010_policy_null_means_no_limit_but_2013_null_means_inherit() -> None:
 
 @pytest.mark.parametrize(
     ("text", "count"),
-    [("10 MB (10,485,760 bytes)", 10485760), ("2 GB (2,147,483,648 bytes)", 2147483648),
-     ("512 KB (524 288 bytes)", 524288), ("Unlimited", "Unlimited")],
+    [
+        ("10 MB (10,485,760 bytes)", 10485760),
+        ("2 GB (2,147,483,648 bytes)", 2147483648),
+        ("512 KB (524 288 bytes)", 524288),
+        ("Unlimited", "Unlimited"),
+    ],
 )
 def test_byte_quantity(text: str, count: int | str) -> None:
     assert byte_quantity(text) == count
@@ -146,8 +168,14 @@ def test_settings_are_looked_up_case_insensitively_like_powershell_properties() 
 
 
 def test_psobject_properties_are_case_insensitive_and_types_lose_deserialized() -> None:
-    obj = PSObj(("Deserialized.Deserialized.Microsoft.Exchange.Data.Directory.Management.Mailbox",
-                 "Deserialized.System.Object"), "uccx", {"ThrottlingPolicy": None, "Alias": "uccx"})
+    obj = PSObj(
+        (
+            "Deserialized.Deserialized.Microsoft.Exchange.Data.Directory.Management.Mailbox",
+            "Deserialized.System.Object",
+        ),
+        "uccx",
+        {"ThrottlingPolicy": None, "Alias": "uccx"},
+    )
     assert obj.type_names == ("Microsoft.Exchange.Data.Directory.Management.Mailbox", "System.Object")
     assert obj.is_type("Microsoft.Exchange.Data.Directory.Management.Mailbox")
     assert obj.get("alias") == "uccx" and obj.has("THROTTLINGPOLICY")

@@ -14,8 +14,9 @@ from compliance.lab.server import Lab
 PASSWORD = "chain-lab-password"
 
 
-def test_plan_apply_replan_is_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_apply_replan_is_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("UCCX_LAB_PASSWORD", PASSWORD)
     saved, backups, audit = tmp_path / "plan.json", tmp_path / "backups", tmp_path / "audit.log"
     with Lab(scenario="exchange2010-sp3-defaults", port=0, password=PASSWORD) as lab:

@@ -36,8 +36,9 @@ def comparable(plan_json: dict[str, object]) -> dict[str, object]:
 
 
 @pytest.mark.parametrize(("scenario", "exit_code"), SCENARIOS.items())
-def test_live_plan_equals_offline_plan(scenario: str, exit_code: int, tmp_path: Path,
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_live_plan_equals_offline_plan(
+    scenario: str, exit_code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = resources.scenario_dir(scenario)
     collected_at = offline.collected_at(folder)
     assert collected_at is not None
@@ -53,8 +54,9 @@ def test_live_plan_equals_offline_plan(scenario: str, exit_code: int, tmp_path: 
     assert comparable(plan_dict(live_plan)) == comparable(plan_dict(offline_plan))
 
 
-def test_plan_inventory_cli_reports_targets_in_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_inventory_cli_reports_targets_in_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("UCCX_LAB_PASSWORD", PASSWORD)
     with Lab(scenario="exchange2010-sp3-compliant", port=0, password=PASSWORD) as lab:
         inventory = lab.write_inventory(tmp_path / "inventory.yaml")
@@ -66,8 +68,9 @@ def test_plan_inventory_cli_reports_targets_in_json(tmp_path: Path, monkeypatch:
     assert report["summary"]["compliant"] > 20
 
 
-def test_unreachable_target_is_incomplete_never_compliant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreachable_target_is_incomplete_never_compliant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("UCCX_LAB_PASSWORD", PASSWORD)
     with Lab(scenario="exchange2010-sp3-compliant", port=0, password=PASSWORD) as lab:
         inventory = lab.write_inventory(tmp_path / "inventory.yaml")

@@ -57,17 +57,12 @@ def test_a_misspelt_key_names_file_line_column_and_the_right_key(tmp_path: Path)
     path = write(tmp_path, VALID.replace("    username:", "    usernme:"))
     with pytest.raises(InputError) as caught:
         load_inventory(path)
-    assert (
-        str(caught.value)
-        == f"{path}:6:5: targets[0].usernme: unknown key 'usernme' (did you mean 'username'?)"
-    )
+    assert str(caught.value) == f"{path}:6:5: targets[0].usernme: unknown key 'usernme' (did you mean 'username'?)"
 
 
 def test_an_unknown_baseline_name_is_an_input_error(tmp_path: Path) -> None:
     path = write(tmp_path, VALID.replace("baseline: site.yaml", "baseline: no-such-baseline"))
-    with pytest.raises(
-        InputError, match=r"targets\[0\]\.baseline: no shipped baseline named 'no-such-baseline'"
-    ):
+    with pytest.raises(InputError, match=r"targets\[0\]\.baseline: no shipped baseline named 'no-such-baseline'"):
         load_inventory(path)
 
 
@@ -81,9 +76,7 @@ def test_password_env_missing_names_the_variable(tmp_path: Path, monkeypatch: py
 
 
 def test_no_password_source_and_no_terminal_is_an_input_error(tmp_path: Path) -> None:
-    target = load_inventory(
-        write(tmp_path, VALID.replace("    password_env: UCCX_TEST_PASSWORD\n", ""))
-    ).targets[0]
+    target = load_inventory(write(tmp_path, VALID.replace("    password_env: UCCX_TEST_PASSWORD\n", ""))).targets[0]
     # pytest's stdin is not a terminal, so there is nobody to prompt.
     with pytest.raises(InputError, match="set password_env"):
         target.password()
@@ -93,12 +86,10 @@ def test_basic_auth_over_plain_http_is_refused_unless_allowed(tmp_path: Path) ->
     from compliance.facts.collection import CollectionRequest
     from compliance.remoting.collect import collect
 
-    target = load_inventory(
-        write(tmp_path, VALID.replace("    username:", "    auth: basic\n    username:"))
-    ).targets[0]
-    with pytest.raises(
-        InputError, match=r"basic authentication over plain http:// .* --allow-insecure-transport"
-    ):
+    target = load_inventory(write(tmp_path, VALID.replace("    username:", "    auth: basic\n    username:"))).targets[
+        0
+    ]
+    with pytest.raises(InputError, match=r"basic authentication over plain http:// .* --allow-insecure-transport"):
         collect(target, CollectionRequest(uccx_mailbox="uccx"), password="x")
 
 
@@ -106,8 +97,9 @@ def test_target_vars_may_be_lists_and_reach_the_baseline(tmp_path: Path) -> None
     from compliance import resources
     from compliance.live import target_baseline
 
-    text = VALID.replace("vars: {uccx_mailbox: uccx}",
-                         "vars: {uccx_mailbox: uccx-mail, receive_connectors: ['EX01\\Client *']}")
+    text = VALID.replace(
+        "vars: {uccx_mailbox: uccx}", "vars: {uccx_mailbox: uccx-mail, receive_connectors: ['EX01\\Client *']}"
+    )
     target = load_inventory(write(tmp_path, text)).targets[0]
     loaded = target_baseline(target, {"agents": 50}, resources.shipped_baseline("uccx-exchange2010-sp1"))
     rules = loaded.baseline.rules
@@ -117,8 +109,7 @@ def test_target_vars_may_be_lists_and_reach_the_baseline(tmp_path: Path) -> None
     assert loaded.vars["agents"] == 50
 
 
-def test_a_prompted_password_is_asked_once_per_target_and_run(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_prompted_password_is_asked_once_per_target_and_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import getpass
     import sys
 

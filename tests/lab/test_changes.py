@@ -17,9 +17,7 @@ def _imap(lab: Lab) -> dict[str, object]:
 
 def test_set_imap_settings_changes_the_state_and_a_later_get_sees_it(lab: Lab) -> None:
     with RunspacePool(wsman(lab), configuration_name="Microsoft.Exchange", host=host()) as pool:
-        changed = run(
-            pool, "Set-ImapSettings", Server="EX01", MaxConnectionsPerUser=2400, MaxConnections="2400"
-        )
+        changed = run(pool, "Set-ImapSettings", Server="EX01", MaxConnectionsPerUser=2400, MaxConnections="2400")
         after = run(pool, "Get-ImapSettings", Server="EX01").output[0]
     assert not changed.had_errors and changed.streams.error == []
     assert after.adapted_properties["MaxConnectionsPerUser"] == 2400
@@ -74,9 +72,7 @@ def test_throttling_policy_lifecycle_keeps_uint32_and_nil(lab: Lab) -> None:
         run(pool, "Set-Mailbox", Identity="uccx", ThrottlingPolicy="UCCX")
         mailbox = run(pool, "Get-Mailbox", Identity="uccx").output[0]
     assert created.streams.error == [] and str(created.output[0]) == "UCCX"
-    policy = next(
-        p for p in lab.state.snapshot()["GetThrottlingPolicy"] if p["props"]["Name"]["value"] == "UCCX"
-    )
+    policy = next(p for p in lab.state.snapshot()["GetThrottlingPolicy"] if p["props"]["Name"]["value"] == "UCCX")
     assert policy["props"]["IMAPMaxConcurrency"] is None
     assert policy["props"]["IsDefault"]["value"] is True or policy["props"]["IsDefault"]["value"] == 0
     assert str(mailbox.adapted_properties["ThrottlingPolicy"]) == "UCCX"
@@ -85,9 +81,7 @@ def test_throttling_policy_lifecycle_keeps_uint32_and_nil(lab: Lab) -> None:
 def test_new_policy_setting_is_a_uint32(lab: Lab) -> None:
     with RunspacePool(wsman(lab), configuration_name="Microsoft.Exchange", host=host()) as pool:
         run(pool, "New-ThrottlingPolicy", Name="UCCX", RecipientRateLimit=20)
-    policy = next(
-        p for p in lab.state.snapshot()["GetThrottlingPolicy"] if p["props"]["Name"]["value"] == "UCCX"
-    )
+    policy = next(p for p in lab.state.snapshot()["GetThrottlingPolicy"] if p["props"]["Name"]["value"] == "UCCX")
     assert policy["props"]["RecipientRateLimit"]["kind"] == "PSUInt"
     assert policy["props"]["RecipientRateLimit"]["value"] == 20
 
@@ -108,9 +102,7 @@ def test_add_and_remove_ad_permission_restores_the_original_state(lab: Lab) -> N
 def test_rollback_of_a_setting_restores_the_snapshot_exactly(lab: Lab) -> None:
     before = lab.state.snapshot()
     with RunspacePool(wsman(lab), configuration_name="Microsoft.Exchange", host=host()) as pool:
-        old = (
-            run(pool, "Get-ImapSettings", Server="EX01").output[0].adapted_properties["MaxConnectionsPerUser"]
-        )
+        old = run(pool, "Get-ImapSettings", Server="EX01").output[0].adapted_properties["MaxConnectionsPerUser"]
         run(pool, "Set-ImapSettings", Server="EX01", MaxConnectionsPerUser=2400)
         assert lab.state.snapshot() != before
         run(pool, "Set-ImapSettings", Server="EX01", MaxConnectionsPerUser=old)

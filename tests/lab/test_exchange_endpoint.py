@@ -62,9 +62,8 @@ def test_other_configuration_on_the_exchange_path_is_a_resource_uri_fault(lab: L
     with pytest.raises(WSManFaultError) as caught:
         RunspacePool(wsman(lab), configuration_name="Microsoft.PowerShell").open()
     assert caught.value.code == 2150858811
-    assert (
-        "The resource URI (http://schemas.microsoft.com/powershell/Microsoft.PowerShell) was not found"
-        in str(caught.value.reason)
+    assert "The resource URI (http://schemas.microsoft.com/powershell/Microsoft.PowerShell) was not found" in str(
+        caught.value.reason
     )
 
 

@@ -46,9 +46,7 @@ def test_a_cmdlet_fails_only_at_its_third_call(lab: Lab) -> None:
     assert [ps.had_errors for ps in results] == [False, False, True]
     assert error_messages(results[2]) == ["The AD write failed."]
     connectors = {c["to_string"]: c["props"] for c in lab.state.snapshot()["GetReceiveConnector"]}
-    assert (
-        connectors["EX01\\Default EX01"]["MaxInboundConnection"]["to_string"] == "101"
-    )  # the 3rd did nothing
+    assert connectors["EX01\\Default EX01"]["MaxInboundConnection"]["to_string"] == "101"  # the 3rd did nothing
     assert connectors["EX01\\Client EX01"]["MaxInboundConnection"]["to_string"] == "102"
 
 

@@ -40,8 +40,7 @@ USER = "uccx-agent@example.test"
 PASSWORD = "Pr0be-P4ss-7f3a9c2e"  # distinctive, so a leak is easy to search for
 USERIP_LIMIT = 3
 EXCHANGE_421 = (
-    "421 4.3.2 The maximum number of concurrent connections has exceeded a limit, "
-    "closing transmission channel"
+    "421 4.3.2 The maximum number of concurrent connections has exceeded a limit, closing transmission channel"
 )
 
 
@@ -94,9 +93,7 @@ def make_self_signed(directory: Path) -> Certificate:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -105,9 +102,7 @@ def make_self_signed(directory: Path) -> Certificate:
     paths = Certificate(directory / "cert.pem", directory / "key.pem")
     paths.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     paths.key.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return paths
 

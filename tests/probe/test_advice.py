@@ -7,8 +7,7 @@ from compliance.probe.result import Outcome, Refusal
 from compliance.probe.session import FailureKind, SessionFailed
 
 EXCHANGE_421 = (
-    "421 4.3.2 The maximum number of concurrent connections has exceeded a limit, "
-    "closing transmission channel"
+    "421 4.3.2 The maximum number of concurrent connections has exceeded a limit, closing transmission channel"
 )
 CTX = ProbeContext("mail.example.test", 143, "uccx@example.test", 60.0)
 
@@ -32,9 +31,7 @@ def test_exchange_no_authenticate_failed_on_the_first_session_is_auth_rejected()
 
 
 def test_exchange_no_authenticate_failed_after_sixteen_is_throttled() -> None:
-    outcome, advice = classify_imap(
-        CTX, 16, refusal(17, "login", FailureKind.NO, "A2 NO AUTHENTICATE failed.")
-    )
+    outcome, advice = classify_imap(CTX, 16, refusal(17, "login", FailureKind.NO, "A2 NO AUTHENTICATE failed."))
     assert outcome is Outcome.THROTTLED
     assert "16 is the default of both MaxConnectionsPerUser" in advice
     assert "KB 980049" in advice

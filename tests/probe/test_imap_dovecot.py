@@ -205,9 +205,7 @@ def test_budget_stops_opening_and_closes(dovecot: Server, probe_cli: Any) -> Non
     assert result["accepted"] < 3
 
 
-def test_junit_has_a_testcase_per_step_and_one_for_the_count(
-    dovecot: Server, probe_cli: Any, tmp_path: Path
-) -> None:
+def test_junit_has_a_testcase_per_step_and_one_for_the_count(dovecot: Server, probe_cli: Any, tmp_path: Path) -> None:
     report = tmp_path / "probe.xml"
     run = probe_cli(*imap_args(dovecot, "--connections", "5"), "--format", "junit", "--out", str(report))
     assert run.code == 2

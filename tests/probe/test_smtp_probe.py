@@ -59,9 +59,7 @@ def test_at_the_limit_is_ok(limited_smtp_server: Server, probe_cli: Any) -> None
 
 
 def test_send_test_delivers_a_message(smtp_server: Server, probe_cli: Any) -> None:
-    run = probe_cli(
-        *smtp_args(smtp_server, "--send-test", "--from", "uccx@example.test", "--to", "queue@example.test")
-    )
+    run = probe_cli(*smtp_args(smtp_server, "--send-test", "--from", "uccx@example.test", "--to", "queue@example.test"))
     result = json.loads(run.out)
     assert run.code == 0, run.out
     send = next(s for s in result["steps"] if s["name"] == "send_test")

@@ -25,6 +25,8 @@ def test_the_real_exports_are_there() -> None:
     if not FIXTURES and os.environ.get("UCCX_SHARED_FIXTURES") == "optional":
         pytest.skip(f"real Exchange fixtures not found at {CSS}")
     assert len(FIXTURES) == 6, CSS
+
+
 EXAMPLES = sorted(resources.scenarios_dir().glob("*/*.xml"))
 
 
@@ -56,9 +58,7 @@ def test_writer_prefixes_type_names_once_and_reuses_them() -> None:
 
 
 def test_writer_keeps_primitives(tmp_path: Path) -> None:
-    when = datetime.datetime(
-        2026, 11, 20, 9, 12, 44, 531628, tzinfo=datetime.timezone(datetime.timedelta(hours=1))
-    )
+    when = datetime.datetime(2026, 11, 20, 9, 12, 44, 531628, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))
     values = [
         PSObj(
             ("System.Management.Automation.PSCustomObject",),
@@ -77,9 +77,7 @@ def test_writer_keeps_primitives(tmp_path: Path) -> None:
     ]
     path = tmp_path / "GetItemProperty-EX01.xml"
     write_clixml(path, values)
-    assert '<I32 N="Maximum Allowed Service Sessions Per User">64</I32>' in path.read_text(
-        encoding="utf-8-sig"
-    )
+    assert '<I32 N="Maximum Allowed Service Sessions Per User">64</I32>' in path.read_text(encoding="utf-8-sig")
     assert read_clixml(path) == values
 
 

@@ -15,8 +15,9 @@ from tests.remoting.test_lab_collection import NOW, lab_target
 PASSWORD = "records-lab-password"
 
 
-def test_a_cmdlet_the_endpoint_lacks_is_named_with_the_rbac_hint(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cmdlet_the_endpoint_lacks_is_named_with_the_rbac_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # An account without the RBAC role (or an older Exchange) has no Get-ImapSettings at all.
     without = {k: v for k, v in cmdlets.EXCHANGE_CMDLETS.items() if k != "get-imapsettings"}
     monkeypatch.setattr(server, "EXCHANGE_CMDLETS", without)
@@ -35,8 +36,16 @@ def test_a_script_is_refused_by_the_nolanguage_endpoint_in_one_line() -> None:
     from pypsrp.wsman import WSMan
 
     with Lab(scenario="exchange2010-sp3-defaults", port=0, password=PASSWORD) as lab:
-        wsman = WSMan("127.0.0.1", port=lab.port, path="PowerShell/", ssl=False, auth="ntlm",
-                      username="uccx-audit@lab.local", password=PASSWORD, no_proxy=True)
+        wsman = WSMan(
+            "127.0.0.1",
+            port=lab.port,
+            path="PowerShell/",
+            ssl=False,
+            auth="ntlm",
+            username="uccx-audit@lab.local",
+            password=PASSWORD,
+            no_proxy=True,
+        )
         with RunspacePool(wsman, configuration_name="Microsoft.Exchange") as pool:
             ps = PowerShell(pool)
             ps.add_script("Get-Mailbox | Set-Mailbox -ThrottlingPolicy $null")

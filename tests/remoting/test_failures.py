@@ -204,8 +204,9 @@ def test_each_failure_makes_the_plan_incomplete_exit_3(case: str, make_target: A
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         register(mock)
         raw = collect(target, REQUEST, password="not-the-real-one")
-    plan = evaluate(load_baseline(resources.shipped_baseline("uccx-exchange2010-sp1")),
-                    build_facts(raw, source=EXCHANGE))
+    plan = evaluate(
+        load_baseline(resources.shipped_baseline("uccx-exchange2010-sp1")), build_facts(raw, source=EXCHANGE)
+    )
     assert plan.exit_code is ExitCode.INCOMPLETE
     assert plan.summary()["compliant"] == 0 and plan.summary()["drift"] == 0
     text = render("text", [plan])

@@ -59,9 +59,7 @@ def test_live_facts_equal_the_offline_folder(scenario: str, tmp_path: Path) -> N
 
 
 def test_a_failing_cmdlet_makes_only_its_fact_unreadable(tmp_path: Path) -> None:
-    message = (
-        "Active Directory operation failed on DC01.lab.local. The server is unwilling to process the request."
-    )
+    message = "Active Directory operation failed on DC01.lab.local. The server is unwilling to process the request."
     with lab_server.Lab(scenario=SCENARIOS[0], port=0, password="uccx-lab") as lab:
         lab.faults.failing_cmdlets["Get-ReceiveConnector"] = message
         target, request = lab_target(lab, tmp_path)

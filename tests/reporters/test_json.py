@@ -9,8 +9,22 @@ from typing import Any
 from compliance.plan import Plan
 from compliance.reporters import render
 
-CHANGE_KEYS = {"check", "resource", "identity", "setting", "current", "desired", "action", "severity",
-               "requires_restart", "title", "requirement", "server", "kind", "principal"}
+CHANGE_KEYS = {
+    "check",
+    "resource",
+    "identity",
+    "setting",
+    "current",
+    "desired",
+    "action",
+    "severity",
+    "requires_restart",
+    "title",
+    "requirement",
+    "server",
+    "kind",
+    "principal",
+}
 
 
 def report(plans: list[Plan]) -> dict[str, Any]:
@@ -23,8 +37,12 @@ def test_top_level_shape(plan: Plan) -> None:
     assert data["format_version"] == 1
     assert data["summary"] == {"compliant": 1, "drift": 7, "unreadable": 1}  # 6 changes + 1 finding
     assert data["exit_code"] == 3  # something unreadable: incomplete wins over drift
-    assert data["baseline"] == {"name": "uccx-exchange2010-sp1",
-                                "path": "baselines/uccx-exchange2010-sp1.yaml", "sha256": "0" * 64, "vars": {}}
+    assert data["baseline"] == {
+        "name": "uccx-exchange2010-sp1",
+        "path": "baselines/uccx-exchange2010-sp1.yaml",
+        "sha256": "0" * 64,
+        "vars": {},
+    }
     assert data["source"] == "facts folder examples/facts/x"
     assert "targets" not in data  # one offline plan: no per-target section
 
@@ -36,10 +54,20 @@ def test_changes_carry_what_a_pipeline_needs(plan: Plan) -> None:
         assert set(change) == CHANGE_KEYS
     first = changes[0]
     assert first == {
-        "check": "UCCX-IMAP-004", "title": "IMAP MaxConnectionsPerUser", "severity": "critical",
-        "resource": "IMAP settings on EX01", "identity": "EX01", "setting": "MaxConnectionsPerUser",
-        "current": 16, "desired": 2400, "requirement": "at least 2400", "action": "update", "server": "EX01",
-        "requires_restart": ["MSExchangeIMAP4"], "kind": "imap", "principal": None,
+        "check": "UCCX-IMAP-004",
+        "title": "IMAP MaxConnectionsPerUser",
+        "severity": "critical",
+        "resource": "IMAP settings on EX01",
+        "identity": "EX01",
+        "setting": "MaxConnectionsPerUser",
+        "current": 16,
+        "desired": 2400,
+        "requirement": "at least 2400",
+        "action": "update",
+        "server": "EX01",
+        "requires_restart": ["MSExchangeIMAP4"],
+        "kind": "imap",
+        "principal": None,
     }
 
 
@@ -53,8 +81,14 @@ def test_current_is_shown_as_exchange_shows_it(plan: Plan) -> None:
 
 def test_unreadable_findings_and_compliant(plan: Plan) -> None:
     data = report([plan])
-    assert data["unreadable"] == [{"check": "UCCX-ADP-001", "resource": "organization LAB",
-                                   "reason": "GetADPermission.xml: not collected", "target": None}]
+    assert data["unreadable"] == [
+        {
+            "check": "UCCX-ADP-001",
+            "resource": "organization LAB",
+            "reason": "GetADPermission.xml: not collected",
+            "target": None,
+        }
+    ]
     [finding] = data["findings"]
     assert finding["fixed_by"] == ["UCCX-STORE-001"]
     assert [c["evidence"] for c in data["compliant"]] == ["MaxCommandSize is 10240 (at least 10240)"]

@@ -11,10 +11,10 @@ def test_changes_table(plan: Plan) -> None:
     header = lines.index("| check | resource | setting | current | required | action |")
     assert lines[header + 1] == "|---|---|---|---|---|---|"
     rows = lines[header + 2 : header + 8]
-    assert rows[0] == ("| UCCX-IMAP-004 | IMAP settings on EX01 | MaxConnectionsPerUser | 16 | at least 2400 "
-                       "| update |")
-    assert rows[2] == ("| UCCX-SMTP-009 | EX01\\Relay \\| UCCX | MessageRateLimit | Unlimited | at most 100 "
-                       "| update |")
+    assert rows[0] == (
+        "| UCCX-IMAP-004 | IMAP settings on EX01 | MaxConnectionsPerUser | 16 | at least 2400 | update |"
+    )
+    assert rows[2] == ("| UCCX-SMTP-009 | EX01\\Relay \\| UCCX | MessageRateLimit | Unlimited | at most 100 | update |")
     assert rows[3] == "| UCCX-THR-000 | throttling policy UCCX |  | (absent) | present | create |"
     assert rows[5].startswith("| UCCX-MBX-001 | mailbox uccx | ThrottlingPolicy | $null (default policy) |")
     # Every row has the header's six cells (an unescaped pipe would add one).
@@ -24,12 +24,12 @@ def test_changes_table(plan: Plan) -> None:
 
 def test_summary_sections_and_result(plan: Plan) -> None:
     text = render("markdown", [plan])
-    assert text.startswith("## uccx-exchange2010-sp1\n\nBaseline `uccx-exchange2010-sp1` against facts "
-                           "folder examples/facts/x: **7 drift**, 1 compliant, 1 unreadable.\n")
-    assert ("**Could not read**\n\n"
-            "- `UCCX-ADP-001` organization LAB: GetADPermission.xml: not collected\n") in text
-    assert "- `UCCX-EVT-001` event log on EX01: MSExchangeIS 9646: 3 event(s); fixed by UCCX-STORE-001\n" \
-        in text
+    assert text.startswith(
+        "## uccx-exchange2010-sp1\n\nBaseline `uccx-exchange2010-sp1` against facts "
+        "folder examples/facts/x: **7 drift**, 1 compliant, 1 unreadable.\n"
+    )
+    assert ("**Could not read**\n\n- `UCCX-ADP-001` organization LAB: GetADPermission.xml: not collected\n") in text
+    assert "- `UCCX-EVT-001` event log on EX01: MSExchangeIS 9646: 3 event(s); fixed by UCCX-STORE-001\n" in text
     assert "**Restarts needed:** MSExchangeIMAP4 on EX01" in text
     assert text.endswith("Result: **incomplete** (exit 3)\n")
 

@@ -14,21 +14,24 @@ from compliance.reporters.common import combined_exit, show
 
 def test_changes_grouped_by_resource(plan: Plan) -> None:
     text = render("text", [plan])
-    assert ("  ~ IMAP settings on EX01\n"
-            "      ~ MaxConnectionsPerUser: 16 -> at least 2400    [UCCX-IMAP-004 critical]\n") in text
+    assert (
+        "  ~ IMAP settings on EX01\n      ~ MaxConnectionsPerUser: 16 -> at least 2400    [UCCX-IMAP-004 critical]\n"
+    ) in text
     assert "      ~ MessageRateLimit: Unlimited -> at most 100    [UCCX-SMTP-009 low]\n" in text
-    assert ("  + throttling policy UCCX (create)\n"
-            "      + IMAPMaxConcurrency: $null    [UCCX-THR-001 critical]\n") in text
-    assert "      ~ ThrottlingPolicy: $null (default policy) -> exactly UCCX    [UCCX-MBX-001 critical]\n" \
-        in text
-    assert ("  ! event log on EX01    [UCCX-EVT-001 high]\n"
-            "      MSExchangeIS 9646: 3 event(s); fixed by UCCX-STORE-001\n") in text
+    assert (
+        "  + throttling policy UCCX (create)\n      + IMAPMaxConcurrency: $null    [UCCX-THR-001 critical]\n"
+    ) in text
+    assert "      ~ ThrottlingPolicy: $null (default policy) -> exactly UCCX    [UCCX-MBX-001 critical]\n" in text
+    assert (
+        "  ! event log on EX01    [UCCX-EVT-001 high]\n      MSExchangeIS 9646: 3 event(s); fixed by UCCX-STORE-001\n"
+    ) in text
 
 
 def test_unreadable_restarts_and_totals(plan: Plan) -> None:
     text = render("text", [plan])
-    assert ("Could not read (1 check):\n"
-            "  ? organization LAB: GetADPermission.xml: not collected    [UCCX-ADP-001]\n") in text
+    assert (
+        "Could not read (1 check):\n  ? organization LAB: GetADPermission.xml: not collected    [UCCX-ADP-001]\n"
+    ) in text
     assert "Restarts needed after apply: MSExchangeIMAP4 on EX01\n" in text
     assert "Plan: 6 to change, 1 finding(s), 1 compliant (-v lists them), 1 unreadable.\n" in text
     assert text.endswith("Result: incomplete (exit 3)\n")
