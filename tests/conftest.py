@@ -1,9 +1,9 @@
 """Shared paths and helpers for the test suite.
 
-``SHARED`` is the project's shared folder beside the repository (``../shared``): CI runs in a fresh
-clone with ``shared/`` next to it, so every path is resolved from this file, never from the cwd.
-The real Exchange exports in ``SHARED/fixtures/css-exchange`` are read as they are; tests that need
-them under the names the collector writes copy them into a temporary fact folder.
+Every path is resolved from this file, never from the cwd. The real Exchange exports live in the
+repository (``tests/fixtures/real``, each with a ``.SOURCE`` file naming where it was copied from), so
+a clone of the project alone runs the whole suite; tests that need them under the names the
+collector writes copy them into a temporary fact folder.
 
 Test modules do not ``import conftest`` (another area has its own ``conftest.py``, and pytest keeps
 only one module of that name); they use these fixtures, or compute paths from their own ``__file__``.
@@ -11,7 +11,6 @@ only one module of that name); they use these fixtures, or compute paths from th
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,8 +21,7 @@ import pytest
 from compliance.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-CSS = SHARED / "fixtures" / "css-exchange"
+CSS = REPO / "tests" / "fixtures" / "real"
 
 
 @dataclass(frozen=True)
@@ -52,13 +50,7 @@ def cli(capsys: pytest.CaptureFixture[str]) -> CliRunner:
 
 @pytest.fixture
 def css() -> Path:
-    """The real CSS-Exchange exports; a missing folder is a failure, not a skip (CI must read them)."""
-    if not CSS.is_dir():
-        message = f"real Exchange fixtures not found at {CSS} (shared/ must sit beside the repository)"
-        # Only a runner that has no shared/ at all (a plain GitHub checkout) may declare them optional.
-        if os.environ.get("UCCX_SHARED_FIXTURES") == "optional":
-            pytest.skip(message)
-        pytest.fail(message)
+    """The real CSS-Exchange exports, shipped with the tests."""
     return CSS
 
 

@@ -2,7 +2,7 @@
 (``Setting.shown``, the way Exchange prints it: ``20``, ``"Unlimited"``, ``None`` for ``$null``).
 
 Objects are built in the neutral ``PSObj`` form the CLIXML reader produces, with the type names and
-property shapes of the real exports (exchange-facts.md, ../shared/fixtures/css-exchange).
+property shapes of the real exports (tests/fixtures/real).
 """
 
 from __future__ import annotations

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import os
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,13 @@ from compliance.facts.offline import read_clixml
 from compliance.facts.psobject import PSObj
 from compliance.remoting.convert import from_pypsrp
 
-# The real exports beside the repository (../shared), as CI lays them out; never an absolute path.
-CSS = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "css-exchange"
+# The real exports shipped with the tests (tests/fixtures/real); never an absolute path.
+CSS = Path(__file__).resolve().parents[1] / "fixtures" / "real"
 FIXTURES = sorted(CSS.glob("*.xml"))
 
 
 def test_the_real_exports_are_there() -> None:
     # An empty glob would silently parametrize the tests below away.
-    if not FIXTURES and os.environ.get("UCCX_SHARED_FIXTURES") == "optional":
-        pytest.skip(f"real Exchange fixtures not found at {CSS}")
     assert len(FIXTURES) == 6, CSS
 
 
