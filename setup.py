@@ -13,7 +13,7 @@ setup(
               "compliance._shipped.baselines", "compliance._shipped.facts"],
     package_dir={"compliance._shipped.baselines": "baselines", "compliance._shipped.facts": "examples/facts"},
     package_data={
-        "compliance": ["py.typed", "facts/*.ps1"],
+        "compliance": ["py.typed"],
         "compliance._shipped.baselines": ["*.yaml"],
         "compliance._shipped.facts": ["*/*.xml", "*/*.txt", "*/*.md"],
     },

@@ -29,9 +29,9 @@ from compliance import resources  # noqa: E402
 from compliance.baseline import load_baseline  # noqa: E402
 from compliance.baseline.model import iter_checks  # noqa: E402
 from compliance.checks.engine import evaluate  # noqa: E402
-from compliance.facts.collection import build_facts  # noqa: E402
 from compliance.inventory import load_inventory  # noqa: E402
 from compliance.lab.server import Lab  # noqa: E402
+from compliance.pipeline import build_facts  # noqa: E402
 from compliance.remoting.collect import collect  # noqa: E402
 from compliance.yamlsource import read_yaml  # noqa: E402
 

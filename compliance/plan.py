@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compliance.errors import ExitCode
+from compliance.facts.values import Shown
 
 FORMAT_VERSION = 1
 
@@ -34,25 +35,27 @@ class ChangeKind(str, enum.Enum):
     REGISTRY = "registry"  # New-ItemProperty / Set-ItemProperty on the host endpoint
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Change:
+    """One setting to change. Keyword-only: ``current`` and ``desired`` can never be swapped unseen."""
+
     check: str
     title: str
     severity: str
     resource: str  # "IMAP settings on EX01", "EX01\Default EX01", "throttling policy UCCX"
     identity: str  # what the remediation cmdlet's -Identity/-Server takes
     setting: str | None  # None for the creation of a whole object
-    current: Any  # as Exchange shows it: 20, "Unlimited", None
-    desired: Any  # the value apply would set: 2400, None ($null), "Unlimited"
+    current: Shown  # as Exchange shows it: 20, "Unlimited", None
+    desired: Shown  # the value apply would set: 2400, None ($null), "Unlimited"
     requirement: str  # "at least 2400", "$null (no limit)"
     action: Action
     server: str | None = None  # the server whose host endpoint or services are involved
     requires_restart: tuple[str, ...] = ()  # services to restart on ``server`` afterwards
-    kind: ChangeKind | None = None  # set by every check; None only in hand-made changes
+    kind: ChangeKind  # what it changes; decides the remediation cmdlet (compliance.kinds)
     principal: str | None = None  # the user an AD permission change grants the right to
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Finding:
     check: str
     title: str
@@ -62,7 +65,7 @@ class Finding:
     fixed_by: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Compliant:
     check: str
     title: str
@@ -70,14 +73,14 @@ class Compliant:
     evidence: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Unreadable:
     check: str
     resource: str
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SelectorMatch:
     check: str
     patterns: tuple[str, ...]

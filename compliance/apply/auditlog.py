@@ -12,6 +12,7 @@ inside a line and a crash loses at most the line being written.
 from __future__ import annotations
 
 import datetime
+import enum
 import getpass
 import json
 import os
@@ -20,12 +21,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compliance.apply import DEFAULT_AUDIT_LOG
 from compliance.errors import InputError
 from compliance.plan import Change
 
-DEFAULT_PATH = DEFAULT_AUDIT_LOG
-RESULTS = frozenset({"applied", "failed", "skipped", "what-if", "verified", "mismatch"})
+
+class AuditResult(str, enum.Enum):
+    """The ``result`` field of an audit line (docs/apply.md)."""
+
+    APPLIED = "applied"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    WHAT_IF = "what-if"
+    VERIFIED = "verified"
+    MISMATCH = "mismatch"
+
+    def __str__(self) -> str:  # "applied", as the reports and the audit log write it
+        return self.value
 
 
 def local_user() -> str:
@@ -59,13 +70,12 @@ class AuditLog:
         *,
         old: Any,
         new: Any,
-        result: str,
+        result: AuditResult,
         message: str | None = None,
         resource: str | None = None,
         setting: str | None = None,
     ) -> None:
         """Append one line. ``change`` None is for a service restart (``resource`` names it)."""
-        assert result in RESULTS, result
         entry = {
             "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
             "run": self.run,
@@ -77,7 +87,7 @@ class AuditLog:
             "setting": change.setting if change else setting,
             "old": old,
             "new": new,
-            "result": result,
+            "result": result.value,
             "message": message,
         }
         line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"

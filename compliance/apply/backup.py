@@ -18,14 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compliance.apply import DEFAULT_BACKUP_DIR
 from compliance.apply.saved_plan import SavedTarget, change_from_dict
 from compliance.errors import InputError
 from compliance.plan import Change
 
 KIND = "uccx-compliance/backup"
 FORMAT_VERSION = 1
-DEFAULT_DIR = DEFAULT_BACKUP_DIR
 # Entry status: planned (backup written, not sent yet), applied, failed, not-attempted, what-if.
 PLANNED = "planned"
 

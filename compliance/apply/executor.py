@@ -10,15 +10,29 @@ if: ...", warnings) are returned with the result.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from compliance.apply.commands import EXCHANGE, CommandSpec, Step
+from compliance.apply.commands import Step
+from compliance.cmdlet import EXCHANGE, CommandSpec
 from compliance.errors import UnreachableError
 from compliance.remoting.session import HOST_CONFIGURATION, RemoteSession, Sessions
 
-APPLIED, FAILED, NOT_ATTEMPTED, WHAT_IF = "applied", "failed", "not-attempted", "what-if"
+
+class Outcome(str, enum.Enum):
+    """What became of a change (or a step) in apply and rollback, as reports and JSON say it."""
+
+    APPLIED = "applied"
+    FAILED = "failed"
+    NOT_ATTEMPTED = "not-attempted"
+    WHAT_IF = "what-if"
+    VERIFIED = "verified"  # read back after apply: the value it was set to
+    MISMATCH = "mismatch"  # read back after apply: another value, or unreadable
+
+    def __str__(self) -> str:  # "applied", as the reports and the audit log write it
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -34,7 +48,7 @@ class Sent:
 @dataclass
 class StepOutcome:
     step: Step
-    result: str  # applied | failed | not-attempted | what-if
+    result: Outcome  # applied | failed | not-attempted | what-if
     message: str | None = None
     lines: list[str] = field(default_factory=list)
 
@@ -121,12 +135,14 @@ def run_steps(
     failed_steps: set[int] = set()
     for step in steps:
         if stopped or failed_steps.intersection(step.depends_on):
-            outcome = StepOutcome(step, NOT_ATTEMPTED, "not attempted: an earlier change failed")
+            outcome = StepOutcome(step, Outcome.NOT_ATTEMPTED, "not attempted: an earlier change failed")
         elif dry_run and step.needs_created:
-            outcome = StepOutcome(step, WHAT_IF, f"not sent: it needs the object step {step.depends_on[0]} creates")
+            outcome = StepOutcome(
+                step, Outcome.WHAT_IF, f"not sent: it needs the object step {step.depends_on[0]} creates"
+            )
         else:
             outcome = _run_step(send, step, dry_run)
-            if outcome.result == FAILED:
+            if outcome.result is Outcome.FAILED:
                 failed_steps.add(step.number)
                 stopped = not dry_run
         outcomes.append(outcome)
@@ -141,5 +157,5 @@ def _run_step(send: Send, step: Step, dry_run: bool) -> StepOutcome:
         sent = send(command, dry_run)
         lines += sent.lines
         if sent.error is not None:
-            return StepOutcome(step, FAILED, sent.error, lines)
-    return StepOutcome(step, WHAT_IF if dry_run else APPLIED, None, lines)
+            return StepOutcome(step, Outcome.FAILED, sent.error, lines)
+    return StepOutcome(step, Outcome.WHAT_IF if dry_run else Outcome.APPLIED, None, lines)

@@ -19,27 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from compliance.apply.commands import CommandSpec, Step, build_steps
+from compliance.apply.commands import Step, build_steps
+from compliance.cmdlet import SINGLE_QUOTES, CommandSpec, argument, quote
+from compliance.errors import InputError
 from compliance.plan import Change, Plan
 
-# PowerShell's single-quote characters (System.Management.Automation.Language.CharExtensions).
-SINGLE_QUOTES = frozenset("'\u2018\u2019\u201a\u201b")
 # Characters that end a line for PowerShell's tokenizer, and other breaks an editor may show.
 _LINE_BREAKS = frozenset("\r\n\v\f\x85\u2028\u2029")
-
-
-def quote(text: str) -> str:
-    """``text`` as one PowerShell single-quoted literal: every quote character doubled."""
-    return "'" + "".join(ch + ch if ch in SINGLE_QUOTES else ch for ch in text) + "'"
-
-
-def argument(value: Any) -> str:
-    """A parameter value: ``$null`` for no limit, ``$true``/``$false``, otherwise a quoted literal."""
-    if value is None:
-        return "$null"
-    if isinstance(value, bool):
-        return "$true" if value else "$false"
-    return quote(str(value))
 
 
 def comment_text(text: str) -> str:
@@ -60,6 +46,8 @@ def _comment(text: str) -> str:
 
 
 def _call(command: CommandSpec) -> str:
+    for name in command.parameters:
+        _variable(name)
     return f"{command} -WhatIf:$WhatIf"
 
 
@@ -78,8 +66,9 @@ def _remote_call(command: CommandSpec) -> list[str]:
 
 
 def _variable(parameter: str) -> str:
-    # Parameter names come from commands.py (Path, Name, Value...), never from data.
-    assert parameter.isidentifier(), parameter
+    """A parameter name, refused unless a plain identifier: it is written into the script as code."""
+    if not (parameter.isascii() and parameter.isidentifier()):
+        raise InputError(f"refusing to write a script with the parameter name {parameter!r}: not a plain identifier")
     return parameter
 
 

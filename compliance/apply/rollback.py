@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from compliance.apply.auditlog import AuditLog
+from compliance.apply.auditlog import AuditLog, AuditResult
 from compliance.apply.backup import Backup, BackupEntry
-from compliance.apply.commands import EXCHANGE, CommandSpec, Kind, inverse_command, kind_of, rollback_order
-from compliance.apply.executor import Runner
-from compliance.apply.liveread import observe, same_value
-from compliance.apply.workflow import ChangeResult, Connection, Options, TargetResult, connect
+from compliance.apply.commands import inverse_command, rollback_order
+from compliance.apply.executor import Outcome, Runner
+from compliance.apply.workflow import ChangeResult, Options, TargetResult, connect, observe, verify
+from compliance.cmdlet import EXCHANGE, CommandSpec
 from compliance.errors import StalePlanError, UnreachableError
-from compliance.facts.values import normalize
-from compliance.plan import Action
+from compliance.facts.model import Facts
+from compliance.facts.values import normalize, same_value
+from compliance.plan import Action, ChangeKind
 
 Say = Callable[[str], None]
 
@@ -32,7 +32,7 @@ class Undo:
     reason: str | None = None  # why nothing is sent
 
 
-def plan_rollback(backup: Backup, facts: Any) -> list[Undo]:
+def plan_rollback(backup: Backup, facts: Facts) -> list[Undo]:
     """What to send for each entry, in rollback order; refuses if a value moved since apply."""
     changes = [e.change for e in backup.entries]
     undos: list[Undo] = []
@@ -45,7 +45,7 @@ def plan_rollback(backup: Backup, facts: Any) -> list[Undo]:
         if not seen.ok:
             unreadable.append(f"{change.check} {change.resource}: {seen.error}")
             continue
-        if kind_of(change) is Kind.THROTTLING_SETTING and change.action is Action.CREATE:
+        if change.kind is ChangeKind.THROTTLING_SETTING and change.action is Action.CREATE:
             undos.append(Undo(entry, None, "a setting of the policy apply created; removed with it"))
         elif same_value(seen.value, entry.old):
             undos.append(Undo(entry, None, "already at its prior value"))
@@ -85,7 +85,7 @@ def rollback(backup: Backup, options: Options, say: Say, approve: Callable[[Sequ
     audit = AuditLog(options.audit_log, "rollback", connection.target.username)
     audit.ensure_writable()
     undos = plan_rollback(backup, connection.facts())
-    result = TargetResult(backup.target.name)
+    result = TargetResult(target=backup.target.name)
     for undo in undos:
         change = undo.entry.change
         say(
@@ -101,7 +101,7 @@ def rollback(backup: Backup, options: Options, say: Say, approve: Callable[[Sequ
     with connection.runner(backup.target.host_endpoints) as runner:
         restored = _send_undos(runner, undos, options, result, audit, say)
     if not options.dry_run:
-        _verify(connection, restored, result, audit)
+        verify(connection, [(u.entry.change, u.entry.new, u.entry.old) for u in restored], result, audit)
         result.restarts_pending = sorted(
             {(u.entry.change.server or "", svc) for u in restored for svc in u.entry.change.requires_restart}
         )
@@ -116,16 +116,20 @@ def _send_undos(
     for undo in undos:
         change, entry = undo.entry.change, undo.entry
         if undo.command is None:
-            audit.record(result.target, change, old=entry.new, new=entry.old, result="skipped", message=undo.reason)
+            audit.record(
+                result.target, change, old=entry.new, new=entry.old, result=AuditResult.SKIPPED, message=undo.reason
+            )
             continue
         if stopped:
-            result.changes.append(ChangeResult(change, entry.new, entry.old, "not-attempted"))
+            result.changes.append(
+                ChangeResult(change=change, old=entry.new, new=entry.old, result=Outcome.NOT_ATTEMPTED)
+            )
             audit.record(
                 result.target,
                 change,
                 old=entry.new,
                 new=entry.old,
-                result="skipped",
+                result=AuditResult.SKIPPED,
                 message="not attempted: an earlier restore failed",
             )
             continue
@@ -134,38 +138,30 @@ def _send_undos(
             if users is None or users:
                 why = ("still assigned to " + ", ".join(users)) if users else "cannot tell whether a mailbox uses it"
                 say(f"kept throttling policy {change.identity}: {why}")
-                audit.record(result.target, change, old=entry.new, new=entry.old, result="skipped", message=why)
+                audit.record(
+                    result.target, change, old=entry.new, new=entry.old, result=AuditResult.SKIPPED, message=why
+                )
                 continue
         sent = runner.send(undo.command, what_if=options.dry_run)
         for line in sent.lines:
             say(f"  {line}")
         result.what_if += [line for line in sent.lines if line.startswith("What if:")]
-        outcome = "failed" if sent.error else ("what-if" if options.dry_run else "applied")
-        say(f"{'FAILED' if sent.error else outcome}: {undo.command}" + (f": {sent.error}" if sent.error else ""))
-        result.changes.append(ChangeResult(change, entry.new, entry.old, outcome, sent.error))
-        audit.record(result.target, change, old=entry.new, new=entry.old, result=outcome, message=sent.error)
+        outcome = Outcome.FAILED if sent.error else (Outcome.WHAT_IF if options.dry_run else Outcome.APPLIED)
+        say(f"{'FAILED' if sent.error else outcome.value}: {undo.command}" + (f": {sent.error}" if sent.error else ""))
+        result.changes.append(
+            ChangeResult(change=change, old=entry.new, new=entry.old, result=outcome, message=sent.error)
+        )
+        audited = {Outcome.FAILED: AuditResult.FAILED, Outcome.WHAT_IF: AuditResult.WHAT_IF}
+        audit.record(
+            result.target,
+            change,
+            old=entry.new,
+            new=entry.old,
+            result=audited.get(outcome, AuditResult.APPLIED),
+            message=sent.error,
+        )
         if sent.error:
             stopped = True
         elif not options.dry_run:
             restored.append(undo)
     return restored
-
-
-def _verify(connection: Connection, restored: Sequence[Undo], result: TargetResult, audit: AuditLog) -> None:
-    if not restored:
-        return
-    facts = connection.facts()
-    for undo in restored:
-        change, entry = undo.entry.change, undo.entry
-        seen = observe(change, facts)
-        ok = seen.ok and same_value(seen.value, entry.old)
-        message = None if ok else (seen.error or f"read back {seen.value!r}, expected {entry.old!r}")
-        result.changes.append(ChangeResult(change, entry.new, entry.old, "verified" if ok else "mismatch", message))
-        audit.record(
-            result.target,
-            change,
-            old=entry.new,
-            new=seen.value,
-            result="verified" if ok else "mismatch",
-            message=message,
-        )

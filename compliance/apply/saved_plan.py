@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compliance.apply.commands import CommandSpec, Step, build_steps
+from compliance.apply.commands import Step, build_steps
+from compliance.cmdlet import CommandSpec
 from compliance.errors import ComplianceError, InputError
+from compliance.facts.values import Shown
+from compliance.files import write_atomic
 from compliance.plan import Action, Change, ChangeKind, Plan
 
 KIND = "uccx-compliance/plan"
@@ -135,10 +138,8 @@ def write_saved_plan(
     path: Path, plans: Sequence[Plan], inventory: Path, overrides: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """Write the saved plan atomically (temporary file, fsync, rename); returns the document."""
-    from compliance.commands.plan import write_report
-
     document = build_document(plans, inventory, overrides)
-    write_report(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n", what="saved plan")
     return document
 
 
@@ -188,6 +189,7 @@ def _load_json(path: Path) -> dict[str, Any]:
 
 
 def change_from_dict(data: Mapping[str, Any]) -> Change:
+    """A change as a saved plan or backup holds it; every field is checked, ``kind`` is required."""
     return Change(
         check=str(data["check"]),
         title=str(data["title"]),
@@ -195,15 +197,24 @@ def change_from_dict(data: Mapping[str, Any]) -> Change:
         resource=str(data["resource"]),
         identity=str(data["identity"]),
         setting=None if data["setting"] is None else str(data["setting"]),
-        current=data["current"],
-        desired=data["desired"],
+        current=_shown_value(data["current"]),
+        desired=_shown_value(data["desired"]),
         requirement=str(data["requirement"]),
         action=Action(data["action"]),
         server=data.get("server"),
         requires_restart=tuple(data.get("requires_restart") or ()),
-        kind=ChangeKind(data["kind"]) if data.get("kind") else None,
+        kind=ChangeKind(data["kind"]),
         principal=data.get("principal"),
     )
+
+
+def _shown_value(value: Any) -> Shown:
+    """A value as Exchange shows it: a number, text, a boolean, $null, or a list of texts."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    raise ValueError(f"not a setting value: {type(value).__name__}")
 
 
 def _parse(path: Path, document: Mapping[str, Any]) -> SavedPlan:

@@ -6,7 +6,8 @@
 3. Steps in order; the first failure stops the run (applied / failed / not attempted).
 4. Verify: everything applied is re-read and compared with the value it was set to.
 5. Restarts only with ``--restart-services`` and only after a clean run; otherwise listed.
-Every outcome is a line in the audit log.
+Every outcome is a line in the audit log. Reading goes through ``compliance.pipeline``, and what
+each change's live value is comes from its resource kind (``compliance.kinds``).
 """
 
 from __future__ import annotations
@@ -18,47 +19,46 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from compliance import pipeline
+from compliance.apply import DEFAULT_AUDIT_LOG, DEFAULT_BACKUP_DIR
 from compliance.apply import backup as backups
-from compliance.apply.auditlog import AuditLog
-from compliance.apply.commands import Kind, build_steps, host_endpoint, kind_of
-from compliance.apply.executor import (
-    APPLIED,
-    FAILED,
-    NOT_ATTEMPTED,
-    WHAT_IF,
-    Runner,
-    Sent,
-    StepOutcome,
-    run_steps,
-)
-from compliance.apply.liveread import Observed, observe, read_facts, same_value
+from compliance.apply.auditlog import AuditLog, AuditResult
+from compliance.apply.commands import build_steps
+from compliance.apply.executor import Outcome, Runner, Sent, StepOutcome, run_steps
 from compliance.apply.saved_plan import SavedPlan, SavedTarget, TargetPlan
+from compliance.baseline import LoadedBaseline
+from compliance.cmdlet import CommandSpec, host_endpoint
 from compliance.errors import InputError, StalePlanError, UnreachableError
-from compliance.plan import Change
+from compliance.facts.model import Facts
+from compliance.facts.values import same_value
+from compliance.inventory import Target, load_inventory
+from compliance.kinds import handler
+from compliance.kinds.base import Observed
+from compliance.plan import Change, ChangeKind
 
 Say = Callable[[str], None]
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class Options:
     dry_run: bool = False
     restart_services: bool = False
-    backup_dir: Path = backups.DEFAULT_DIR
-    audit_log: Path = Path(".uccx-compliance/audit.log")
+    backup_dir: Path = DEFAULT_BACKUP_DIR
+    audit_log: Path = DEFAULT_AUDIT_LOG
     only: tuple[str, ...] = ()  # --target CHECK_OR_RESOURCE
     allow_insecure_transport: bool = False
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ChangeResult:
     change: Change
     old: Any
     new: Any
-    result: str  # applied | failed | not-attempted | what-if | verified | mismatch
+    result: Outcome
     message: str | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TargetResult:
     target: str
     backup: Path | None = None
@@ -69,25 +69,24 @@ class TargetResult:
 
     @property
     def failed(self) -> bool:
-        return any(c.result in (FAILED, "mismatch") for c in self.changes)
+        return any(c.result in (Outcome.FAILED, Outcome.MISMATCH) for c in self.changes)
 
 
 @dataclass
 class Connection:
     """The live side of one target: its inventory entry, baseline and password (fetched once)."""
 
-    target: Any  # compliance.inventory.Target
-    loaded: Any  # compliance.baseline.LoadedBaseline
-    password: str | None
+    target: Target
+    loaded: LoadedBaseline
+    password: str | None = field(repr=False)
     allow_insecure_transport: bool
 
-    def facts(self) -> Any:
-        return read_facts(
-            self.target,
-            self.loaded,
-            password=self.password,
-            allow_insecure_transport=self.allow_insecure_transport,
+    def facts(self) -> Facts:
+        """The target read live, as ``plan`` reads it, with the password fetched once."""
+        source = pipeline.live(
+            self.target, self.loaded, password=self.password, allow_insecure_transport=self.allow_insecure_transport
         )
+        return pipeline.read(source)
 
     @contextlib.contextmanager
     def runner(self, host_endpoints: Mapping[str, str]) -> Iterator[Runner]:
@@ -115,9 +114,6 @@ def connect(
     check_baseline: bool = True,
 ) -> Connection:
     """The target as the inventory describes it now; refuses a baseline or endpoint that moved."""
-    from compliance.inventory import load_inventory
-    from compliance.live import target_baseline
-
     path = Path(saved.baseline["path"])
     if check_baseline and sha256_of(path) != saved.baseline["sha256"]:
         raise StalePlanError(f"plan is stale: baseline {path} changed since the plan was written (sha256 differs)")
@@ -127,7 +123,7 @@ def connect(
             f"plan is stale: the inventory now points {saved.name} at {target.exchange_endpoint}, "
             f"the plan was made against {saved.exchange_endpoint}"
         )
-    loaded = target_baseline(target, variables, path)
+    loaded = pipeline.target_baseline(target, variables, path)
     return Connection(target, loaded, target.password(), allow_insecure_transport)
 
 
@@ -137,13 +133,13 @@ def select(plan: TargetPlan, only: Sequence[str], say: Say) -> list[Change]:
         return list(plan.changes)
     wanted = {o.casefold() for o in only}
     chosen = [c for c in plan.changes if {c.check.casefold(), c.resource.casefold(), c.identity.casefold()} & wanted]
-    policies = {str(c.desired).casefold() for c in chosen if kind_of(c) is Kind.MAILBOX_POLICY}
-    policies |= {c.identity.casefold() for c in chosen if kind_of(c) is Kind.THROTTLING_SETTING}
+    policies = {str(c.desired).casefold() for c in chosen if c.kind is ChangeKind.MAILBOX_POLICY}
+    policies |= {c.identity.casefold() for c in chosen if c.kind is ChangeKind.THROTTLING_SETTING}
     extra = [
         c
         for c in plan.changes
         if c not in chosen
-        and kind_of(c) in (Kind.THROTTLING_POLICY, Kind.THROTTLING_SETTING)
+        and c.kind in (ChangeKind.THROTTLING_POLICY, ChangeKind.THROTTLING_SETTING)
         and c.identity.casefold() in policies
     ]
     if not chosen:
@@ -159,7 +155,12 @@ def select(plan: TargetPlan, only: Sequence[str], say: Say) -> list[Change]:
     return [c for c in plan.changes if id(c) in keep]
 
 
-def check_fresh(plan: TargetPlan, facts: Any) -> dict[int, Observed]:
+def observe(change: Change, facts: Facts) -> Observed:
+    """The live value of what ``change`` changes, as its resource kind reads it."""
+    return handler(change).observe(change, facts)
+
+
+def check_fresh(plan: TargetPlan, facts: Facts) -> dict[int, Observed]:
     """Each planned change's live value; ``StalePlanError`` if any differs from the plan's current."""
     observed = {i: observe(c, facts) for i, c in enumerate(plan.changes)}
     unreadable = [
@@ -198,10 +199,10 @@ def apply_target(
     check_fresh(plan, connection.facts())
     changes = select(plan, options.only, say)
     steps = build_steps(changes)
-    result = TargetResult(plan.target.name)
+    result = TargetResult(target=plan.target.name)
     record: backups.Backup | None = None
     if not options.dry_run:
-        entries = [backups.BackupEntry(c, c.current, c.desired) for c in changes]
+        entries = [backups.BackupEntry(change=c, old=c.current, new=c.desired) for c in changes]
         record = backups.write_new_backup(
             options.backup_dir,
             plan.target,
@@ -214,7 +215,7 @@ def apply_target(
         say(f"backup of the prior values: {record.path}")
     with connection.runner(plan.target.host_endpoints) as runner:
 
-        def send(command: Any, what_if: bool) -> Sent:
+        def send(command: CommandSpec, what_if: bool) -> Sent:
             return runner.send(command, what_if=what_if)
 
         def on_outcome(outcome: StepOutcome) -> None:
@@ -223,11 +224,11 @@ def apply_target(
         outcomes = run_steps(send, steps, dry_run=options.dry_run, on_outcome=on_outcome)
         if options.dry_run:
             return result
-        applied = [changes[i] for o in outcomes if o.result == APPLIED for i in o.step.changes]
-        if any(o.result == FAILED for o in outcomes):
+        applied = [changes[i] for o in outcomes if o.result is Outcome.APPLIED for i in o.step.changes]
+        if any(o.result is Outcome.FAILED for o in outcomes):
             result.restarts_pending = _restarts(applied)
             return result
-        _verify(connection, applied, result, audit)
+        verify(connection, [(c, c.current, c.desired) for c in applied], result, audit)
         restarts = _restarts(applied)
         if options.restart_services and not result.failed:
             _restart(runner, restarts, result, audit, say)
@@ -245,10 +246,14 @@ def _record_step(
     say: Say,
 ) -> None:
     result.what_if += [line for line in outcome.lines if line.startswith("What if:")]
-    audit_result = {APPLIED: "applied", FAILED: "failed", NOT_ATTEMPTED: "skipped", WHAT_IF: "what-if"}[outcome.result]
+    audit_result = _AUDITED[outcome.result]
     for index in outcome.step.changes:
         change = changes[index]
-        result.changes.append(ChangeResult(change, change.current, change.desired, outcome.result, outcome.message))
+        result.changes.append(
+            ChangeResult(
+                change=change, old=change.current, new=change.desired, result=outcome.result, message=outcome.message
+            )
+        )
         audit.record(
             result.target,
             change,
@@ -258,35 +263,55 @@ def _record_step(
             message=outcome.message,
         )
         if record is not None:
-            record.entries[index].status = outcome.result
+            record.entries[index].status = outcome.result.value
     if record is not None:
         backups.save(record)
-    verb = {APPLIED: "applied", FAILED: "FAILED", NOT_ATTEMPTED: "not attempted", WHAT_IF: "what if"}[outcome.result]
+    verb = _VERBS[outcome.result]
+    failed = outcome.result is Outcome.FAILED
     for command in outcome.step.commands:
-        say(f"{verb}: {command}" + (f": {outcome.message}" if outcome.message and outcome.result == FAILED else ""))
-    if outcome.result == WHAT_IF and outcome.message:
+        say(f"{verb}: {command}" + (f": {outcome.message}" if outcome.message and failed else ""))
+    if outcome.result is Outcome.WHAT_IF and outcome.message:
         say(f"  ({outcome.message})")
     for line in outcome.lines:
         say(f"  {line}")
 
 
-def _verify(connection: Connection, applied: Sequence[Change], result: TargetResult, audit: AuditLog) -> None:
-    if not applied:
+_AUDITED = {
+    Outcome.APPLIED: AuditResult.APPLIED,
+    Outcome.FAILED: AuditResult.FAILED,
+    Outcome.NOT_ATTEMPTED: AuditResult.SKIPPED,
+    Outcome.WHAT_IF: AuditResult.WHAT_IF,
+}
+_VERBS = {
+    Outcome.APPLIED: "applied",
+    Outcome.FAILED: "FAILED",
+    Outcome.NOT_ATTEMPTED: "not attempted",
+    Outcome.WHAT_IF: "what if",
+}
+
+
+def verify(
+    connection: Connection, sent: Sequence[tuple[Change, Any, Any]], result: TargetResult, audit: AuditLog
+) -> None:
+    """Re-read everything sent and compare: ``(change, value before, value it was set to)`` each.
+
+    Apply verifies a change against its desired value; rollback against the value it restored.
+    """
+    if not sent:
         return
     facts = connection.facts()
-    for change in applied:
+    for change, before, expected in sent:
         seen = observe(change, facts)
-        ok = seen.ok and same_value(seen.value, change.desired)
-        message = None if ok else (seen.error or f"read back {_shown(seen.value)}, expected {_shown(change.desired)}")
-        result.changes.append(
-            ChangeResult(change, change.current, change.desired, "verified" if ok else "mismatch", message)
-        )
+        ok = seen.ok and same_value(seen.value, expected)
+        message = None if ok else (seen.error or f"read back {_shown(seen.value)}, expected {_shown(expected)}")
+        outcome = Outcome.VERIFIED if ok else Outcome.MISMATCH
+        result.changes.append(ChangeResult(change=change, old=before, new=expected, result=outcome, message=message))
         audit.record(
             result.target,
             change,
-            old=change.current,
+            old=before,
             new=seen.value if seen.ok else None,
-            result="verified" if ok else "mismatch",
+            result=AuditResult.VERIFIED if ok else AuditResult.MISMATCH,
             message=message,
         )
 
@@ -298,8 +323,6 @@ def _restarts(applied: Sequence[Change]) -> list[tuple[str, str]]:
 def _restart(
     runner: Runner, restarts: Sequence[tuple[str, str]], result: TargetResult, audit: AuditLog, say: Say
 ) -> None:
-    from compliance.apply.commands import CommandSpec
-
     for server, service in restarts:
         sent = runner.send(CommandSpec(host_endpoint(server), "Restart-Service", {"Name": service}))
         resource = f"service {service} on {server}"
@@ -308,7 +331,7 @@ def _restart(
             None,
             old=None,
             new="restarted",
-            result="failed" if sent.error else "applied",
+            result=AuditResult.FAILED if sent.error else AuditResult.APPLIED,
             message=sent.error,
             resource=resource,
             setting="Restart-Service",
@@ -338,11 +361,11 @@ def apply_saved(saved: SavedPlan, options: Options, say: Say) -> list[TargetResu
 def failure_summary(results: Sequence[TargetResult]) -> str | None:
     """One line for the error handler when a change failed or did not verify."""
     for result in results:
-        failed = [c for c in result.changes if c.result == FAILED]
-        mismatched = [c for c in result.changes if c.result == "mismatch"]
+        failed = [c for c in result.changes if c.result is Outcome.FAILED]
+        mismatched = [c for c in result.changes if c.result is Outcome.MISMATCH]
         if failed:
-            applied = sum(1 for c in result.changes if c.result == APPLIED)
-            skipped = sum(1 for c in result.changes if c.result == NOT_ATTEMPTED)
+            applied = sum(1 for c in result.changes if c.result is Outcome.APPLIED)
+            skipped = sum(1 for c in result.changes if c.result is Outcome.NOT_ATTEMPTED)
             first = failed[0]
             backup = f"; backup {result.backup}" if result.backup else ""
             return (

@@ -1,57 +1,53 @@
-"""The extended right on the organization (``Get-ADPermission -Identity <org DN> -User <uccx>``)."""
+"""The extended right on the organization (``ad_permission`` and ``organization_config`` kinds)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from compliance.baseline.model import AdPermissionRule
-from compliance.facts.model import AdPermissionEntry, Facts
+from compliance.facts.model import Facts
+from compliance.kinds import ad_permission, organization_config
 from compliance.plan import Action, Change, ChangeKind, Compliant, Finding, Result, Unreadable
 
 
-def _grants(entry: AdPermissionEntry, right: str) -> bool:
-    return any(r.casefold() == right.casefold() for r in entry.extended_rights)
-
-
 def check_ad_permission(rule: AdPermissionRule, facts: Facts) -> Iterator[Result]:
-    org = facts.organization.value if facts.organization.ok else None
+    organization = facts.of(organization_config.KIND)
+    org = organization.get()
     resource = f"organization {org.name}" if org else "organization"
-    reading = facts.ad_permissions
-    if not reading.ok or reading.value is None:
-        yield Unreadable(rule.id, resource, reading.error or "not read")
+    reading = facts.of(ad_permission.KIND)
+    if (aces := reading.get()) is None:
+        yield Unreadable(check=rule.id, resource=resource, reason=reading.reason)
         return
     # Get-ADPermission was asked for -User <uccx>, so every entry returned is that user's.
-    entries = [e for e in reading.value if _grants(e, rule.extended_right)]
+    entries = [e for e in aces if e.grants(rule.extended_right)]
     denied = [e for e in entries if e.deny]
     allowed = [e for e in entries if not e.deny]
     if denied:
-        yield Finding(
-            rule.id,
-            rule.title,
-            rule.severity.value,
-            resource,
+        message = (
             f"a Deny entry for {denied[0].user} on {rule.extended_right!r} overrides any Allow; "
-            "remove it (Remove-ADPermission ... -Deny)",
+            "remove it (Remove-ADPermission ... -Deny)"
         )
+        yield Finding(check=rule.id, title=rule.title, severity=rule.severity.value, resource=resource, message=message)
         return
     if allowed:
         inherited = " (inherited)" if allowed[0].inherited else ""
-        yield Compliant(rule.id, rule.title, resource, f"{allowed[0].user} has {rule.extended_right!r}{inherited}")
+        evidence = f"{allowed[0].user} has {rule.extended_right!r}{inherited}"
+        yield Compliant(check=rule.id, title=rule.title, resource=resource, evidence=evidence)
         return
     if org is None:
-        yield Unreadable(rule.id, resource, facts.organization.error or "organization not read")
+        yield Unreadable(check=rule.id, resource=resource, reason=organization.reason)
         return
     yield Change(
-        rule.id,
-        rule.title,
-        rule.severity.value,
-        resource,
-        org.distinguished_name,
-        "ExtendedRights",
-        None,
-        rule.extended_right,
-        f"{rule.user} has {rule.extended_right!r}",
-        Action.ADD,
+        check=rule.id,
+        title=rule.title,
+        resource=resource,
+        severity=rule.severity.value,
+        identity=org.distinguished_name,
+        setting="ExtendedRights",
+        current=None,
+        desired=rule.extended_right,
+        requirement=f"{rule.user} has {rule.extended_right!r}",
+        action=Action.ADD,
         kind=ChangeKind.AD_PERMISSION,
         principal=rule.user,
     )

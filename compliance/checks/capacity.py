@@ -12,6 +12,7 @@ from typing import Any
 
 from compliance.facts.model import Facts, Settings
 from compliance.facts.values import UNLIMITED, Setting, same_name
+from compliance.kinds import exchange_server, imap_settings, mailbox, registry_value, throttling_policy
 
 STORE_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\MSExchangeIS\ParametersSystem"
 STORE_VALUE = "Maximum Allowed Service Sessions Per User"
@@ -69,10 +70,11 @@ def _row(server: str, limit: str, setting: Setting | None, needed: int, note: st
 
 
 def _imap_rows(facts: Facts, needed: int) -> list[dict[str, Any]]:
-    if not facts.imap.ok or facts.imap.value is None:
-        return [_row("-", f"IMAP {limit}", None, needed, facts.imap.error or "") for limit in IMAP_LIMITS]
+    reading = facts.of(imap_settings.KIND)
+    if (found := reading.get()) is None:
+        return [_row("-", f"IMAP {limit}", None, needed, reading.reason) for limit in IMAP_LIMITS]
     rows = []
-    for imap in facts.imap.value:
+    for imap in found:
         for limit in IMAP_LIMITS:
             note = (
                 "worst case: every connection from one address (NAT, virtual desktops)"
@@ -86,15 +88,11 @@ def _imap_rows(facts: Facts, needed: int) -> list[dict[str, Any]]:
 def _policy_row(facts: Facts, needed: int) -> dict[str, Any]:
     """IMAPMaxConcurrency of the policy that applies to the UCCX mailbox (assigned, else default)."""
     label = "throttling IMAPMaxConcurrency"
-    if not (
-        facts.mailbox.ok
-        and facts.mailbox.value
-        and facts.throttling_policies.ok
-        and facts.throttling_policies.value is not None
-    ):
-        return _row("-", label, None, needed, facts.mailbox.error or facts.throttling_policies.error or "")
-    assigned = facts.mailbox.value.throttling_policy
-    policies = facts.throttling_policies.value
+    box, listed = facts.of(mailbox.KIND), facts.of(throttling_policy.KIND)
+    found, policies = box.get(), listed.get()
+    if found is None or policies is None:
+        return _row("-", label, None, needed, box.reason or listed.reason)
+    assigned = found.throttling_policy
     policy = (
         next((p for p in policies if same_name(p.name, assigned)), None)
         if assigned
@@ -115,14 +113,14 @@ def _imap_concurrency(settings: Settings) -> Setting | None:
 
 def _store_rows(facts: Facts, needed: int) -> list[dict[str, Any]]:
     rows = []
-    servers = facts.servers.value if facts.servers.ok and facts.servers.value else []
+    servers = facts.of(exchange_server.KIND).get() or []
     for server in (s for s in servers if s.has_role("Mailbox")):
-        reading = facts.registry_on(server.name)
+        reading = facts.on(registry_value.KIND, server.name)
         label = f"store {STORE_VALUE}"
-        if not reading.ok or reading.value is None:
-            rows.append(_row(server.name, label, None, needed, reading.error or ""))
+        if (keys := reading.get()) is None:
+            rows.append(_row(server.name, label, None, needed, reading.reason))
             continue
-        key = next((k for k in reading.value if k.path.casefold() == STORE_KEY.casefold()), None)
+        key = next((k for k in keys if k.path.casefold() == STORE_KEY.casefold()), None)
         if key is not None and STORE_VALUE in key.values:
             rows.append(_row(server.name, label, key.values[STORE_VALUE], needed))
         else:

@@ -1,4 +1,4 @@
-"""Receive connectors (``Get-ReceiveConnector``) chosen by identity globs."""
+"""Receive connectors chosen by identity globs (the ``receive_connector`` kind)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from collections.abc import Iterator
 
 from compliance.baseline.model import ReceiveConnectorRules
 from compliance.checks.settings import check_setting
-from compliance.facts.model import Facts, ReceiveConnector
+from compliance.facts.model import Facts
+from compliance.kinds import receive_connector
+from compliance.kinds.receive_connector import ReceiveConnector
 from compliance.plan import ChangeKind, Compliant, Finding, Result, SelectorMatch, Unreadable
+
+RESOURCE = "receive connectors"
 
 
 def select(patterns: list[str], connectors: list[ReceiveConnector]) -> list[ReceiveConnector]:
@@ -17,28 +21,22 @@ def select(patterns: list[str], connectors: list[ReceiveConnector]) -> list[Rece
 
 
 def check_receive_connectors(rules: ReceiveConnectorRules, facts: Facts) -> Iterator[Result | SelectorMatch]:
-    reading = facts.receive_connectors
-    if not reading.ok or reading.value is None:
+    reading = facts.of(receive_connector.KIND)
+    if (found := reading.get()) is None:
         for check in [rules.selector_check, *rules.checks]:
-            yield Unreadable(check.id, "receive connectors", reading.error or "not read")
+            yield Unreadable(check=check.id, resource=RESOURCE, reason=reading.reason)
         return
     patterns = rules.selector.identity
-    matched = select(patterns, reading.value)
+    matched = select(patterns, found)
     meta = rules.selector_check
-    yield SelectorMatch(meta.id, tuple(patterns), tuple(c.identity for c in matched))
+    yield SelectorMatch(check=meta.id, patterns=tuple(patterns), matched=tuple(c.identity for c in matched))
     if not matched:
-        known = ", ".join(c.identity for c in reading.value) or "none"
-        yield Finding(
-            meta.id,
-            meta.title,
-            meta.severity.value,
-            "receive connectors",
-            f"selector {', '.join(patterns)} matched no receive connector (found: {known})",
-        )
+        known = ", ".join(c.identity for c in found) or "none"
+        message = f"selector {', '.join(patterns)} matched no receive connector (found: {known})"
+        yield Finding(check=meta.id, title=meta.title, severity=meta.severity.value, resource=RESOURCE, message=message)
         return
-    yield Compliant(
-        meta.id, meta.title, "receive connectors", f"{len(matched)} matched: {', '.join(c.identity for c in matched)}"
-    )
+    evidence = f"{len(matched)} matched: {', '.join(c.identity for c in matched)}"
+    yield Compliant(check=meta.id, title=meta.title, resource=RESOURCE, evidence=evidence)
     for connector in matched:
         for check in rules.checks:
             yield check_setting(

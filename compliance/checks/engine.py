@@ -14,18 +14,21 @@ from compliance.checks.imap import check_imap
 from compliance.checks.throttling import check_mailbox_policy, check_throttling_policy
 from compliance.errors import InputError
 from compliance.facts.model import Facts
+from compliance.kinds import exchange_server
 from compliance.plan import Plan, Result, SelectorMatch, Unreadable
 
 
 def check_versions(loaded: LoadedBaseline, facts: Facts, plan: Plan) -> None:
     """A baseline for another Exchange version is bad input (exit 1), never a silent pass."""
-    if not facts.servers.ok or facts.servers.value is None:
-        plan.add(Unreadable("applies_to", "Exchange server versions", facts.servers.error or "not read"))
+    reading = facts.of(exchange_server.KIND)
+    if (servers := reading.get()) is None:
+        plan.add(Unreadable(check="applies_to", resource="Exchange server versions", reason=reading.reason))
         return
     wanted = loaded.baseline.version_range
-    for server in facts.servers.value:
+    for server in servers:
         if server.version is None:
-            plan.add(Unreadable("applies_to", f"server {server.name}", "AdminDisplayVersion not read"))
+            why = "AdminDisplayVersion not read"
+            plan.add(Unreadable(check="applies_to", resource=f"server {server.name}", reason=why))
         elif not wanted.contains(server.version):
             raise InputError(
                 f"baseline {loaded.name} applies to Exchange {wanted} but {server.name} runs "

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 
 from compliance.baseline.model import RegistryValueRule, Rules, SettingCheck
-from compliance.facts.model import EventRecord, Facts
+from compliance.facts.model import Facts
 from compliance.facts.values import UNLIMITED, Scalar, same_name
+from compliance.kinds import receive_connector, registry_value
+from compliance.kinds.event_log import EventRecord
 
 _LOGGED_LIMIT = re.compile(r"exceeded the maximum of (\d+) objects|connections per source \((\d+)\)")
 _CONNECTOR = re.compile(r'Receive connector "([^"]+)"')
@@ -41,13 +43,12 @@ def limit_now(rules: Rules, fixed_by: list[str], facts: Facts, event: EventRecor
     for check_id in fixed_by:
         rule = _fix_rule(rules, check_id)
         if isinstance(rule, RegistryValueRule):
-            reading = facts.registry_on(event.server)
-            for key in reading.value or []:
+            for key in facts.on(registry_value.KIND, event.server).get() or []:
                 if key.path.casefold() == rule.path.casefold() and rule.name in key.values:
                     return key.values[rule.name].value
         elif isinstance(rule, SettingCheck):
             match = _CONNECTOR.search(event.message)
-            connectors = facts.receive_connectors.value or []
+            connectors = facts.of(receive_connector.KIND).get() or []
             for connector in connectors:
                 if (
                     match

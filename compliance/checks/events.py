@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from compliance.baseline.model import EventLogRule, Rules
 from compliance.checks.eventfix import before_fix
 from compliance.checks.host import servers_with_role
-from compliance.facts.model import EventRecord, Facts
+from compliance.facts.model import Facts
+from compliance.kinds import event_log, exchange_server
+from compliance.kinds.event_log import EventRecord
 from compliance.plan import Compliant, Finding, Result, Unreadable
 
 _SESSION_LIMIT = re.compile(
@@ -47,15 +49,16 @@ def describe(records: list[EventRecord]) -> str:
 def check_event_log(rule: EventLogRule, facts: Facts, rules: Rules) -> Iterator[Result]:
     servers = servers_with_role(facts, rule.role)
     if servers is None:
-        yield Unreadable(rule.id, f"event log on {rule.role} servers", facts.servers.error or "servers not read")
+        reason = facts.of(exchange_server.KIND).reason
+        yield Unreadable(check=rule.id, resource=f"event log on {rule.role} servers", reason=reason)
         return
     for server in servers:
         resource = f"event log on {server.name}"
-        reading = facts.events_on(server.name)
-        if not reading.ok or reading.value is None:
-            yield Unreadable(rule.id, resource, reading.error or "not read")
+        reading = facts.on(event_log.KIND, server.name)
+        if (records := reading.get()) is None:
+            yield Unreadable(check=rule.id, resource=resource, reason=reading.reason)
             continue
-        window = in_window(reading.value, rule, facts.collected_at)
+        window = in_window(records, rule, facts.collected_at)
         history = [e for e in window if before_fix(rules, rule.fixed_by, facts, e)]
         hits = [e for e in window if e not in history]
         if len(hits) <= rule.max_count:
@@ -68,18 +71,18 @@ def check_event_log(rule: EventLogRule, facts: Facts, rules: Rules) -> Iterator[
                 else ""
             )
             yield Compliant(
-                rule.id,
-                rule.title,
-                resource,
-                f"no {rule.provider} {rule.event_id} events in {rule.lookback_days} days{earlier}",
+                check=rule.id,
+                title=rule.title,
+                resource=resource,
+                evidence=f"no {rule.provider} {rule.event_id} events in {rule.lookback_days} days{earlier}",
             )
             continue
         fix = f"; fixed by {', '.join(rule.fixed_by)}" if rule.fixed_by else ""
         yield Finding(
-            rule.id,
-            rule.title,
-            rule.severity.value,
-            resource,
-            f"{rule.provider} {rule.event_id}: {describe(hits)}{fix}",
-            tuple(rule.fixed_by),
+            check=rule.id,
+            title=rule.title,
+            severity=rule.severity.value,
+            resource=resource,
+            message=f"{rule.provider} {rule.event_id}: {describe(hits)}{fix}",
+            fixed_by=tuple(rule.fixed_by),
         )

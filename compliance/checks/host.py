@@ -6,48 +6,52 @@ from collections.abc import Iterator
 
 from compliance.baseline.model import RegistryValueRule
 from compliance.checks.compare import desired_value, meets, requirement
-from compliance.facts.model import ExchangeServer, Facts
+from compliance.facts.model import Facts
+from compliance.kinds import exchange_server, registry_value
+from compliance.kinds.exchange_server import ExchangeServer
 from compliance.plan import Action, Change, ChangeKind, Compliant, Result, Unreadable
 
 
 def servers_with_role(facts: Facts, role: str) -> list[ExchangeServer] | None:
-    if not facts.servers.ok or facts.servers.value is None:
-        return None
-    return [s for s in facts.servers.value if s.has_role(role)]
+    """The servers of ``role``; None when Get-ExchangeServer could not be read."""
+    servers = facts.of(exchange_server.KIND).get()
+    return None if servers is None else [s for s in servers if s.has_role(role)]
 
 
 def check_registry_value(rule: RegistryValueRule, facts: Facts) -> Iterator[Result]:
     servers = servers_with_role(facts, rule.role)
     if servers is None:
-        yield Unreadable(rule.id, f"registry on {rule.role} servers", facts.servers.error or "servers not read")
+        reason = facts.of(exchange_server.KIND).reason
+        yield Unreadable(check=rule.id, resource=f"registry on {rule.role} servers", reason=reason)
         return
     for server in servers:
         resource = f"registry on {server.name}"
-        reading = facts.registry_on(server.name)
-        if not reading.ok or reading.value is None:
-            yield Unreadable(rule.id, resource, reading.error or "not read")
+        reading = facts.on(registry_value.KIND, server.name)
+        if (keys := reading.get()) is None:
+            yield Unreadable(check=rule.id, resource=resource, reason=reading.reason)
             continue
-        key = next((k for k in reading.value if k.path.casefold() == rule.path.casefold()), None)
+        key = next((k for k in keys if k.path.casefold() == rule.path.casefold()), None)
         current = key.values.get(rule.name) if key is not None and rule.name in key.values else None
         wanted = requirement(rule)
         restart = (rule.restart_service,) if rule.restart_service else ()
         if meets(rule, current):
             shown = "absent" if current is None else current.shown
-            yield Compliant(rule.id, rule.title, resource, f"{rule.path}\\{rule.name} is {shown} ({wanted})")
+            evidence = f"{rule.path}\\{rule.name} is {shown} ({wanted})"
+            yield Compliant(check=rule.id, title=rule.title, resource=resource, evidence=evidence)
             continue
         if current is not None and rule.type == "DWord" and not isinstance(current.value, int):
             wanted += f" (DWORD; found {type(current.shown).__name__} {current.shown!r})"
         yield Change(
-            rule.id,
-            rule.title,
-            rule.severity.value,
-            resource,
-            rule.path,
-            rule.name,
-            None if current is None else current.shown,
-            desired_value(rule),
-            wanted,
-            Action.CREATE if current is None else Action.UPDATE,
+            check=rule.id,
+            title=rule.title,
+            severity=rule.severity.value,
+            resource=resource,
+            identity=rule.path,
+            setting=rule.name,
+            current=None if current is None else current.shown,
+            desired=desired_value(rule),
+            requirement=wanted,
+            action=Action.CREATE if current is None else Action.UPDATE,
             server=server.name,
             requires_restart=restart,
             kind=ChangeKind.REGISTRY,

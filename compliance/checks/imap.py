@@ -1,4 +1,4 @@
-"""IMAP settings (``Get-ImapSettings``) on every Client Access server."""
+"""IMAP settings on every Client Access server (the ``imap_settings`` kind)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,19 @@ from compliance.baseline.model import ImapRules
 from compliance.checks.settings import check_setting
 from compliance.facts.model import Facts
 from compliance.facts.values import same_name
+from compliance.kinds import exchange_server, imap_settings
 from compliance.plan import ChangeKind, Result, Unreadable
 
 
 def check_imap(rules: ImapRules, facts: Facts) -> Iterator[Result]:
-    if not facts.imap.ok or facts.imap.value is None:
+    reading = facts.of(imap_settings.KIND)
+    if (found := reading.get()) is None:
         for check in rules.checks:
-            yield Unreadable(check.id, "IMAP settings", facts.imap.error or "not read")
+            yield Unreadable(check=check.id, resource="IMAP settings", reason=reading.reason)
         return
-    found = facts.imap.value
-    if facts.servers.ok and facts.servers.value is not None:
-        servers = [s.name for s in facts.servers.value if s.has_role(rules.role)]
+    listed = facts.of(exchange_server.KIND).get()
+    if listed is not None:
+        servers = [s.name for s in listed if s.has_role(rules.role)]
     else:
         servers = [imap.server for imap in found]  # no server list: check what was returned
     for server in servers:
@@ -26,7 +28,8 @@ def check_imap(rules: ImapRules, facts: Facts) -> Iterator[Result]:
         imap = next((i for i in found if same_name(i.server, server)), None)
         for check in rules.checks:
             if imap is None:
-                yield Unreadable(check.id, resource, f"Get-ImapSettings returned nothing for {server}")
+                why = f"{imap_settings.KIND.cmdlet} returned nothing for {server}"
+                yield Unreadable(check=check.id, resource=resource, reason=why)
                 continue
             yield check_setting(
                 check,

@@ -21,11 +21,14 @@ def check_setting(
 ) -> Result:
     if check.setting not in settings:
         # A property the cmdlet did not return (another Exchange version?) is not evidence either way.
-        return Unreadable(check.id, resource, f"{check.setting} was not in what Exchange returned")
+        return Unreadable(
+            check=check.id, resource=resource, reason=f"{check.setting} was not in what Exchange returned"
+        )
     current = settings[check.setting]
     wanted = requirement(check, unlimited_as)
     if meets(check, current):
-        return Compliant(check.id, check.title, resource, f"{check.setting} is {_show(current.shown)} ({wanted})")
+        evidence = f"{check.setting} is {_show(current.shown)} ({wanted})"
+        return Compliant(check=check.id, title=check.title, resource=resource, evidence=evidence)
     return Change(
         check=check.id,
         title=check.title,

@@ -1,4 +1,4 @@
-"""The dedicated throttling policy (``Get-ThrottlingPolicy``) and its assignment to the mailbox."""
+"""The dedicated throttling policy and its assignment to the mailbox (``throttling_policy``, ``mailbox``)."""
 
 from __future__ import annotations
 
@@ -9,49 +9,50 @@ from compliance.checks.compare import desired_value, requirement
 from compliance.checks.settings import check_setting
 from compliance.facts.model import Facts
 from compliance.facts.values import same_name
+from compliance.kinds import mailbox, throttling_policy
 from compliance.plan import Action, Change, ChangeKind, Compliant, Result, Unreadable
 
 
 def check_throttling_policy(rules: ThrottlingPolicyRules, facts: Facts) -> Iterator[Result]:
     resource = f"throttling policy {rules.name}"
-    reading = facts.throttling_policies
-    if not reading.ok or reading.value is None:
+    reading = facts.of(throttling_policy.KIND)
+    if (policies := reading.get()) is None:
         for check in [rules.presence_check, *rules.checks]:
-            yield Unreadable(check.id, resource, reading.error or "not read")
+            yield Unreadable(check=check.id, resource=resource, reason=reading.reason)
         return
-    policy = next((p for p in reading.value if same_name(p.name, rules.name)), None)
+    policy = next((p for p in policies if same_name(p.name, rules.name)), None)
     meta = rules.presence_check
     if policy is None:
         yield Change(
-            meta.id,
-            meta.title,
-            meta.severity.value,
-            resource,
-            rules.name,
-            None,
-            None,
-            rules.name,
-            "present",
-            Action.CREATE,
+            check=meta.id,
+            title=meta.title,
+            severity=meta.severity.value,
+            resource=resource,
+            identity=rules.name,
+            setting=None,
+            current=None,
+            desired=rules.name,
+            requirement="present",
+            action=Action.CREATE,
             kind=ChangeKind.THROTTLING_POLICY,
         )
         for check in rules.checks:
             # A new policy's settings are set right after New-ThrottlingPolicy creates it.
             yield Change(
-                check.id,
-                check.title,
-                check.severity.value,
-                resource,
-                rules.name,
-                check.setting,
-                None,
-                desired_value(check, rules.unlimited_as),
-                requirement(check, rules.unlimited_as),
-                Action.CREATE,
+                check=check.id,
+                title=check.title,
+                severity=check.severity.value,
+                resource=resource,
+                identity=rules.name,
+                setting=check.setting,
+                current=None,
+                desired=desired_value(check, rules.unlimited_as),
+                requirement=requirement(check, rules.unlimited_as),
+                action=Action.CREATE,
                 kind=ChangeKind.THROTTLING_SETTING,
             )
         return
-    yield Compliant(meta.id, meta.title, resource, f"policy {policy.name} exists")
+    yield Compliant(check=meta.id, title=meta.title, resource=resource, evidence=f"policy {policy.name} exists")
     for check in rules.checks:
         yield check_setting(
             check,
@@ -65,24 +66,24 @@ def check_throttling_policy(rules: ThrottlingPolicyRules, facts: Facts) -> Itera
 
 def check_mailbox_policy(rule: MailboxPolicyRule, facts: Facts) -> Iterator[Result]:
     resource = f"mailbox {rule.mailbox}"
-    reading = facts.mailbox
-    if not reading.ok or reading.value is None:
-        yield Unreadable(rule.id, resource, reading.error or "not read")
+    reading = facts.of(mailbox.KIND)
+    if (found := reading.get()) is None:
+        yield Unreadable(check=rule.id, resource=resource, reason=reading.reason)
         return
-    current = reading.value.throttling_policy
+    current = found.throttling_policy
     if same_name(current, rule.throttling_policy):
-        yield Compliant(rule.id, rule.title, resource, f"ThrottlingPolicy is {current}")
+        yield Compliant(check=rule.id, title=rule.title, resource=resource, evidence=f"ThrottlingPolicy is {current}")
         return
     yield Change(
-        rule.id,
-        rule.title,
-        rule.severity.value,
-        resource,
-        reading.value.identity,
-        "ThrottlingPolicy",
-        current,
-        rule.throttling_policy,
-        f"exactly {rule.throttling_policy}",
-        Action.UPDATE,
+        check=rule.id,
+        title=rule.title,
+        severity=rule.severity.value,
+        resource=resource,
+        identity=found.identity,
+        setting="ThrottlingPolicy",
+        current=current,
+        desired=rule.throttling_policy,
+        requirement=f"exactly {rule.throttling_policy}",
+        action=Action.UPDATE,
         kind=ChangeKind.MAILBOX_POLICY,
     )

@@ -52,8 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Options apply and rollback share."""
-    from compliance.apply import DEFAULT_AUDIT_LOG as DEFAULT_PATH
-    from compliance.apply import DEFAULT_BACKUP_DIR as DEFAULT_DIR
+    from compliance.apply import DEFAULT_AUDIT_LOG, DEFAULT_BACKUP_DIR
 
     parser.add_argument("--dry-run", action="store_true", help="send every change with -WhatIf; nothing changes")
     parser.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
@@ -66,16 +65,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backup-dir",
         type=Path,
-        default=DEFAULT_DIR,
+        default=DEFAULT_BACKUP_DIR,
         metavar="DIR",
-        help=f"where the backup of prior values is written (default: {DEFAULT_DIR})",
+        help=f"where the backup of prior values is written (default: {DEFAULT_BACKUP_DIR})",
     )
     parser.add_argument(
         "--audit-log",
         type=Path,
-        default=DEFAULT_PATH,
+        default=DEFAULT_AUDIT_LOG,
         metavar="FILE",
-        help=f"JSON-lines audit log to append to (default: {DEFAULT_PATH})",
+        help=f"JSON-lines audit log to append to (default: {DEFAULT_AUDIT_LOG})",
     )
     parser.add_argument(
         "--allow-insecure-transport",
@@ -142,11 +141,11 @@ def plan_now(args: argparse.Namespace, say: Any) -> SavedPlan | None:
     """``--inventory``: plan, print the plan, ask; the plan is then applied like a saved one."""
     from compliance.apply.saved_plan import build_document, plan_from_document
     from compliance.baseline import parse_var_overrides
-    from compliance.live import plan_targets
+    from compliance.pipeline import plan_inventory
     from compliance.reporters import render
 
     overrides = parse_var_overrides(args.var)
-    plans = plan_targets(
+    plans = plan_inventory(
         args.inventory,
         overrides,
         baseline=args.baseline,
@@ -177,7 +176,7 @@ def result_dict(results: list[TargetResult], dry_run: bool) -> dict[str, Any]:
                         "setting": c.change.setting,
                         "old": c.old,
                         "new": c.new,
-                        "result": c.result,
+                        "result": c.result.value,
                         "message": c.message,
                     }
                     for c in r.changes

@@ -1,15 +1,14 @@
 """``uccx-compliance collector-script``: print the read-only PowerShell collector.
 
 The script runs in the Exchange Management Shell (PowerShell 2.0 on Exchange 2010) and writes the
-offline fact folder that ``--facts`` reads. It ships as package data, so what is printed is exactly
-what the tests checked.
+offline fact folder that ``--facts`` reads. It is assembled from the resource kinds' fragments
+(``compliance.facts.collector``), the same text the tests check.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from importlib import resources
 from pathlib import Path
 
 from compliance.errors import InputError
@@ -27,7 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def script_text() -> str:
-    return resources.files("compliance.facts").joinpath("collector.ps1").read_text(encoding="utf-8")
+    from compliance.facts.collector import script
+
+    return script()
 
 
 def run(args: argparse.Namespace) -> int:

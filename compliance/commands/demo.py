@@ -31,9 +31,9 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from compliance.commands.plan import emit
     from compliance.lab.server import Lab
-    from compliance.live import plan_targets
+    from compliance.output import emit
+    from compliance.pipeline import plan_inventory
 
     # A fresh random password per run: the demo shows the real authentication path without a
     # well-known credential listening, even on loopback.
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         print("auditing live over WinRM/PSRP (pypsrp, NTLM with message encryption)...\n", file=sys.stderr)
         os.environ["UCCX_LAB_PASSWORD"] = password
         try:
-            plans = plan_targets(inventory, {})
+            plans = plan_inventory(inventory, {})
         finally:
             os.environ.pop("UCCX_LAB_PASSWORD", None)
     code = emit(plans, args.format, None, verbose=args.verbose)

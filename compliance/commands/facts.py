@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from compliance.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
-    from compliance.facts.collection import CollectionRequest, RawFacts
+    from compliance.facts.collection import RawFacts
     from compliance.inventory import Target
 
 HELP = "read the live facts over WinRM (facts collect) and save them as an offline fact folder"
@@ -67,30 +67,27 @@ def run(args: argparse.Namespace) -> int:
     return int(ExitCode.INCOMPLETE if incomplete else ExitCode.OK)
 
 
-def collection_request(target: Target, overrides: dict[str, Any]) -> CollectionRequest:
-    """What to read for this target, as its baseline says (registry paths, events, services, mailbox)."""
-    from compliance.baseline.load import load_baseline
-
-    return load_baseline(target.baseline_path, {**target.vars, **overrides}).collection_request()
-
-
 def collect_target(target: Target, folder: Path, overrides: dict[str, Any], *, allow_insecure_transport: bool) -> bool:
     """Collect one target into ``folder``; True when every fact was read."""
-    from compliance.remoting.collect import collect
+    from compliance import pipeline
 
-    request = collection_request(target, overrides)
-    password = target.password()
+    loaded = pipeline.target_baseline(target, overrides)
     started = datetime.datetime.now(datetime.timezone.utc)
-    raw = collect(
+
+    def warn(line: str) -> None:
+        print(f"{target.name}: warning: {line}", file=sys.stderr)
+
+    source = pipeline.live(
         target,
-        request,
-        password=password,
+        loaded,
+        password=target.password(),
         allow_insecure_transport=allow_insecure_transport,
+        warn=warn,
         now=started,
-        warn=lambda line: print(f"{target.name}: warning: {line}", file=sys.stderr),
     )
+    raw, _ = pipeline.read_raw(source)
     unreadable = write_folder(folder, raw)
-    write_collection_info(folder, target, started, request.event_lookback_days)
+    write_collection_info(folder, target, started, source.request.event_lookback_days)
     for line in unreadable:
         print(f"{target.name}: unreadable: {line}", file=sys.stderr)
     print(
@@ -112,11 +109,11 @@ def write_folder(folder: Path, raw: RawFacts) -> list[str]:
     unreadable = []
     for stem, reading in sorted(raw.items()):
         path = folder / f"{stem}.xml"
-        if not reading.ok or reading.value is None:
-            unreadable.append(reading.error or f"{stem}: not collected")
+        if (objects := reading.get()) is None:
+            unreadable.append(reading.reason or f"{stem}: not collected")
             path.unlink(missing_ok=True)  # a stale file from an earlier run must not pass for this one
             continue
-        write_clixml(path, reading.value)
+        write_clixml(path, objects)
     return unreadable
 
 

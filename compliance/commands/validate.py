@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from compliance.baseline import LoadedBaseline
 
 HELP = "validate baseline files (one line per error: FILE:LINE:COL: field: message)"
 
@@ -33,14 +37,12 @@ def run(args: argparse.Namespace) -> int:
             failed = True
             print(exc, file=sys.stderr)
             continue
-        checks = len(_check_ids(loaded))
+        checks = len(check_ids(loaded))
         print(f"{path}: ok ({loaded.name}, {checks} checks, applies to Exchange {loaded.baseline.applies_to})")
     return 1 if failed else 0
 
 
-def _check_ids(loaded: object) -> list[str]:
-    from compliance.baseline.load import LoadedBaseline
+def check_ids(loaded: LoadedBaseline) -> list[str]:
     from compliance.baseline.model import iter_checks
 
-    assert isinstance(loaded, LoadedBaseline)
     return [c.id for c in iter_checks(loaded.baseline.rules)]

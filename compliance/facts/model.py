@@ -1,7 +1,9 @@
-"""Typed facts: what the checks read about an Exchange organization.
+"""What the checks read about an organization: ``Facts``, a ``Reading`` per resource kind.
 
-Every collection of facts is a ``Reading``: either the value or the reason it could not be read.
-A check that meets an unreadable fact reports "unreadable", never "compliant" and never "drift".
+Every fact is a ``Reading``: the value, or the reason it could not be read. A check that meets an
+unreadable fact reports "unreadable", never "compliant" and never "drift". The typed values
+themselves (``ImapSettings``, ``ReceiveConnector``...) live with their resource kind in
+``compliance.kinds``; ``Facts`` only files them by kind, so a new kind needs no change here.
 """
 
 from __future__ import annotations
@@ -9,64 +11,45 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from compliance.facts.values import Setting
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass(frozen=True)
 class Reading(Generic[T]):
-    """A fact as read, or why it could not be (``error``), e.g. "GetImapSettings.xml: not collected"."""
+    """A fact as read, or why it could not be (``error``), e.g. "GetImapSettings.xml: not collected".
+
+    Exactly one of ``value`` and ``error`` is set. ``get()`` narrows: it returns the value, or
+    None when the fact is unreadable, and ``reason`` then says why.
+    """
 
     value: T | None = None
     error: str | None = None
 
+    def __post_init__(self) -> None:
+        if (self.value is None) == (self.error is None):
+            raise ValueError("a Reading holds a value or an error, not both and not neither")
+
     @classmethod
     def failed(cls, reason: str) -> Reading[T]:
-        return cls(None, reason)
+        return cls(None, reason or "not read")
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
-
-@dataclass(frozen=True, order=True)
-class ServerVersion:
-    """``AdminDisplayVersion``: ``Version 14.3 (Build 123.4)`` is 14.3.123.4."""
-
-    major: int
-    minor: int
-    build: int = 0
-    revision: int = 0
-
-    def __str__(self) -> str:
-        return f"Version {self.major}.{self.minor} (Build {self.build}.{self.revision})"
-
     @property
-    def product(self) -> str:
-        names = {
-            (14, 0): "Exchange 2010 RTM",
-            (14, 1): "Exchange 2010 SP1",
-            (14, 2): "Exchange 2010 SP2",
-            (14, 3): "Exchange 2010 SP3",
-            (15, 0): "Exchange 2013",
-            (15, 1): "Exchange 2016",
-            (15, 2): "Exchange 2019",
-        }
-        return names.get((self.major, self.minor), f"Exchange {self.major}.{self.minor}")
+    def reason(self) -> str:
+        """Why the fact is unreadable ("" when it was read)."""
+        return self.error or ""
 
-
-@dataclass(frozen=True)
-class ExchangeServer:
-    name: str
-    fqdn: str | None
-    version: ServerVersion | None
-    roles: frozenset[str]  # "Mailbox", "ClientAccess", "HubTransport", ... as ServerRole prints them
-
-    def has_role(self, role: str) -> bool:
-        return any(r.casefold() == role.casefold() for r in self.roles)
+    def get(self) -> T | None:
+        """The value; None exactly when the fact could not be read."""
+        return self.value
 
 
 class Settings(Mapping[str, Setting]):
@@ -92,102 +75,43 @@ class Settings(Mapping[str, Setting]):
         return f"Settings({self._values!r})"
 
 
-@dataclass(frozen=True)
-class ImapSettings:
-    server: str
-    settings: Settings
+class Kind(Protocol[T_co]):
+    """What ``Facts`` needs of a resource kind (``compliance.kinds.base.ResourceKind``)."""
+
+    @property
+    def stem(self) -> str: ...
+
+    def parse(self, objects: list[Any], server: str | None) -> T_co: ...
 
 
-@dataclass(frozen=True)
-class ReceiveConnector:
-    identity: str  # SERVER\Connector Name
-    server: str
-    name: str
-    settings: Settings
-
-
-@dataclass(frozen=True)
-class ThrottlingPolicy:
-    name: str
-    is_default: bool
-    settings: Settings
-
-
-@dataclass(frozen=True)
-class Mailbox:
-    identity: str
-    alias: str | None
-    name: str | None
-    distinguished_name: str | None
-    throttling_policy: str | None  # None: the default policy applies
-
-
-@dataclass(frozen=True)
-class Organization:
-    name: str
-    distinguished_name: str
-
-
-@dataclass(frozen=True)
-class AdPermissionEntry:
-    user: str
-    identity: str
-    extended_rights: tuple[str, ...]
-    access_rights: tuple[str, ...]
-    deny: bool
-    inherited: bool
-
-
-@dataclass(frozen=True)
-class RegistryKey:
-    server: str
-    path: str  # HKLM\SYSTEM\CurrentControlSet\Services\MSExchangeIS\ParametersSystem
-    values: Settings
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    server: str
-    event_id: int
-    provider: str
-    time: datetime.datetime | None
-    message: str
-
-
-@dataclass(frozen=True)
-class ServiceState:
-    server: str
-    name: str
-    status: str
+def server_file(stem: str, server: str) -> str:
+    """The file stem of a per-server fact: ``GetItemProperty-EX01``."""
+    return f"{stem}-{server}"
 
 
 @dataclass
 class Facts:
-    """Everything the checks read about one organization; each part may be unreadable."""
+    """Everything read about one organization, filed by fact-file stem; each part may be unreadable."""
 
     source: str  # "facts folder examples/facts/x" or "https://ex01/PowerShell/"
-    servers: Reading[list[ExchangeServer]]
-    imap: Reading[list[ImapSettings]]
-    receive_connectors: Reading[list[ReceiveConnector]]
-    throttling_policies: Reading[list[ThrottlingPolicy]]
-    mailbox: Reading[Mailbox]
-    organization: Reading[Organization]
-    ad_permissions: Reading[list[AdPermissionEntry]]
-    registry: dict[str, Reading[list[RegistryKey]]] = field(default_factory=dict)
-    events: dict[str, Reading[list[EventRecord]]] = field(default_factory=dict)
-    services: dict[str, Reading[list[ServiceState]]] = field(default_factory=dict)
+    readings: dict[str, Reading[Any]] = field(default_factory=dict)  # stem, or stem-SERVER
     collected_at: datetime.datetime | None = None
     warnings: list[str] = field(default_factory=list)
 
-    def registry_on(self, server: str) -> Reading[list[RegistryKey]]:
-        return _per_server(self.registry, server, "GetItemProperty")
+    def of(self, kind: Kind[T]) -> Reading[T]:
+        """An organization-wide fact (``Get-ReceiveConnector`` of every Hub Transport server)."""
+        found = self.readings.get(kind.stem)
+        return cast(Reading[T], found) if found is not None else Reading.failed(f"{kind.stem}.xml: not collected")
 
-    def events_on(self, server: str) -> Reading[list[EventRecord]]:
-        return _per_server(self.events, server, "GetWinEvent")
+    def on(self, kind: Kind[T], server: str) -> Reading[T]:
+        """A per-server fact (``Get-ItemProperty`` on ``server``), matched case-insensitively."""
+        wanted = server_file(kind.stem, server).casefold()
+        for stem, reading in self.readings.items():
+            if stem.casefold() == wanted:
+                return cast(Reading[T], reading)
+        return Reading.failed(f"{server_file(kind.stem, server)}.xml: not collected")
 
-
-def _per_server(table: Mapping[str, Reading[T]], server: str, stem: str) -> Reading[T]:
-    for name, reading in table.items():
-        if name.casefold() == server.casefold():
-            return reading
-    return Reading.failed(f"{stem}-{server}.xml: not collected")
+    def servers_read(self, kind: Kind[Any]) -> list[str]:
+        """The servers a per-server fact was read (or failed to be read) for."""
+        prefix = f"{kind.stem}-"
+        return [stem[len(prefix) :] for stem in self.readings if stem.startswith(prefix)]

@@ -1,7 +1,9 @@
-"""The offline fact source: a folder of ``Export-Clixml`` files, one per cmdlet.
+"""The offline fact source: a folder of ``Export-Clixml`` files, one per resource kind.
 
-A missing file leaves its facts "not collected"; a malformed file is named in the reason and
-only the checks that need it become unreadable.
+Which files to read comes from the kind registry (``compliance.kinds``): one ``<stem>.xml`` per
+organization-wide kind, ``<stem>-<SERVER>.xml`` per server for the others. A missing file leaves
+its facts "not collected"; a malformed file is named in the reason and only the checks that need
+it become unreadable.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from compliance.errors import InputError
-from compliance.facts.collection import ORG_FILES, SERVER_FILES, RawFacts, build_facts
-from compliance.facts.model import Facts, Reading
+from compliance.facts.collection import RawFacts
+from compliance.facts.model import Reading
 from compliance.facts.psobject import deserialize, from_psrpcore
+from compliance.kinds import organization_kinds, server_kinds
 
 COLLECTION_INFO = "collection.txt"
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
@@ -38,8 +41,8 @@ def read_raw(folder: Path) -> RawFacts:
     if not folder.is_dir():
         raise InputError(f"{folder}: facts folder not found (expected a folder of Export-Clixml files)")
     raw: RawFacts = {}
-    stems = list(ORG_FILES)
-    stems += sorted(p.stem for stem in SERVER_FILES for p in folder.glob(f"{stem}-*.xml"))
+    stems = [kind.stem for kind in organization_kinds()]
+    stems += sorted(p.stem for kind in server_kinds() for p in folder.glob(f"{kind.stem}-*.xml"))
     for stem in stems:
         path = folder / f"{stem}.xml"
         if not path.is_file():
@@ -70,7 +73,3 @@ def collected_at(folder: Path) -> datetime.datetime | None:
     except ValueError:
         return None
     return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
-
-
-def read_folder(folder: Path) -> Facts:
-    return build_facts(read_raw(folder), source=f"facts folder {folder}", collected_at=collected_at(folder))

@@ -7,6 +7,7 @@ A check never looks at a raw CLIXML value; it compares ``Setting.value`` (normal
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -33,6 +34,9 @@ class _Unlimited:
 UNLIMITED: Final = _Unlimited()
 
 Scalar = int | str | bool | None | _Unlimited
+# A value as Exchange prints it, as plans, saved plans and backups carry it: 20, "Unlimited", $null,
+# or the items of a multi-valued property.
+Shown = int | str | bool | list[str] | None
 
 _UNLIMITED_TYPE = "Microsoft.Exchange.Data.Unlimited"
 _BYTES = re.compile(r"\(([\d,.\s]+) bytes\)")
@@ -43,7 +47,7 @@ class Setting:
     """One setting as read: ``value`` for comparisons, ``shown`` as Exchange printed it."""
 
     value: Scalar
-    shown: Any
+    shown: Shown
 
 
 def normalize(raw: Any, *, null_means_unlimited: bool = False) -> Setting:
@@ -127,6 +131,48 @@ def ad_object_name(raw: Any) -> str | None:
 def same_name(a: str | None, b: str | None) -> bool:
     """Exchange names and identities compare case-insensitively."""
     return a is not None and b is not None and a.casefold() == b.casefold()
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Values as Exchange shows them: names compare case-insensitively, numbers exactly."""
+    if isinstance(a, str) and isinstance(b, str):
+        return a.casefold() == b.casefold()
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return bool(a == b)
+
+
+def has_role(roles: Iterable[str], role: str) -> bool:
+    """Server roles as ``ServerRole`` prints them ("Mailbox", "ClientAccess"), case-insensitively."""
+    return any(same_name(r, role) for r in roles)
+
+
+@dataclass(frozen=True, order=True)
+class ServerVersion:
+    """``AdminDisplayVersion``: ``Version 14.3 (Build 123.4)`` is 14.3.123.4."""
+
+    major: int
+    minor: int
+    build: int = 0
+    revision: int = 0
+
+    def __str__(self) -> str:
+        return f"Version {self.major}.{self.minor} (Build {self.build}.{self.revision})"
+
+    @property
+    def product(self) -> str:
+        return _PRODUCTS.get((self.major, self.minor), f"Exchange {self.major}.{self.minor}")
+
+
+_PRODUCTS = {
+    (14, 0): "Exchange 2010 RTM",
+    (14, 1): "Exchange 2010 SP1",
+    (14, 2): "Exchange 2010 SP2",
+    (14, 3): "Exchange 2010 SP3",
+    (15, 0): "Exchange 2013",
+    (15, 1): "Exchange 2016",
+    (15, 2): "Exchange 2019",
+}
 
 
 def shown(value: Scalar) -> Any:

@@ -8,10 +8,12 @@ registry key as a PSCustomObject), ``GetService-<SERVER>.xml`` (optional) and
 from __future__ import annotations
 
 import datetime
+import re
+import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from psrpcore.types import PSCustomObject, PSInt, PSInt64, PSNoteProperty, PSString
+from psrpcore.types import PSCustomObject, PSInt, PSInt64, PSNoteProperty, PSString, PSUInt
 
 from compliance.lab import records, values
 from compliance.lab.cmdlet_base import Cmdlet, CmdletCall, CmdletError, cmdlet
@@ -214,6 +216,83 @@ def restart_service(call: CmdletCall) -> None:
         name = str(prop(service, "Name"))
         if call.should_process(f"{prop(service, 'DisplayName')} ({name})"):
             call.state.service_restarts.append((_server(call), name))
+            now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+            call.state.service_started[(_server(call).lower(), name.lower())] = now
+
+
+# --- WMI: service processes and their start times ----------------------------------------------
+
+_WMI_TYPES = (
+    "System.Management.ManagementObject#root\\cimv2\\{cls}",
+    "System.Management.ManagementObject#root\\cimv2\\{base}",
+    "System.Management.ManagementObject",
+    "System.Management.ManagementBaseObject",
+    "System.ComponentModel.Component",
+    "System.MarshalByRefObject",
+    "System.Object",
+)
+_WMI_BASE = {"Win32_Service": "Win32_BaseService", "Win32_Process": "CIM_Process"}
+_WQL_TERM = re.compile(r"\s*(\w+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\d+))\s*", re.IGNORECASE)
+
+
+def _wql_terms(call: CmdletCall, text: str) -> list[tuple[str, str]]:
+    """``Name='A' OR ProcessId=12``: the only WQL filters the tool sends, as (field, value) pairs."""
+    terms = []
+    for part in re.split(r"\s+OR\s+", text.strip(), flags=re.IGNORECASE):
+        match = _WQL_TERM.fullmatch(part)
+        if match is None:
+            raise CmdletError(records.argument_transformation(call.name, "Filter", f'Invalid query "{text}"'))
+        value = match.group(2) if match.group(2) is not None else match.group(3)
+        terms.append((match.group(1).lower(), re.sub(r"\\(.)", r"\1", value)))
+    return terms
+
+
+def _process_id(server: str, service: str) -> int:
+    """A stable, plausible process id per server and service (Windows ids are multiples of 4)."""
+    return 1000 + 4 * (zlib.crc32(f"{server}/{service}".lower().encode()) % 5000)
+
+
+def _dmtf(moment: datetime.datetime) -> str:
+    """WMI's time text as Get-WmiObject writes it: local time here is UTC (+000)."""
+    utc = moment.astimezone(datetime.timezone.utc)
+    return utc.strftime("%Y%m%d%H%M%S.") + f"{utc.microsecond:06d}+000"
+
+
+def _wmi_object(cls: str, to_string: str, properties: dict[str, Any]) -> Any:
+    names = [t.format(cls=cls, base=_WMI_BASE[cls]) for t in _WMI_TYPES]
+    return values.new_object(names, to_string, {"__CLASS": cls, **properties})
+
+
+def get_wmi_object(call: CmdletCall) -> None:
+    server = _server(call)
+    cls = str(call.require("Class"))
+    terms = _wql_terms(call, str(call.params["Filter"])) if "Filter" in call.params else []
+    running = [
+        (str(prop(s, "Name")), str(prop(s, "Status") or "Running")) for s in _services(call)
+    ]  # ServiceControllers of this server
+    if cls.lower() == "win32_service":
+        wanted = {v.lower() for f, v in terms if f == "name"}
+        for name, status in running:
+            if wanted and name.lower() not in wanted:
+                continue
+            pid = _process_id(server, name) if status.lower() == "running" else 0
+            state = "Running" if pid else "Stopped"
+            to_string = f'\\\\{server}\\root\\cimv2:Win32_Service.Name="{name}"'
+            call.write_output(
+                _wmi_object("Win32_Service", to_string, {"Name": name, "State": state, "ProcessId": PSUInt(pid)})
+            )
+        return
+    if cls.lower() == "win32_process":
+        wanted_ids = {int(v) for f, v in terms if f == "processid"}
+        for name, status in running:
+            pid = _process_id(server, name)
+            if status.lower() != "running" or (wanted_ids and pid not in wanted_ids):
+                continue
+            started = call.state.service_started.get((server.lower(), name.lower()), call.state.started_at)
+            properties = {"ProcessId": PSUInt(pid), "Name": f"{name}.exe", "CreationDate": _dmtf(started)}
+            call.write_output(_wmi_object("Win32_Process", f"{name}.exe", properties))
+        return
+    raise CmdletError(records.argument_transformation(call.name, "Class", f'Invalid class "{cls}"'))
 
 
 # --- event log ---------------------------------------------------------------------------------
@@ -265,4 +344,5 @@ HOST_CMDLETS: dict[str, Cmdlet] = {
     "get-service": cmdlet(get_service, "Name", pipeline_parameter="Name"),
     "restart-service": cmdlet(restart_service, "Name", "Force", pipeline_parameter="Name"),
     "get-winevent": cmdlet(get_win_event, "FilterHashtable", "MaxEvents", "ComputerName"),
+    "get-wmiobject": cmdlet(get_wmi_object, "Class", "Filter", "ComputerName", "Namespace"),
 }

@@ -53,6 +53,9 @@ class LabState:
         self.lock = threading.RLock()
         # Restart-Service calls as (server, service name): what a plan's restarts really did.
         self.service_restarts: list[tuple[str, str]] = []
+        # When each (server, service) process started: the lab's start, until Restart-Service.
+        self.started_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+        self.service_started: dict[tuple[str, str], datetime.datetime] = {}
 
     @classmethod
     def from_folder(cls, path: str | Path) -> LabState:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from compliance.kinds.imap_settings import KIND as IMAP_SETTINGS
 from compliance.probe.result import Outcome, Refusal, plural
 from compliance.probe.session import FailureKind, SessionFailed
+
+IMAP = IMAP_SETTINGS.cmdlet  # the advice names the cmdlet an admin runs to compare the limits
 
 # RFC 5530 response codes that mean "not now" rather than "wrong password". Dovecot sends
 # [UNAVAILABLE] for mail_max_userip_connections; what Exchange sends is unconfirmed: it is known
@@ -59,7 +62,7 @@ def classify_imap(ctx: ProbeContext, accepted: int, refusal: Refusal | None) -> 
         return Outcome.THROTTLED, (
             f"The server refused a new connection after {accepted} were open ({refusal.describe()}). "
             "That is a per-source or total limit, before any login: compare "
-            f"{accepted} with Get-ImapSettings MaxConnectionFromSingleIP (checklist 2000) and "
+            f"{accepted} with {IMAP} MaxConnectionFromSingleIP (checklist 2000) and "
             "MaxConnections (checklist 2400), and with any firewall or load balancer connection limit."
         )
     return Outcome.THROTTLED, _imap_per_user_advice(accepted, ctx.user or "the account", refusal)
@@ -72,7 +75,7 @@ def _imap_per_user_advice(accepted: int, user: str, refusal: Refusal) -> str:
         f"agent, so {plural(accepted, 'session')} leave room for {plural(accepted // 2, 'agent desktop')} "
         "at most. "
         f"Compare {accepted} with: "
-        "Get-ImapSettings MaxConnectionsPerUser (default 16, checklist 2400); IMAPMaxConcurrency of the "
+        f"{IMAP} MaxConnectionsPerUser (default 16, checklist 2400); IMAPMaxConcurrency of the "
         "throttling policy on the UCCX mailbox (Get-Mailbox | fl ThrottlingPolicy, Get-ThrottlingPolicy; "
         "checklist $null, no limit); and the Mailbox server's DWORD 'Maximum Allowed Service Sessions "
         "Per User' under HKLM\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeIS\\ParametersSystem "
@@ -104,7 +107,7 @@ def _imap_first_session(ctx: ProbeContext, failure: SessionFailed) -> tuple[Outc
         if failure.kind is FailureKind.BYE:
             return Outcome.THROTTLED, (
                 f"The server refused the connection before login ({failure.words}): a connection limit "
-                "is already reached. Compare Get-ImapSettings MaxConnections and MaxConnectionFromSingleIP "
+                f"is already reached. Compare {IMAP} MaxConnections and MaxConnectionFromSingleIP "
                 "with the sessions UCCX and the agents hold."
             )
         silent = failure.kind is FailureKind.TIMEOUT
@@ -116,7 +119,7 @@ def _imap_first_session(ctx: ProbeContext, failure: SessionFailed) -> tuple[Outc
         return Outcome.AUTH_REJECTED, (
             "The server refuses clear-text login on this connection (LOGINDISABLED) and offers no "
             "AUTH=PLAIN: probe with --starttls or --tls, which UCCX must then use too "
-            "(Exchange: Get-ImapSettings | fl LoginType)."
+            f"(Exchange: {IMAP} | fl LoginType)."
         )
     user = ctx.user or "the account"
     if failure.kind is FailureKind.BYE or any(code in (failure.words or "").upper() for code in LIMIT_CODES):

@@ -1,12 +1,11 @@
-"""The live audit: read every fact over WinRM/PSRP into ``RawFacts`` (keys are fact-folder stems).
+"""The live read: every resource kind's commands over WinRM/PSRP into ``RawFacts``.
 
-Exchange endpoint, two batched round trips:
-  1. ``Get-ExchangeServer``, ``Get-ThrottlingPolicy``, ``Get-Mailbox -Identity <uccx>``,
-     ``Get-OrganizationConfig``;
-  2. ``Get-ImapSettings -Server X`` per Client Access server, ``Get-ReceiveConnector -Server X``
-     per Hub Transport server, ``Get-ADPermission -Identity <organization DN> -User <uccx>``.
-Each server's host endpoint, one batched round trip: ``Get-ItemProperty`` (Mailbox servers),
-``Get-Service``, ``Get-WinEvent -FilterHashtable``.
+The kinds (``compliance.kinds``) say what to send; this module only sends it, in as few round
+trips as the kinds allow. On the Exchange endpoint, one batched round trip for the kinds that
+need nothing first (``Get-ExchangeServer``, ``Get-ThrottlingPolicy``...), then one for the kinds
+that need the server list or an earlier fact (``Get-ReceiveConnector -Server X`` per Hub Transport
+server, ``Get-ADPermission`` with the organization's DN). On each server's host endpoint, one
+batched round trip for its kinds, and one more for the kinds that follow up on what they found.
 
 Nothing here raises for an unreachable endpoint: its facts come back as ``Reading.failed`` with
 one line, so the plan reports them unreadable (exit 3), never compliant and never drift.
@@ -15,42 +14,19 @@ one line, so the plan reports them unreadable (exit 3), never compliant and neve
 from __future__ import annotations
 
 import datetime
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from compliance.facts import parse
-from compliance.facts.collection import CollectionRequest, EventQuery, RawFacts, server_file
-from compliance.facts.model import ExchangeServer, Reading
+from compliance.facts.collection import CollectionRequest, RawFacts
+from compliance.facts.model import Reading, server_file
 from compliance.inventory import Target
-from compliance.remoting.invoke import Command, Read, run_reads
+from compliance.kinds import exchange_server, organization_kinds, server_kinds
+from compliance.kinds.base import AuditedServer, ReadContext, ResourceKind
+from compliance.remoting.invoke import Read, run_reads
 from compliance.remoting.secrets import redacting_logs
-from compliance.remoting.session import (
-    HOST_CONFIGURATION,
-    ConnectOptions,
-    Endpoint,
-    Sessions,
-    check_transport,
-)
+from compliance.remoting.session import HOST_CONFIGURATION, ConnectOptions, Endpoint, Sessions, check_transport
 
 Warn = Callable[[str], None]
-
-# FullyQualifiedErrorId prefixes that mean "nothing there", not "could not read".
-NO_EVENTS = "NoMatchingEventsFound"  # Get-WinEvent: "No events were found that match ..."
-NO_REGISTRY_KEY = "PathNotFound"  # Get-ItemProperty: ItemNotFoundException "Cannot find path ..."
-
-
-@dataclass(frozen=True)
-class AuditedServer:
-    """A server as audited: its roles (from Get-ExchangeServer when readable) and host endpoint."""
-
-    name: str
-    roles: frozenset[str]
-    host_url: str
-
-    def has_role(self, role: str) -> bool:
-        return any(r.casefold() == role.casefold() for r in self.roles)
 
 
 def collect(
@@ -66,23 +42,60 @@ def collect(
     """Read every fact of ``target``; each one is a value or the one line saying why not."""
     options = ConnectOptions(password=password, allow_insecure_transport=allow_insecure_transport)
     say: Warn = warn or (lambda _line: None)
-    now = now or datetime.datetime.now(datetime.timezone.utc)
+    context = ReadContext(request, now or datetime.datetime.now(datetime.timezone.utc))
     _check_all_transports(target, options)
     with redacting_logs(password, target.username), Sessions(target, options) as sessions:
         exchange = sessions.exchange()
-        raw: RawFacts = run_reads(exchange, _first_reads(request), batch=batch)
-        servers = audited_servers(target, raw["GetExchangeServer"], say)
-        reads, settled = _second_reads(request, servers, raw["GetOrganizationConfig"])
-        raw.update(settled)
-        raw.update(run_reads(exchange, reads, batch=batch))
-        if not request.uccx_mailbox:
-            for stem in ("GetMailbox", "GetADPermission"):
-                raw[stem] = Reading.failed(f"{stem}: no UCCX mailbox given (set vars.uccx_mailbox)")
+        first = [k for k in organization_kinds() if not k.after_servers]
+        raw = _organization_round(exchange, first, context, batch)
+        servers = audited_servers(target, raw[exchange_server.KIND.stem], say)
+        context = ReadContext(request, context.now, tuple(servers), dict(raw))
+        second = [k for k in organization_kinds() if k.after_servers]
+        raw.update(_organization_round(exchange, second, context, batch))
         for server in servers:
-            reads = host_reads(server, request, now)
-            if reads:
-                session = sessions.get(server.host_url, HOST_CONFIGURATION)
-                raw.update(run_reads(session, reads, batch=batch))
+            raw.update(_server_round(sessions.get(server.host_url, HOST_CONFIGURATION), server, context, batch))
+    return raw
+
+
+def _organization_round(
+    session: Any, kinds: Sequence[ResourceKind[Any]], context: ReadContext, batch: bool
+) -> RawFacts:
+    """One round trip for ``kinds`` on the Exchange endpoint; readings a kind settles need none."""
+    settled: RawFacts = {}
+    reads: list[Read] = []
+    for kind in kinds:
+        planned = kind.reads(context)
+        if isinstance(planned, Reading):
+            settled[kind.stem] = planned
+        else:
+            reads.append(Read(kind.stem, planned, kind.output_type))
+    return {**settled, **run_reads(session, reads, batch=batch)}
+
+
+def _server_round(session: Any, server: AuditedServer, context: ReadContext, batch: bool) -> RawFacts:
+    """The host-endpoint kinds of one server, then the follow-ups of what they found."""
+    kinds = server_kinds()
+    planned = {kind.stem: kind.reads_on(context, server) for kind in kinds}
+    if not any(planned[k.stem] for k in kinds if not k.companion):
+        return {}  # nothing of this server is baselined: do not open its endpoint
+    reads = [
+        Read(server_file(kind.stem, server.name), planned[kind.stem], kind.output_type)
+        for kind in kinds
+        if planned[kind.stem]
+    ]
+    raw = run_reads(session, reads, batch=batch)
+    follow_ups: list[tuple[ResourceKind[Any], Read]] = []
+    for kind in kinds:
+        stem = server_file(kind.stem, server.name)
+        found = raw.get(stem, Reading.failed("")).get()
+        if found is not None and (commands := kind.follow_up(context, server, found)):
+            follow_ups.append((kind, Read(stem, commands, kind.follow_up_type)))
+    if follow_ups:
+        more = run_reads(session, [read for _, read in follow_ups], batch=batch)
+        for _kind, read in follow_ups:
+            extra = more[read.stem]
+            found = raw[read.stem].get() or []
+            raw[read.stem] = extra if (objects := extra.get()) is None else Reading([*found, *objects])
     return raw
 
 
@@ -93,74 +106,16 @@ def _check_all_transports(target: Target, options: ConnectOptions) -> None:
         check_transport(target, Endpoint(server.host_url, HOST_CONFIGURATION), options)
 
 
-def _first_reads(request: CollectionRequest) -> list[Read]:
-    reads = [
-        Read("GetExchangeServer", (Command("Get-ExchangeServer"),), "ExchangeServer"),
-        Read("GetThrottlingPolicy", (Command("Get-ThrottlingPolicy"),), "ThrottlingPolicy"),
-        Read("GetOrganizationConfig", (Command("Get-OrganizationConfig"),), "OrganizationConfig"),
-    ]
-    if request.uccx_mailbox:
-        reads.append(Read("GetMailbox", (Command("Get-Mailbox", (("Identity", request.uccx_mailbox),)),), "Mailbox"))
-    return reads
-
-
-def _second_reads(
-    request: CollectionRequest, servers: Sequence[AuditedServer], organization: Reading[list[Any]]
-) -> tuple[list[Read], RawFacts]:
-    """The per-server Exchange reads and Get-ADPermission; plus facts settled without a command."""
-    cas = [s.name for s in servers if s.has_role("ClientAccess")]
-    hubs = [s.name for s in servers if s.has_role("HubTransport")]
-    reads: list[Read] = []
-    settled: RawFacts = {}
-    if cas:
-        reads.append(
-            Read(
-                "GetImapSettings",
-                tuple(Command("Get-ImapSettings", (("Server", n),)) for n in cas),
-                "Imap4AdConfiguration",
-            )
-        )
-    else:
-        settled["GetImapSettings"] = Reading([])  # no Client Access server: no IMAP settings exist
-    if hubs:
-        reads.append(
-            Read(
-                "GetReceiveConnector",
-                tuple(Command("Get-ReceiveConnector", (("Server", n),)) for n in hubs),
-                "ReceiveConnector",
-            )
-        )
-    else:
-        settled["GetReceiveConnector"] = Reading([])
-    if request.uccx_mailbox:
-        org_dn, why = _organization_dn(organization)
-        if org_dn:
-            command = Command("Get-ADPermission", (("Identity", org_dn), ("User", request.uccx_mailbox)))
-            reads.append(Read("GetADPermission", (command,), "ADAcePresentationObject"))
-        else:
-            settled["GetADPermission"] = Reading.failed(why)
-    return reads, settled
-
-
-def _organization_dn(organization: Reading[list[Any]]) -> tuple[str | None, str]:
-    if not organization.ok or organization.value is None:
-        return None, f"Get-ADPermission needs the organization's DN: {organization.error}"
-    try:
-        return parse.organization(organization.value).distinguished_name, ""
-    except ValueError as exc:
-        return None, f"Get-ADPermission needs the organization's DN: {exc}"
-
-
 def audited_servers(target: Target, exchange_servers: Reading[list[Any]], warn: Warn) -> list[AuditedServer]:
     """The servers to read, from Get-ExchangeServer cross-checked with the inventory.
 
     Get-ExchangeServer is authoritative for which servers exist and their roles; the inventory
     gives host endpoints. When Get-ExchangeServer cannot be read the inventory's roles are used.
     """
-    live: list[ExchangeServer] | None = None
-    if exchange_servers.ok and exchange_servers.value is not None:
+    live: list[exchange_server.ExchangeServer] | None = None
+    if (found := exchange_servers.get()) is not None:
         try:
-            live = parse.exchange_servers(exchange_servers.value)
+            live = exchange_server.KIND.parse(found, None)
         except ValueError as exc:
             warn(f"Get-ExchangeServer: {exc}; using the inventory's servers and roles")
     if live is None:
@@ -169,8 +124,7 @@ def audited_servers(target: Target, exchange_servers: Reading[list[Any]], warn: 
     for server in live:
         listed = target.server(server.name)
         if listed is None:
-            host = server.fqdn or server.name
-            url = f"http://{host}:5985/wsman"
+            url = f"http://{server.fqdn or server.name}:5985/wsman"
             if target.servers:
                 warn(f"{server.name} is not in the inventory; its host endpoint defaults to {url}")
         else:
@@ -189,59 +143,4 @@ def audited_servers(target: Target, exchange_servers: Reading[list[Any]], warn: 
     return audited
 
 
-def host_reads(server: AuditedServer, request: CollectionRequest, now: datetime.datetime) -> list[Read]:
-    """What to read on one server's host endpoint (empty: nothing to read there)."""
-    reads: list[Read] = []
-    if server.has_role("Mailbox") and request.registry_paths:
-        commands = tuple(
-            Command("Get-ItemProperty", (("Path", registry_drive_path(path)),), empty_when=(NO_REGISTRY_KEY,))
-            for path in request.registry_paths
-        )
-        reads.append(Read(server_file("GetItemProperty", server.name), commands, "PSCustomObject"))
-    queries = [q for q in request.events if server.has_role(q.role)]
-    if queries:
-        start = now - datetime.timedelta(days=request.event_lookback_days)
-        commands = tuple(
-            Command(
-                "Get-WinEvent", (("FilterHashtable", event_filter(log_name, group, start)),), empty_when=(NO_EVENTS,)
-            )
-            for log_name, group in _by_log(queries).items()
-        )
-        reads.append(Read(server_file("GetWinEvent", server.name), commands, "EventLogRecord"))
-    if reads and request.services:
-        service = Command("Get-Service", (("Name", list(request.services)),))
-        reads.append(Read(server_file("GetService", server.name), (service,), "ServiceController"))
-    return reads
-
-
-def registry_drive_path(path: str) -> str:
-    """``HKLM\\SYSTEM\\...`` (as baselines write it) -> ``HKLM:\\SYSTEM\\...`` (a PowerShell drive)."""
-    hive, sep, rest = path.partition("\\")
-    if hive.upper() in ("HKLM", "HKEY_LOCAL_MACHINE") and sep:
-        return f"HKLM:\\{rest}"
-    return path
-
-
-def _by_log(queries: Sequence[EventQuery]) -> dict[str, list[EventQuery]]:
-    grouped: dict[str, list[EventQuery]] = {}
-    for query in queries:
-        grouped.setdefault(query.log_name, []).append(query)
-    return grouped
-
-
-def event_filter(log_name: str, queries: Sequence[EventQuery], start: datetime.datetime) -> dict[str, Any]:
-    """``@{LogName=...; ProviderName=...; Id=...; StartTime=...}`` as a Hashtable parameter."""
-    return {
-        "LogName": log_name,
-        "ProviderName": list(dict.fromkeys(q.provider for q in queries)),
-        "Id": list(dict.fromkeys(q.event_id for q in queries)),
-        "StartTime": clixml_datetime(start),
-    }
-
-
-def clixml_datetime(when: datetime.datetime) -> ET.Element:
-    """A ``<DT>`` element: pypsrp 0.9 cannot serialize a ``datetime`` but sends an element as is."""
-    element = ET.Element("DT")
-    utc = when.astimezone(datetime.timezone.utc)
-    element.text = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}0Z"
-    return element
+__all__ = ["audited_servers", "collect"]

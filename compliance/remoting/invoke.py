@@ -21,9 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from compliance.cmdlet import Command
 from compliance.errors import UnreachableError
 from compliance.facts.model import Reading
 from compliance.facts.psobject import PSObj
+from compliance.kinds.base import owns
 from compliance.remoting.convert import from_pypsrp
 from compliance.remoting.errors import describe_failure, describe_record, record_id, record_message
 from compliance.remoting.session import RemoteSession
@@ -31,23 +33,10 @@ from compliance.remoting.session import RemoteSession
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Command:
-    """``Get-ReceiveConnector -Server EX01``: a cmdlet and its parameters, in order."""
-
-    cmdlet: str
-    parameters: tuple[tuple[str, Any], ...] = ()
-    # Error records that mean "nothing there" rather than "could not read": a matching
-    # FullyQualifiedErrorId prefix ("NoMatchingEventsFound", "PathNotFound").
-    empty_when: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        shown = " ".join(f"-{name} {_shown(value)}" for name, value in self.parameters)
-        return f"{self.cmdlet} {shown}".rstrip()
-
-    def means_empty(self, record: Any) -> bool:
-        error_id = record_id(record)
-        return any(error_id.startswith(prefix) for prefix in self.empty_when)
+def _means_empty(command: Command, record: Any) -> bool:
+    """An error record the command declares as "nothing there" (``Command.empty_when``)."""
+    error_id = record_id(record)
+    return any(error_id.startswith(prefix) for prefix in command.empty_when)
 
 
 @dataclass(frozen=True)
@@ -59,10 +48,7 @@ class Read:
     output_type: str  # last part of the output's type name: "Imap4AdConfiguration"
 
     def owns(self, value: Any) -> bool:
-        if not isinstance(value, PSObj) or not value.type_names:
-            return False
-        first = value.type_names[0]
-        return first == self.output_type or first.endswith("." + self.output_type)
+        return owns(self.output_type, value)
 
 
 class CommandFailed(Exception):
@@ -98,7 +84,7 @@ def _run_batch(session: RemoteSession, pool: Any, reads: Sequence[Read]) -> dict
     ps = _pipeline(pool, commands)
     output = _invoke(session, ps)
     for record in ps.streams.error:
-        owners = [c for c in commands if c.means_empty(record)]
+        owners = [c for c in commands if _means_empty(c, record)]
         if len(owners) != 1:
             raise _BatchNotAttributable(record_message(record))
     if ps.had_errors:
@@ -120,7 +106,7 @@ def _run_read(session: RemoteSession, pool: Any, read: Read) -> Reading[list[Any
             output = _invoke(session, ps)
         except (UnreachableError, CommandFailed) as exc:
             return Reading.failed(f"{command}: {exc}" if isinstance(exc, CommandFailed) else str(exc))
-        errors = [r for r in ps.streams.error if not command.means_empty(r)]
+        errors = [r for r in ps.streams.error if not _means_empty(command, r)]
         if errors:
             return Reading.failed(describe_record(errors[0], str(command)))
         if ps.had_errors and not ps.streams.error:
@@ -167,14 +153,3 @@ def _invoke(session: RemoteSession, ps: Any) -> list[Any]:
 
 def _type_of(value: Any) -> str:
     return value.type_names[0] if isinstance(value, PSObj) and value.type_names else type(value).__name__
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, str):
-        return f"'{value}'" if " " in value else value
-    if isinstance(value, (list, tuple)):
-        return ",".join(_shown(v) for v in value)
-    if isinstance(value, dict):
-        return "@{" + "; ".join(f"{k}={_shown(v)}" for k, v in value.items()) + "}"
-    text = getattr(value, "text", None)  # an ElementTree <DT> built for a DateTime parameter
-    return str(text) if text is not None else str(value)

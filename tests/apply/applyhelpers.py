@@ -9,7 +9,7 @@ from typing import Any
 from compliance.apply.saved_plan import write_saved_plan
 from compliance.cli import main
 from compliance.lab import Lab
-from compliance.live import plan_targets
+from compliance.pipeline import plan_inventory
 
 PASSWORD = "apply-test-password"
 BASELINE = "uccx-exchange2010-sp1"
@@ -34,7 +34,7 @@ class Workspace:
         return self.root / "audit.log"
 
     def save_plan(self) -> Path:
-        write_saved_plan(self.plan_path, plan_targets(self.inventory, {}), self.inventory, {})
+        write_saved_plan(self.plan_path, plan_inventory(self.inventory, {}), self.inventory, {})
         return self.plan_path
 
     def cli(self, *argv: str) -> int:

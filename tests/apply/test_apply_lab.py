@@ -11,7 +11,7 @@ from applyhelpers import PASSWORD, Workspace, run_cmdlet
 from compliance.lab import CmdletFailure
 from compliance.lab.state import MAILBOX_FILE, prop
 from compliance.lab.values import set_property
-from compliance.live import plan_targets
+from compliance.pipeline import plan_inventory
 
 pytestmark = pytest.mark.server
 
@@ -21,7 +21,7 @@ def test_apply_changes_the_lab_and_a_new_plan_is_clean(workspace: Workspace) -> 
 
     assert workspace.cli("apply", str(plan)) == 0
 
-    [replan] = plan_targets(workspace.inventory, {})
+    [replan] = plan_inventory(workspace.inventory, {})
     assert replan.changes == []
     assert replan.unreadable == []
     results = {(line["check"], line["result"]) for line in workspace.audit_lines()}
@@ -152,7 +152,7 @@ def test_apply_inventory_refuses_without_a_terminal_unless_auto_approved(workspa
     assert workspace.lab.state.snapshot() == before
 
     assert workspace.cli("apply", "--inventory", str(workspace.inventory), "--auto-approve") == 0
-    assert plan_targets(workspace.inventory, {})[0].changes == []
+    assert plan_inventory(workspace.inventory, {})[0].changes == []
 
 
 def test_target_limits_apply_to_one_check(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
@@ -161,7 +161,7 @@ def test_target_limits_apply_to_one_check(workspace: Workspace, capsys: pytest.C
     assert workspace.cli("apply", str(plan), "--target", "UCCX-IMAP-004") == 0
 
     assert "--target applies only part of the plan" in capsys.readouterr().out
-    [replan] = plan_targets(workspace.inventory, {})
+    [replan] = plan_inventory(workspace.inventory, {})
     remaining = {c.check for c in replan.changes}
     assert "UCCX-IMAP-004" not in remaining
     assert "UCCX-IMAP-003" in remaining

@@ -6,7 +6,7 @@ import datetime
 import json
 from pathlib import Path
 
-from compliance.apply.auditlog import AuditLog
+from compliance.apply.auditlog import AuditLog, AuditResult
 from compliance.apply.backup import BackupEntry, backup_name, read_backup, save, write_new_backup
 from compliance.apply.saved_plan import SavedTarget
 from compliance.plan import Action, Change, ChangeKind
@@ -19,16 +19,16 @@ TARGET = SavedTarget(
     {"name": "b", "path": "b.yaml", "sha256": "0" * 64},
 )
 CHANGE = Change(
-    "UCCX-IMAP-004",
-    "t",
-    "critical",
-    "IMAP settings on EX01",
-    "EX01",
-    "MaxConnectionsPerUser",
-    16,
-    2400,
-    "at least 2400",
-    Action.UPDATE,
+    check="UCCX-IMAP-004",
+    title="t",
+    severity="critical",
+    resource="IMAP settings on EX01",
+    identity="EX01",
+    setting="MaxConnectionsPerUser",
+    current=16,
+    desired=2400,
+    requirement="at least 2400",
+    action=Action.UPDATE,
     server="EX01",
     requires_restart=("MSExchangeIMAP4",),
     kind=ChangeKind.IMAP,
@@ -43,7 +43,7 @@ def write(directory: Path) -> Path:
         baseline_path="b.yaml",
         variables={"agents": 300},
         plan={"path": "plan.json", "checksum": "sha256:x"},
-        entries=[BackupEntry(CHANGE, 16, 2400)],
+        entries=[BackupEntry(change=CHANGE, old=16, new=2400)],
         now=WHEN,
     ).path
 
@@ -73,8 +73,8 @@ def test_a_second_backup_in_the_same_second_gets_its_own_file(tmp_path: Path) ->
 
 def test_audit_lines_are_json_objects_with_every_field(tmp_path: Path) -> None:
     log = AuditLog(tmp_path / "audit.log", "apply", "uccx-admin@LAB.LOCAL")
-    log.record("site-a", CHANGE, old=16, new=2400, result="applied")
-    log.record("site-a", CHANGE, old=16, new=2400, result="failed", message="Set-ImapSettings: denied")
+    log.record("site-a", CHANGE, old=16, new=2400, result=AuditResult.APPLIED)
+    log.record("site-a", CHANGE, old=16, new=2400, result=AuditResult.FAILED, message="Set-ImapSettings: denied")
 
     lines = (tmp_path / "audit.log").read_text(encoding="utf-8").splitlines()
     entries = [json.loads(line) for line in lines]

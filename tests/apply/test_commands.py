@@ -7,17 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from compliance.apply.commands import EXCHANGE, CommandSpec, Kind, ad_user, build_steps, inverse_command
-from compliance.apply.executor import APPLIED, FAILED, NOT_ATTEMPTED, WHAT_IF, Sent, run_steps
-from compliance.commands.plan import plan_offline
+from compliance.apply.commands import build_steps, inverse_command
+from compliance.apply.executor import Outcome, Sent, run_steps
+from compliance.cmdlet import EXCHANGE, CommandSpec
 from compliance.errors import ApplyError
-from compliance.plan import Action, Change
+from compliance.kinds import CHANGE_HANDLERS
+from compliance.kinds.ad_permission import principal
+from compliance.pipeline import plan_folder
+from compliance.plan import Action, Change, ChangeKind
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def changes() -> list[Change]:
-    return plan_offline(
+    return plan_folder(
         ROOT / "baselines/uccx-exchange2010-sp1.yaml", ROOT / "examples/facts/exchange2010-sp3-defaults", {}
     ).changes
 
@@ -53,20 +56,7 @@ def test_registry_goes_to_the_mailbox_servers_host_endpoint() -> None:
             "Value": store.desired,
         },
     )
-    updated = Change(
-        store.check,
-        store.title,
-        store.severity,
-        store.resource,
-        store.identity,
-        store.setting,
-        16,
-        204,
-        store.requirement,
-        Action.UPDATE,
-        server="EX01",
-        kind=store.kind,
-    )
+    updated = dataclasses.replace(store, current=16, desired=204, action=Action.UPDATE)
     assert build_steps([updated])[0].commands[0].cmdlet == "Set-ItemProperty"
     assert build_steps([updated])[0].commands[0].parameters["Type"] == "DWord"
 
@@ -85,17 +75,31 @@ def test_inverses() -> None:
 
 def test_ad_user_is_the_principal_the_check_recorded() -> None:
     adp = next(c for c in changes() if c.check == "UCCX-ADP-001")
-    assert ad_user(adp) == "uccx"
+    assert principal(adp) == "uccx"
     hostile = dataclasses.replace(adp, principal="a has b'; Remove-Mailbox x")
-    assert ad_user(hostile) == "a has b'; Remove-Mailbox x"
+    assert principal(hostile) == "a has b'; Remove-Mailbox x"
     with pytest.raises(ApplyError, match="which user"):
-        ad_user(dataclasses.replace(adp, principal=None))
+        principal(dataclasses.replace(adp, principal=None))
 
 
-def test_an_unknown_change_is_refused() -> None:
-    odd = Change("UCCX-X-001", "t", "low", "something", "thing", "Setting", 1, 2, "exactly 2", Action.UPDATE)
-    with pytest.raises(ApplyError, match="no remediation cmdlet"):
-        build_steps([odd])
+def test_every_change_kind_has_a_handler_and_a_change_needs_its_kind() -> None:
+    assert set(CHANGE_HANDLERS) == set(ChangeKind)
+    fields = {
+        "check": "UCCX-X-001",
+        "title": "t",
+        "severity": "low",
+        "resource": "r",
+        "identity": "i",
+        "setting": "S",
+        "current": 1,
+        "desired": 2,
+        "requirement": "exactly 2",
+        "action": Action.UPDATE,
+    }
+    with pytest.raises(TypeError, match="kind"):
+        Change(**fields)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Change("UCCX-X-001", "t", "low", "r", "i", "S", 1, 2, "exactly 2", Action.UPDATE)  # type: ignore[misc]
 
 
 def test_the_first_failure_stops_the_run() -> None:
@@ -109,8 +113,8 @@ def test_the_first_failure_stops_the_run() -> None:
 
     outcomes = run_steps(send, steps, dry_run=False)
 
-    assert [o.result for o in outcomes[:3]] == [APPLIED, FAILED, NOT_ATTEMPTED]
-    assert all(o.result == NOT_ATTEMPTED for o in outcomes[2:])
+    assert [o.result for o in outcomes[:3]] == [Outcome.APPLIED, Outcome.FAILED, Outcome.NOT_ATTEMPTED]
+    assert all(o.result is Outcome.NOT_ATTEMPTED for o in outcomes[2:])
     assert sent == ["New-ThrottlingPolicy", "Set-ThrottlingPolicy"]
 
 
@@ -124,8 +128,8 @@ def test_dry_run_does_not_send_what_needs_a_created_object() -> None:
 
     outcomes = run_steps(send, steps, dry_run=True)
 
-    assert all(o.result == WHAT_IF for o in outcomes)
+    assert all(o.result is Outcome.WHAT_IF for o in outcomes)
     assert ("Set-ThrottlingPolicy", True) not in sent and ("Set-Mailbox", True) not in sent
     assert all(what_if for _, what_if in sent)
     assert "needs the object step 1 creates" in (outcomes[1].message or "")
-    assert {o.step.kind for o in outcomes if o.lines} >= {Kind.IMAP, Kind.REGISTRY}
+    assert {o.step.kind for o in outcomes if o.lines} >= {ChangeKind.IMAP, ChangeKind.REGISTRY}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from compliance.apply.ps1 import SINGLE_QUOTES, comment_text, quote, render_script
-from compliance.commands.plan import plan_offline
+from compliance.pipeline import plan_folder
 from compliance.plan import Action, Change, ChangeKind, Plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,7 +109,7 @@ def test_comment_text_cannot_end_its_line() -> None:
 
 
 def hostile_plan(name: str) -> Plan:
-    plan = plan_offline(
+    plan = plan_folder(
         ROOT / "baselines/uccx-exchange2010-sp1.yaml", ROOT / "examples/facts/exchange2010-sp3-defaults", {}
     )
     changes = []
@@ -160,16 +160,16 @@ def test_the_plan_command_writes_ps1(tmp_path: Path) -> None:
     from compliance.reporters.ps1 import render
 
     change = Change(
-        "UCCX-IMAP-004",
-        "t",
-        "high",
-        "IMAP settings on EX01",
-        "EX01",
-        "MaxConnectionsPerUser",
-        16,
-        2400,
-        "at least 2400",
-        Action.UPDATE,
+        check="UCCX-IMAP-004",
+        title="t",
+        severity="high",
+        resource="IMAP settings on EX01",
+        identity="EX01",
+        setting="MaxConnectionsPerUser",
+        current=16,
+        desired=2400,
+        requirement="at least 2400",
+        action=Action.UPDATE,
         server="EX01",
         kind=ChangeKind.IMAP,
     )

@@ -9,8 +9,8 @@ import pytest
 
 from compliance.apply.saved_plan import KIND, canonical_checksum, read_saved_plan, write_saved_plan
 from compliance.cli import main
-from compliance.commands.plan import plan_offline
 from compliance.errors import InputError
+from compliance.pipeline import plan_folder
 from compliance.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ targets:
 
 
 def offline_plan() -> Plan:
-    plan = plan_offline(
+    plan = plan_folder(
         ROOT / "baselines/uccx-exchange2010-sp1.yaml", ROOT / "examples/facts/exchange2010-sp3-defaults", {}
     )
     plan.target = "site-a"

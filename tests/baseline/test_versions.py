@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from compliance.baseline.versions import VersionRange
-from compliance.facts.model import ServerVersion
+from compliance.facts.values import ServerVersion
 
 RTM = ServerVersion(14, 0, 639, 21)
 SP1 = ServerVersion(14, 1, 218, 15)

@@ -9,7 +9,7 @@ import pytest
 from compliance.baseline import load_baseline
 from compliance.checks.capacity import capacity, connections_needed
 from compliance.checks.engine import evaluate
-from compliance.facts.offline import read_folder
+from compliance.pipeline import FactsFolder, read
 
 REPO = Path(__file__).resolve().parents[2]
 SP1 = REPO / "baselines/uccx-exchange2010-sp1.yaml"
@@ -26,12 +26,12 @@ def test_needed_is_two_per_agent_plus_uccx_own(agents: int, own: int, needed: in
 
 
 def test_no_agents_var_means_no_summary() -> None:
-    facts = read_folder(EXAMPLES / "exchange2010-sp3-defaults")
+    facts = read(FactsFolder(EXAMPLES / "exchange2010-sp3-defaults"))
     assert capacity(facts, {}) == []
 
 
 def test_defaults_show_every_limit_short_where_exchange_defaults_refuse() -> None:
-    facts = read_folder(EXAMPLES / "exchange2010-sp3-defaults")
+    facts = read(FactsFolder(EXAMPLES / "exchange2010-sp3-defaults"))
     rows = rows_by_limit(capacity(facts, {"agents": 100, "uccx_server_connections": 4}))
     per_user = rows["IMAP MaxConnectionsPerUser"]
     assert (per_user["value"], per_user["headroom"], per_user["ok"]) == (16, 16 - 204, False)
@@ -45,7 +45,7 @@ def test_defaults_show_every_limit_short_where_exchange_defaults_refuse() -> Non
 
 
 def test_compliant_example_has_unlimited_policy_and_store_headroom() -> None:
-    facts = read_folder(EXAMPLES / "exchange2010-sp3-compliant")
+    facts = read(FactsFolder(EXAMPLES / "exchange2010-sp3-compliant"))
     rows = capacity(facts, {"agents": 300, "uccx_server_connections": 4})
     policy = next(r for r in rows if str(r["limit"]) == "throttling IMAPMaxConcurrency (UCCX)")
     assert (policy["value"], policy["headroom"], policy["ok"]) == ("Unlimited", "unlimited", True)
@@ -56,7 +56,7 @@ def test_compliant_example_has_unlimited_policy_and_store_headroom() -> None:
 def test_unreadable_imap_is_not_counted_as_ok(tmp_path: Path) -> None:
     for name in ("GetExchangeServer.xml", "GetMailbox.xml", "GetThrottlingPolicy.xml"):
         (tmp_path / name).write_bytes((EXAMPLES / "exchange2010-sp3-defaults" / name).read_bytes())
-    rows = capacity(read_folder(tmp_path), {"agents": 10, "uccx_server_connections": 4})
+    rows = capacity(read(FactsFolder(tmp_path)), {"agents": 10, "uccx_server_connections": 4})
     imap = [r for r in rows if str(r["limit"]).startswith("IMAP")]
     assert imap and all(r["ok"] is None and r["value"] is None for r in imap)
     assert all("not collected" in str(r["note"]) for r in imap)
@@ -67,7 +67,7 @@ def test_plan_carries_capacity_into_json() -> None:
 
     from compliance.reporters import render
 
-    plan = evaluate(load_baseline(SP1), read_folder(EXAMPLES / "exchange2010-sp3-defaults"))
+    plan = evaluate(load_baseline(SP1), read(FactsFolder(EXAMPLES / "exchange2010-sp3-defaults")))
     report = json.loads(render("json", [plan]))
     assert {r["limit"] for r in report["capacity"]} >= {"IMAP MaxConnectionsPerUser", "IMAP MaxConnections"}
     text = render("text", [plan])

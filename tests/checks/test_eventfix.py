@@ -9,9 +9,12 @@ import pytest
 
 from compliance.baseline import load_baseline
 from compliance.checks.engine import evaluate
-from compliance.facts.model import Facts, Reading, ReceiveConnector, RegistryKey, Settings
-from compliance.facts.offline import read_folder
+from compliance.facts.model import Facts, Reading, Settings, server_file
 from compliance.facts.values import normalize
+from compliance.kinds import receive_connector, registry_value
+from compliance.kinds.receive_connector import ReceiveConnector
+from compliance.kinds.registry_value import RegistryKey
+from compliance.pipeline import FactsFolder, read
 from compliance.plan import Compliant, Finding, Plan
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,22 +25,24 @@ VALUE = "Maximum Allowed Service Sessions Per User"
 
 @pytest.fixture(scope="module")
 def defaults() -> Facts:
-    return read_folder(REPO / "examples/facts/exchange2010-sp3-defaults")
+    return read(FactsFolder(REPO / "examples/facts/exchange2010-sp3-defaults"))
 
 
 def with_store_value(facts: Facts, value: int | None) -> Facts:
     values = {} if value is None else {VALUE: normalize(value)}
     key = RegistryKey("EX01", STORE, Settings(values))
-    return dataclasses.replace(facts, registry={"EX01": Reading([key])})
+    stem = server_file(registry_value.KIND.stem, "EX01")
+    return dataclasses.replace(facts, readings={**facts.readings, stem: Reading([key])})
 
 
 def with_per_source(facts: Facts, value: int) -> Facts:
     connectors = []
-    for connector in facts.receive_connectors.value or []:
+    for connector in facts.of(receive_connector.KIND).value or []:
         settings = dict(connector.settings.items())
         settings["MaxInboundConnectionPerSource"] = normalize(value)
         connectors.append(ReceiveConnector(connector.identity, connector.server, connector.name, Settings(settings)))
-    return dataclasses.replace(facts, receive_connectors=Reading(connectors))
+    readings = {**facts.readings, receive_connector.KIND.stem: Reading(connectors)}
+    return dataclasses.replace(facts, readings=readings)
 
 
 def result(plan: Plan, check: str) -> Compliant | Finding:

@@ -61,10 +61,10 @@ EXPECTED_CHANGES = {
 
 @pytest.fixture(scope="module")
 def defaults_report() -> tuple[int, dict[str, Any], str]:
-    from compliance.commands.plan import plan_offline
+    from compliance.pipeline import plan_folder
     from compliance.reporters import render
 
-    plan = plan_offline(SP1, DEFAULTS, {})
+    plan = plan_folder(SP1, DEFAULTS, {})
     return int(plan.exit_code), json.loads(render("json", [plan])), render("text", [plan])
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from compliance.commands import collector_script
 from compliance.errors import InputError
+from compliance.kinds import KINDS
 
 SCRIPT = collector_script.script_text()
 
@@ -42,7 +43,12 @@ CONTRACT_FILES = [
     "GetADPermission.xml",
     "collection.txt",
 ]
-PER_SERVER_FILES = ["GetItemProperty-$name.xml", "GetWinEvent-$name.xml", "GetService-$name.xml"]
+PER_SERVER_FILES = [
+    "GetItemProperty-$name.xml",
+    "GetWinEvent-$name.xml",
+    "GetService-$name.xml",
+    "GetServiceStartTime-$name.xml",
+]
 # PowerShell 3.0+ only (or Exchange-2010-hostile) constructs, each with why it is banned.
 PS3_CONSTRUCTS = {
     r"ConvertTo-Json|ConvertFrom-Json": "JSON cmdlets arrived in PowerShell 3.0",
@@ -128,12 +134,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def test_command_prints_the_packaged_script(capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_prints_the_assembled_script(capsys: pytest.CaptureFixture[str]) -> None:
     assert collector_script.run(parse([])) == 0
     out = capsys.readouterr().out
     assert out == SCRIPT
-    packaged = Path(collector_script.__file__).parents[1] / "facts" / "collector.ps1"
-    assert out == packaged.read_text(encoding="utf-8")
+    # Every kind's fragment is in it, in registry order.
+    fragments = [kind.collector.strip() for kind in KINDS.values()]
+    positions = [out.find(fragment) for fragment in fragments]
+    assert -1 not in positions and positions == sorted(positions)
 
 
 def test_out_writes_a_bom_crlf_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from compliance.facts.offline import read_clixml, read_folder
-from compliance.facts.parse import exchange_servers, organization, receive_connectors
+from compliance.facts.offline import read_clixml
 from compliance.facts.values import UNLIMITED
+from compliance.kinds import exchange_server, organization_config, receive_connector
+from compliance.pipeline import FactsFolder, read
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE_2013 = REPO / "baselines" / "uccx-exchange2013.yaml"
@@ -55,18 +56,19 @@ def readme_table(css: Path) -> dict[str, dict[str, int | str]]:
 
 def test_e19_receive_connectors_read_as_the_readme_table(css: Path, fact_folder: Any) -> None:
     folder = fact_folder({"GetReceiveConnector.xml": css / "E19-GetReceiveConnector.xml"})
-    facts = read_folder(folder)
-    assert facts.receive_connectors.ok, facts.receive_connectors.error
-    connectors = facts.receive_connectors.value or []
-    read = {c.name: {limit: c.settings[limit].shown for limit in LIMITS} for c in connectors}
-    assert read == readme_table(css)
+    facts = read(FactsFolder(folder))
+    reading = facts.of(receive_connector.KIND)
+    assert reading.ok, reading.error
+    connectors = reading.value or []
+    shown = {c.name: {limit: c.settings[limit].shown for limit in LIMITS} for c in connectors}
+    assert shown == readme_table(css)
     for connector in connectors:
         assert connector.identity == f"{SERVER}\\{connector.name}"
         assert connector.server == SERVER  # the Server ADObjectId, by name
 
 
 def test_client_proxy_connector_limits(css: Path) -> None:
-    by_name = {c.name: c for c in receive_connectors(read_clixml(css / "E19-GetReceiveConnector.xml"))}
+    by_name = {c.name: c for c in receive_connector.KIND.parse(read_clixml(css / "E19-GetReceiveConnector.xml"), None)}
     default = by_name[f"Default {SERVER}"].settings
     client = by_name[f"Client Proxy {SERVER}"].settings
     assert default["MaxInboundConnectionPerSource"].value is UNLIMITED
@@ -81,7 +83,7 @@ def test_empty_tls_certificate_name_reads_as_null(css: Path) -> None:
     def with_certificate(name: str) -> list[str]:
         return [
             c.name
-            for c in receive_connectors(read_clixml(css / name))
+            for c in receive_connector.KIND.parse(read_clixml(css / name), None)
             if c.settings["TlsCertificateName"].value is not None
         ]
 
@@ -90,7 +92,7 @@ def test_empty_tls_certificate_name_reads_as_null(css: Path) -> None:
 
 
 def test_multi_valued_property_is_shown_as_exchange_prints_it(css: Path) -> None:
-    [default, *_] = receive_connectors(read_clixml(css / "E19-GetReceiveConnector.xml"))
+    [default, *_] = receive_connector.KIND.parse(read_clixml(css / "E19-GetReceiveConnector.xml"), None)
     shown = str(default.settings["Bindings"].shown)
     assert "PSObj(" not in shown
     assert "0.0.0.0:2525" in shown
@@ -106,7 +108,7 @@ def test_multi_valued_property_is_shown_as_exchange_prints_it(css: Path) -> None
 )
 def test_server_versions(css: Path, file: str, name: str, version: tuple[int, int, int, int]) -> None:
     # Versions from the README ("Version 15.0 (Build 1497.2)"...); names from the exports themselves.
-    [server] = exchange_servers(read_clixml(css / file))
+    [server] = exchange_server.KIND.parse(read_clixml(css / file), None)
     assert server.name == name
     assert server.version is not None
     read = server.version
@@ -118,7 +120,7 @@ def test_server_versions(css: Path, file: str, name: str, version: tuple[int, in
 def test_organization_config_with_datetime_minvalue_reads(css: Path) -> None:
     raw = read_clixml(css / "E19-GetOrganizationConfig.xml")
     assert "0001-01-01T00:00:00" in (css / "E19-GetOrganizationConfig.xml").read_text(encoding="utf-8-sig")
-    org = organization(raw)
+    org = organization_config.KIND.parse(raw, None)
     assert org.name == "SoloORG"
     assert org.distinguished_name.startswith("CN=SoloORG,CN=Microsoft Exchange,CN=Services,CN=Configuration,")
     [obj] = raw

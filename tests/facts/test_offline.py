@@ -19,8 +19,10 @@ import pytest
 from compliance.baseline import load_baseline
 from compliance.checks.engine import evaluate
 from compliance.errors import InputError
-from compliance.facts.collection import RawFacts, build_facts
-from compliance.facts.offline import collected_at, read_clixml, read_folder, read_raw
+from compliance.facts.collection import RawFacts
+from compliance.facts.offline import collected_at, read_clixml, read_raw
+from compliance.kinds import registry_value
+from compliance.pipeline import FactsFolder, build_facts, read
 from compliance.reporters.json import report_dict
 
 REPO = Path(__file__).resolve().parents[2]
@@ -224,16 +226,16 @@ def test_missing_folder_is_bad_input(tmp_path: Path, cli: Any) -> None:
 
 def test_read_folder_raises_input_error_for_a_file_given_as_folder() -> None:
     with pytest.raises(InputError, match="facts folder not found"):
-        read_folder(COMPLIANT / "GetMailbox.xml")
+        read(FactsFolder(COMPLIANT / "GetMailbox.xml"))
 
 
 def test_per_server_files_are_found_by_server_name(copy_of: Any) -> None:
     folder = copy_of(COMPLIANT)
     (folder / "GetItemProperty-EX01.xml").rename(folder / "GetItemProperty-EX02.xml")
-    facts = read_folder(folder)
-    assert set(facts.registry) == {"EX02"}
-    assert facts.registry_on("ex02").ok  # server names compare case-insensitively
-    assert facts.registry_on("EX01").error == "GetItemProperty-EX01.xml: not collected"
+    facts = read(FactsFolder(folder))
+    assert facts.servers_read(registry_value.KIND) == ["EX02"]
+    assert facts.on(registry_value.KIND, "ex02").ok  # server names compare case-insensitively
+    assert facts.on(registry_value.KIND, "EX01").error == "GetItemProperty-EX01.xml: not collected"
 
 
 def utc(*fields: int) -> datetime.datetime:

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from compliance.facts import parse
 from compliance.facts.model import Settings
 from compliance.facts.psobject import PSObj, strip_deserialized
 from compliance.facts.values import UNLIMITED, Setting, ad_object_name, byte_quantity, normalize, same_name
+from compliance.kinds import throttling_policy
 
 UNLIMITED_INT = "Microsoft.Exchange.Data.Unlimited`1[[System.Int32, mscorlib, Version=4.0.0.0]]"
 UNLIMITED_BQS = (
@@ -113,8 +113,8 @@ def test_2010_policy_null_means_no_limit_but_2013_null_means_inherit() -> None:
         "ImapMaxConcurrency": None,
         "RcaMaxConcurrency": unlimited_obj(None),
     }
-    [old] = parse.throttling_policies([PSObj((POLICY,), "UCCX", props_2010)])
-    [new] = parse.throttling_policies([PSObj((POLICY,), "UCCX", props_2013)])
+    [old] = throttling_policy.KIND.parse([PSObj((POLICY,), "UCCX", props_2010)], None)
+    [new] = throttling_policy.KIND.parse([PSObj((POLICY,), "UCCX", props_2013)], None)
     assert old.settings["IMAPMaxConcurrency"] == Setting(UNLIMITED, None)
     assert old.settings["CPUStartPercent"] == Setting(75, 75)
     assert new.settings["ImapMaxConcurrency"] == Setting(None, None)

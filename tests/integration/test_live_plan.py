@@ -11,14 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from compliance import resources
+from compliance import pipeline, resources
 from compliance.baseline import load_baseline
-from compliance.checks.engine import evaluate
 from compliance.cli import main
 from compliance.facts import offline
 from compliance.inventory import load_inventory
 from compliance.lab.server import Lab
-from compliance.live import plan_target
 from compliance.reporters.json import plan_dict
 
 PASSWORD = "lab-Pa55-integration"
@@ -42,12 +40,14 @@ def test_live_plan_equals_offline_plan(
     folder = resources.scenario_dir(scenario)
     collected_at = offline.collected_at(folder)
     assert collected_at is not None
-    offline_plan = evaluate(load_baseline(BASELINE), offline.read_folder(folder))
+    offline_plan = pipeline.plan(load_baseline(BASELINE), pipeline.read(pipeline.FactsFolder(folder)))
     monkeypatch.setenv("UCCX_LAB_PASSWORD", PASSWORD)
     with Lab(scenario=scenario, port=0, password=PASSWORD) as lab:
         inventory = load_inventory(lab.write_inventory(tmp_path / "inventory.yaml"))
         [target] = inventory.targets
-        live_plan = plan_target(target, load_baseline(target.baseline_path, target.vars), now=collected_at)
+        loaded = load_baseline(target.baseline_path, target.vars)
+        source = pipeline.live(target, loaded, password=target.password(), now=collected_at)
+        live_plan = pipeline.plan(loaded, pipeline.read(source), target=target.name)
         endpoint = lab.exchange_endpoint
     assert live_plan.source == endpoint
     assert int(live_plan.exit_code) == exit_code == int(offline_plan.exit_code)

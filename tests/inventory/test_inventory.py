@@ -95,7 +95,7 @@ def test_basic_auth_over_plain_http_is_refused_unless_allowed(tmp_path: Path) ->
 
 def test_target_vars_may_be_lists_and_reach_the_baseline(tmp_path: Path) -> None:
     from compliance import resources
-    from compliance.live import target_baseline
+    from compliance.pipeline import target_baseline
 
     text = VALID.replace(
         "vars: {uccx_mailbox: uccx}", "vars: {uccx_mailbox: uccx-mail, receive_connectors: ['EX01\\Client *']}"

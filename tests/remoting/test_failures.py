@@ -37,6 +37,7 @@ ALL_STEMS = {
     "GetItemProperty-EX01",
     "GetWinEvent-EX01",
     "GetService-EX01",
+    "GetServiceStartTime-EX01",
 }
 
 # What Windows Remote Management answers when the URL reaches WinRM (port 5985/5986 /wsman) but
@@ -196,7 +197,7 @@ def test_each_failure_makes_the_plan_incomplete_exit_3(case: str, make_target: A
     from compliance.baseline import load_baseline
     from compliance.checks.engine import evaluate
     from compliance.errors import ExitCode
-    from compliance.facts.collection import build_facts
+    from compliance.pipeline import build_facts
     from compliance.reporters import render
 
     register, auth, expected = CASES[case]

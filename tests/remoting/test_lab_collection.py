@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import datetime
 import logging
 import os
@@ -17,10 +16,12 @@ import pytest
 from compliance import resources
 from compliance.baseline.load import load_baseline
 from compliance.facts import offline
-from compliance.facts.collection import CollectionRequest, RawFacts, build_facts
+from compliance.facts.collection import CollectionRequest, RawFacts
 from compliance.facts.model import Facts
 from compliance.inventory import Target, load_inventory
+from compliance.kinds import event_log, service_start
 from compliance.lab import server as lab_server
+from compliance.pipeline import FactsFolder, build_facts, read
 from compliance.remoting.collect import collect
 
 pytestmark = pytest.mark.server
@@ -35,15 +36,13 @@ def lab_target(lab: Any, tmp_path: Path) -> tuple[Target, CollectionRequest]:
 
 def comparable(facts: Facts) -> dict[str, Any]:
     """The facts minus where and when they were read; event times are the lab's own (relative to now)."""
-    out = {
-        f.name: getattr(facts, f.name)
-        for f in dataclasses.fields(facts)
-        if f.name not in ("source", "collected_at", "warnings", "events")
-    }
+    # The service start times are the lab's own (its processes start with it): not in the examples.
+    skip = (event_log.KIND.stem, service_start.KIND.stem)
+    out: dict[str, Any] = {stem: r for stem, r in facts.readings.items() if not stem.startswith(skip)}
     out["events"] = {
         # Get-WinEvent returns newest first; the example export is oldest first: compare as sets.
-        server: sorted((e.event_id, e.provider, e.message) for e in (reading.value or []))
-        for server, reading in facts.events.items()
+        server: sorted((e.event_id, e.provider, e.message) for e in (facts.on(event_log.KIND, server).value or []))
+        for server in facts.servers_read(event_log.KIND)
     }
     return out
 
@@ -55,7 +54,9 @@ def test_live_facts_equal_the_offline_folder(scenario: str, tmp_path: Path) -> N
         raw = collect(target, request, password="uccx-lab", now=NOW)
     assert all(reading.ok for reading in raw.values()), {k: r.error for k, r in raw.items() if not r.ok}
     live = build_facts(raw, source=target.exchange_endpoint)
-    assert comparable(live) == comparable(offline.read_folder(resources.scenario_dir(scenario)))
+    assert comparable(live) == comparable(read(FactsFolder(resources.scenario_dir(scenario))))
+    [start, *_] = live.on(service_start.KIND, "EX01").value or []
+    assert start.started is not None and start.process_id > 0, start
 
 
 def test_a_failing_cmdlet_makes_only_its_fact_unreadable(tmp_path: Path) -> None:
@@ -75,7 +76,8 @@ def _requests_for(lab: Any, commands: int, tmp_path: Path) -> int:
     command returns nothing: what is measured is the cost per command, not the volume of output
     (a large output takes more Receive round trips whatever the batching).
     """
-    from compliance.remoting.invoke import Command, Read, run_reads
+    from compliance.cmdlet import Command
+    from compliance.remoting.invoke import Read, run_reads
     from compliance.remoting.session import ConnectOptions, Sessions
 
     target, _ = lab_target(lab, tmp_path)
@@ -187,4 +189,4 @@ def test_facts_collect_writes_a_folder_the_offline_reader_accepts(tmp_path: Path
     assert "EventLookbackDays: 7" in info and "CollectedBy: uccx-audit@lab.local" in info
     raw: RawFacts = offline.read_raw(out)
     assert all(r.ok for r in raw.values())
-    assert offline.read_folder(out).collected_at is not None
+    assert read(FactsFolder(out)).collected_at is not None

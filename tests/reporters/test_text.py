@@ -74,9 +74,9 @@ def test_the_worst_target_decides_the_exit_code(codes: list[ExitCode], combined:
     for code in codes:
         plan = Plan("b", "b.yaml", "0", "test")
         if code is ExitCode.DRIFT:
-            plan.add(Finding("UCCX-X-001", "t", "low", "r", "m"))
+            plan.add(Finding(check="UCCX-X-001", title="t", severity="low", resource="r", message="m"))
         if code is ExitCode.INCOMPLETE:
-            plan.add(Unreadable("UCCX-X-002", "r", "not collected"))
+            plan.add(Unreadable(check="UCCX-X-002", resource="r", reason="not collected"))
         assert plan.exit_code is code
         plans.append(plan)
     assert combined_exit(plans) is combined

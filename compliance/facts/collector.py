@@ -1,4 +1,16 @@
-<#
+"""The read-only PowerShell 2.0 collector script, assembled from the resource kinds' fragments.
+
+The frame (parameters, ``Save-Facts``, the server list, ``collection.txt``) is here; each kind in
+``compliance.kinds`` brings the fragment that writes its file, organization-wide kinds once and
+per-server kinds inside the loop over servers (``$s``, ``$name``). ``uccx-compliance
+collector-script`` prints the result, and the tests check it statically.
+"""
+
+from __future__ import annotations
+
+from compliance.kinds import organization_kinds, server_kinds
+
+_HEAD = r"""<#
 .SYNOPSIS
     Collects, read-only, the Exchange facts that uccx-compliance checks for Cisco UCCX email.
 
@@ -78,78 +90,16 @@ catch {
     Write-Warning ("Get-ExchangeServer failed, server facts not collected: {0}" -f $_.Exception.Message)
 }
 
-if ($serversListed) {
-    Save-Facts 'GetExchangeServer.xml' 'Get-ExchangeServer' { $servers }
-    Save-Facts 'GetImapSettings.xml' 'Get-ImapSettings on each Client Access server' {
-        foreach ($s in @($servers | Where-Object { $_.IsClientAccessServer })) {
-            Get-ImapSettings -Server $s.Name -ErrorAction Stop
-        }
-    }
-    Save-Facts 'GetReceiveConnector.xml' 'Get-ReceiveConnector on each Hub Transport server' {
-        foreach ($s in @($servers | Where-Object { $_.IsHubTransportServer })) {
-            Get-ReceiveConnector -Server $s.Name -ErrorAction Stop
-        }
-    }
-}
-Save-Facts 'GetThrottlingPolicy.xml' 'Get-ThrottlingPolicy' { Get-ThrottlingPolicy -ErrorAction Stop }
-Save-Facts 'GetMailbox.xml' "Get-Mailbox $UccxMailbox" { Get-Mailbox -Identity $UccxMailbox -ErrorAction Stop }
+"""
 
-$org = $null
-try {
-    $org = Get-OrganizationConfig -ErrorAction Stop
-    Save-Facts 'GetOrganizationConfig.xml' 'Get-OrganizationConfig' { $org }
-}
-catch {
-    Write-Warning ("GetOrganizationConfig.xml and GetADPermission.xml not written: {0}" -f $_.Exception.Message)
-}
-if ($org) {
-    # "View Information Store status" is granted on the organization object to the UCCX account.
-    Save-Facts 'GetADPermission.xml' "Get-ADPermission for $UccxMailbox" {
-        Get-ADPermission -Identity $org.DistinguishedName -User $UccxMailbox -ErrorAction Stop
-    }
-}
-
-# Host reads, one WinRM session per server. The results come back deserialized
+_SERVERS = r"""# Host reads, one WinRM session per server. The results come back deserialized
 # ("Deserialized." type names); uccx-compliance matches type names by suffix.
 $storeKey = 'HKLM:\SYSTEM\CurrentControlSet\Services\MSExchangeIS\ParametersSystem'
 foreach ($s in @($servers | Where-Object { -not $_.IsEdgeServer })) {
     $name = $s.Name
-    if ($s.IsMailboxServer) {
-        Save-Facts "GetItemProperty-$name.xml" "store registry key on $name" {
-            Invoke-Command -ComputerName $name -ErrorAction Stop -ArgumentList $storeKey -ScriptBlock {
-                param($key)
-                Get-ItemProperty -Path $key -ErrorAction Stop
-            }
-        }
-    }
-    Save-Facts "GetWinEvent-$name.xml" "Application log on $name" {
-        Invoke-Command -ComputerName $name -ErrorAction Stop -ArgumentList $EventLookbackDays -ScriptBlock {
-            param($days)
-            $filter = @{
-                LogName      = 'Application'
-                ProviderName = 'MSExchangeIS', 'MSExchangeTransport'
-                Id           = 9646, 1021
-                StartTime    = (Get-Date).AddDays(-$days)
-            }
-            try {
-                Get-WinEvent -FilterHashtable $filter -ErrorAction Stop
-            }
-            catch {
-                # Get-WinEvent reports "no match" as an error ("No events were found that match the
-                # specified selection criteria"); that is an empty result, anything else is not.
-                if ($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*') { throw }
-            }
-        }
-    }
-    Save-Facts "GetService-$name.xml" "services on $name" {
-        Invoke-Command -ComputerName $name -ErrorAction Stop -ScriptBlock {
-            # A role that is not installed has no such service: leave it out rather than fail.
-            Get-Service -Name 'MSExchangeIS', 'MSExchangeIMAP4' -ErrorAction SilentlyContinue
-        }
-    }
-}
+"""
 
-$who = [System.Security.Principal.WindowsIdentity]::GetCurrent().Name
+_FOOT = r"""$who = [System.Security.Principal.WindowsIdentity]::GetCurrent().Name
 @(
     'CollectedAtUtc: ' + $CollectedAt.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"),
     'EventLookbackDays: ' + $EventLookbackDays,
@@ -159,3 +109,11 @@ $who = [System.Security.Principal.WindowsIdentity]::GetCurrent().Name
 ) | Out-File -FilePath (Join-Path -Path $OutputPath -ChildPath 'collection.txt') -Encoding UTF8
 
 Write-Host ("Facts written to {0}" -f $OutputPath)
+"""
+
+
+def script() -> str:
+    """The whole collector script, as printed by ``uccx-compliance collector-script``."""
+    organization = "".join(kind.collector for kind in organization_kinds())
+    per_server = "".join(kind.collector for kind in server_kinds())
+    return _HEAD + organization.lstrip("\n") + "\n" + _SERVERS + per_server.lstrip("\n") + "}\n\n" + _FOOT

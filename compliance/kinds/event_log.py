@@ -1,0 +1,107 @@
+"""``Get-WinEvent -FilterHashtable``: session-limit (9646) and connector (1021) events per server."""
+
+from __future__ import annotations
+
+import datetime
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from compliance.cmdlet import Command
+from compliance.facts.collection import EventQuery
+from compliance.kinds.base import AuditedServer, Endpoint, FactError, ReadContext, ResourceKind
+
+# Get-WinEvent: "No events were found that match the specified selection criteria" is no match.
+NO_EVENTS = "NoMatchingEventsFound"
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    server: str
+    event_id: int
+    provider: str
+    time: datetime.datetime | None
+    message: str
+
+
+def event_filter(log_name: str, queries: Sequence[EventQuery], start: datetime.datetime) -> dict[str, Any]:
+    """``@{LogName=...; ProviderName=...; Id=...; StartTime=...}`` as a Hashtable parameter."""
+    return {
+        "LogName": log_name,
+        "ProviderName": list(dict.fromkeys(q.provider for q in queries)),
+        "Id": list(dict.fromkeys(q.event_id for q in queries)),
+        "StartTime": clixml_datetime(start),
+    }
+
+
+def clixml_datetime(when: datetime.datetime) -> ET.Element:
+    """A ``<DT>`` element: pypsrp 0.9 cannot serialize a ``datetime`` but sends an element as is."""
+    element = ET.Element("DT")
+    utc = when.astimezone(datetime.timezone.utc)
+    element.text = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}0Z"
+    return element
+
+
+class EventLogKind(ResourceKind[list[EventRecord]]):
+    stem = "GetWinEvent"
+    cmdlet = "Get-WinEvent"
+    endpoint = Endpoint.HOST
+    per_server = True
+    output_type = "EventLogRecord"
+    lab_cmdlets = ("get-winevent",)
+    collector = """
+    Save-Facts "GetWinEvent-$name.xml" "Application log on $name" {
+        Invoke-Command -ComputerName $name -ErrorAction Stop -ArgumentList $EventLookbackDays -ScriptBlock {
+            param($days)
+            $filter = @{
+                LogName      = 'Application'
+                ProviderName = 'MSExchangeIS', 'MSExchangeTransport'
+                Id           = 9646, 1021
+                StartTime    = (Get-Date).AddDays(-$days)
+            }
+            try {
+                Get-WinEvent -FilterHashtable $filter -ErrorAction Stop
+            }
+            catch {
+                # Get-WinEvent reports "no match" as an error ("No events were found that match the
+                # specified selection criteria"); that is an empty result, anything else is not.
+                if ($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*') { throw }
+            }
+        }
+    }
+"""
+
+    def reads_on(self, context: ReadContext, server: AuditedServer) -> tuple[Command, ...]:
+        queries = [q for q in context.request.events if server.has_role(q.role)]
+        if not queries:
+            return ()
+        start = context.now - datetime.timedelta(days=context.request.event_lookback_days)
+        by_log: dict[str, list[EventQuery]] = {}
+        for query in queries:
+            by_log.setdefault(query.log_name, []).append(query)
+        return tuple(
+            Command(self.cmdlet, (("FilterHashtable", event_filter(log, group, start)),), empty_when=(NO_EVENTS,))
+            for log, group in by_log.items()
+        )
+
+    def parse(self, objects: list[Any], server: str | None) -> list[EventRecord]:
+        records = []
+        for obj in self.accepted(objects):
+            event_id = obj.get("Id")
+            if not isinstance(event_id, int):
+                raise FactError("event record has no Id")
+            when = obj.get("TimeCreated")
+            records.append(
+                EventRecord(
+                    server=server or "",
+                    event_id=event_id,
+                    provider=str(obj.get("ProviderName") or ""),
+                    time=when if isinstance(when, datetime.datetime) else None,
+                    message=str(obj.get("Message") or ""),
+                )
+            )
+        return records
+
+
+KIND = EventLogKind()
