@@ -1,7 +1,8 @@
 """A simulated Exchange 2010 organization on loopback that pypsrp talks to for real (docs/lab.md)."""
 
+from compliance.lab.account import LAB_USER
 from compliance.lab.faults import CmdletFailure, LabFaults
-from compliance.lab.server import LAB_USER, Lab
+from compliance.lab.server import Lab
 from compliance.lab.state import LabState
 
 __all__ = ["LAB_USER", "CmdletFailure", "Lab", "LabFaults", "LabState"]

@@ -4,13 +4,34 @@ A real WinRM/IIS endpoint authenticates one TCP connection with an NTLM (or Kerb
 carried in ``Authorization: Negotiate <token>`` headers, then expects every SOAP body on that
 connection sealed with the session key as a ``multipart/encrypted`` MIME body
 ([MS-WSMV] 2.2.9.1). pypsrp's ``encryption.py`` is the client half; this module is the server half,
-built on pyspnego's NTLM acceptor.
+built on pyspnego's public ``spnego.server()`` acceptor.
 
-pyspnego's acceptor finds user credentials only through the ``NTLM_USER_FILE`` environment
-variable, read while the context is created and while the AUTHENTICATE message is checked. That is
-process-wide state, so the lab writes its own user file (NT hashes, never the password) and points
-the variable at it only while one of its contexts steps, under a lock. Two labs with different
-passwords can then run in one process (the test suite does).
+Why the ``NTLM_USER_FILE`` environment variable is still set (pyspnego 0.12.4, read in its
+installed source under ``site-packages/spnego/``): pyspnego has no public way to hand an NTLM
+acceptor a user's credential. ``spnego.server()`` takes ``credentials=``, but its docstring
+(``auth.py`` line 187) says "It is only possible to specify a credential when running on Windows
+and using Kerberos either through Negotiate or Kerberos directly". Its Python NTLM acceptor,
+``NTLMProxy``, uses the given credentials only when ``usage == "initiate"`` (``_ntlm.py`` line 293);
+as an acceptor its ``__init__`` refuses to start unless ``_get_credential_file()`` finds a file
+(``_ntlm.py`` lines 308-312), and ``_step_accept_authenticate`` looks the user up with
+``self._credential = _NTLMCredential(CredentialCache(username=username))`` (``_ntlm.py`` line 564),
+which reads the file named by ``os.environ.get("NTLM_USER_FILE", None)`` (``_ntlm.py`` lines 82 and
+233). ``spnego.NTLMHash``/``spnego.Password`` objects passed to ``spnego.server()`` are ignored by
+that path. The lab asks for pyspnego's own Python acceptors (``NegotiateOptions.use_ntlm`` and
+``use_negotiate``), whose reads are the ones listed below; inside Negotiate, pyspnego picks the NTLM
+backend itself, which is ``NTLMProxy`` unless python-gssapi is installed (it is not a dependency;
+gss-ntlmssp would read the same variable).
+
+So the lab writes its own user file (NT hashes, never the password) and sets the variable only
+around the pyspnego calls that read it, under a lock, restoring the previous value after each:
+constructing a raw NTLM acceptor (``spnego.server(protocol="ntlm")``), the first step of a
+Negotiate acceptor (``NegotiateProxy`` builds its NTLM acceptor then, in
+``_rebuild_context_list``, ``_negotiate.py`` lines 476-482), and the step that carries the
+AUTHENTICATE message. The raw NTLM step that answers NEGOTIATE with a CHALLENGE
+(``_step_accept_negotiate``) and all sealing and unsealing run without it. While one of those
+calls runs the variable is visible to the whole process; between them, and before and after a
+handshake, the environment is as the process had it. Two labs with different passwords can run in
+one process (the test suite does); their handshakes are serialized only for those calls.
 """
 
 from __future__ import annotations
@@ -22,20 +43,20 @@ import struct
 import tempfile
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import spnego
-
-# pyspnego has no public helper that hashes a password for its user file; the NT one-way function
-# lives in its raw NTLM module. Writing hashes keeps the plain password out of the file.
-from spnego._ntlm_raw.crypto import ntowfv1
 from spnego.exceptions import SpnegoError
+
+from compliance.lab.ntlm_hash import nt_hash
 
 SPNEGO_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
 _BOUNDARY = "Encrypted Boundary"
 _NTLM_SIGNATURE = b"NTLMSSP\x00"
+# An NTLM AUTHENTICATE message (type 3); inside SPNEGO it is the raw responseToken octet string.
+_NTLM_AUTHENTICATE = _NTLM_SIGNATURE + b"\x03\x00\x00\x00"
 _ENV_LOCK = threading.Lock()
 
 
@@ -53,10 +74,10 @@ class UserFile:
     def __init__(self, logon_names: list[str], password: str) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="uccx-lab-ntlm-")
         self.path = Path(self._dir.name) / "users"
-        nt_hash = base64.b16encode(ntowfv1(password)).decode()
+        hashed = base64.b16encode(nt_hash(password)).decode()
         blank_lm = "0" * 32  # LM responses are not offered by pyspnego clients at the default level
         # smbpasswd format: USERNAME:UID:LM_HASH:NT_HASH:FLAGS:LCT; pyspnego splits DOMAIN\user itself.
-        lines = [f"{name}:1000:{blank_lm}:{nt_hash}:[U]:LCT-00000000" for name in logon_names]
+        lines = [f"{name}:1000:{blank_lm}:{hashed}:[U]:LCT-00000000" for name in logon_names]
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
@@ -66,7 +87,7 @@ class UserFile:
 
     @contextmanager
     def active(self) -> Iterator[None]:
-        """Point pyspnego at this file for the duration of one step (see the module docstring)."""
+        """Point pyspnego at this file for one call that reads it (see the module docstring)."""
         with _ENV_LOCK:
             previous = os.environ.get("NTLM_USER_FILE")
             os.environ["NTLM_USER_FILE"] = str(self.path)
@@ -85,6 +106,7 @@ class NtlmSession:
     def __init__(self, users: UserFile) -> None:
         self._users = users
         self._context: Any = None
+        self._builds_acceptor = False  # a fresh Negotiate context creates its NTLM acceptor on its first step
 
     @property
     def complete(self) -> bool:
@@ -94,11 +116,17 @@ class NtlmSession:
         """Accept one client token; return the server token to send back, if any."""
         if self._context is None or _starts_handshake(token):
             # A first token always starts a fresh handshake on the connection, as on Windows.
-            protocol = "ntlm" if token.startswith(_NTLM_SIGNATURE) else "negotiate"
-            with self._users.active():
-                self._context = spnego.server(protocol=protocol)
+            if token.startswith(_NTLM_SIGNATURE):
+                with self._users.active():  # NTLMProxy's acceptor __init__ checks the user file
+                    self._context = spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+                self._builds_acceptor = False
+            else:
+                self._context = spnego.server(protocol="negotiate", options=spnego.NegotiateOptions.use_negotiate)
+                self._builds_acceptor = True
+        reads_users = self._builds_acceptor or _NTLM_AUTHENTICATE in token
+        self._builds_acceptor = False
         try:
-            with self._users.active():
+            with self._users.active() if reads_users else nullcontext():
                 out_token: bytes | None = self._context.step(token)
         except SpnegoError as exc:
             self._context = None

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from psrpcore.types import ErrorCategory
+from compliance.lab.records import ErrorSpec, missing_parameter
 
 if TYPE_CHECKING:
     from compliance.lab.state import LabState
@@ -34,19 +34,6 @@ COMMON_PARAMETERS = frozenset(
         "DomainController",
     )
 )
-
-
-@dataclass(frozen=True)
-class ErrorSpec:
-    """An error record as the cmdlet would write it (message, exception type, category, id)."""
-
-    message: str
-    exception_types: tuple[str, ...]
-    category: ErrorCategory
-    reason: str
-    fully_qualified_error_id: str
-    activity: str = ""
-    target_name: str = ""
 
 
 class CmdletError(Exception):
@@ -108,8 +95,6 @@ class CmdletCall:
     def require(self, name: str) -> Any:
         """A mandatory parameter. PowerShell would prompt for it; a remote API call has nobody to ask."""
         if name not in self.params:
-            from compliance.lab.records import missing_parameter  # records imports this module
-
             raise CmdletError(missing_parameter(self.name, name))
         return self.params[name]
 

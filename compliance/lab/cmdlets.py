@@ -18,6 +18,7 @@ from psrpcore.types import PSGuid, PSList, PSString, deserialize, serialize
 from compliance.lab import records, values
 from compliance.lab.cmdlet_base import Cmdlet, CmdletCall, CmdletError, cmdlet
 from compliance.lab.host_cmdlets import HOST_CMDLETS
+from compliance.lab.properties import find_property, prop
 from compliance.lab.state import (
     AD_PERMISSION_FILE,
     EXCHANGE_SERVER_FILE,
@@ -27,8 +28,6 @@ from compliance.lab.state import (
     ORGANIZATION_FILE,
     RECEIVE_CONNECTOR_FILE,
     THROTTLING_POLICY_FILE,
-    find_property,
-    prop,
     strip_deserialized,
 )
 

@@ -18,7 +18,7 @@ from psrpcore.types import PSCustomObject, PSInt, PSInt64, PSNoteProperty, PSStr
 from compliance.lab import records, values
 from compliance.lab.cmdlet_base import Cmdlet, CmdletCall, CmdletError, cmdlet
 from compliance.lab.enums import enum_value
-from compliance.lab.state import find_property, prop
+from compliance.lab.properties import find_property, prop
 
 _PROVIDER_PREFIX = "microsoft.powershell.core\\registry::"
 _HIVES = {"hklm:": "HKEY_LOCAL_MACHINE", "hkcu:": "HKEY_CURRENT_USER"}

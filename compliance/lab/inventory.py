@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import yaml
 
-from compliance.lab.state import MAILBOX_FILE, prop
-
-if TYPE_CHECKING:
-    from compliance.lab.server import Lab
+from compliance.lab.account import LAB_USER
+from compliance.lab.properties import prop
+from compliance.lab.state import MAILBOX_FILE, LabState
 
 PASSWORD_ENV = "UCCX_LAB_PASSWORD"
 
 
-def inventory_document(lab: Lab, baseline: str) -> dict[str, Any]:
-    from compliance.lab.server import LAB_USER
+class RunningLab(Protocol):
+    """What the inventory needs of a running lab; ``compliance.lab.server.Lab`` is one."""
 
+    scenario: str
+    state: LabState
+
+    @property
+    def exchange_endpoint(self) -> str: ...
+
+    @property
+    def host_endpoints(self) -> dict[str, str]: ...
+
+
+def inventory_document(lab: RunningLab, baseline: str) -> dict[str, Any]:
     mailboxes = lab.state.of(MAILBOX_FILE)
     uccx_mailbox = str(prop(mailboxes[0], "Alias") or mailboxes[0].Name) if mailboxes else "uccx"
     hosts = lab.host_endpoints
@@ -42,7 +52,7 @@ def inventory_document(lab: Lab, baseline: str) -> dict[str, Any]:
     }
 
 
-def write_inventory(lab: Lab, path: Path, baseline: str) -> Path:
+def write_inventory(lab: RunningLab, path: Path, baseline: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(inventory_document(lab, baseline), sort_keys=False, default_flow_style=None)
     path.write_text(text, encoding="utf-8")

@@ -18,9 +18,11 @@ import psrpcore
 from psrpcore.types import ErrorCategoryInfo, ErrorRecord, HostInfo, NETException, PSInvocationState
 
 from compliance.lab import records
-from compliance.lab.cmdlet_base import Cmdlet, CmdletCall, CmdletError, ErrorSpec, Parameters
+from compliance.lab.cmdlet_base import Cmdlet, CmdletCall, CmdletError, Parameters
 from compliance.lab.faults import LabFaults
-from compliance.lab.state import LabState, prop
+from compliance.lab.properties import prop
+from compliance.lab.records import ErrorSpec
+from compliance.lab.state import LabState
 
 _STOP, _SILENT, _IGNORE = "stop", "silentlycontinue", "ignore"
 _ACTION_PREFERENCE_NAMES = {0: _SILENT, 1: _STOP, 2: "continue", 3: "inquire", 4: _IGNORE}

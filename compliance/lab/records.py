@@ -6,13 +6,26 @@ they are kept here, in one place, so a capture can correct them.
 
 from __future__ import annotations
 
-from psrpcore.types import ErrorCategory
+from dataclasses import dataclass
 
-from compliance.lab.cmdlet_base import ErrorSpec
+from psrpcore.types import ErrorCategory
 
 _EXCEPTION = "System.Exception"
 _SYSTEM_EXCEPTION = "System.SystemException"
 _RUNTIME_EXCEPTION = "System.Management.Automation.RuntimeException"
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    """An error record as the cmdlet would write it (message, exception type, category, id)."""
+
+    message: str
+    exception_types: tuple[str, ...]
+    category: ErrorCategory
+    reason: str
+    fully_qualified_error_id: str
+    activity: str = ""
+    target_name: str = ""
 
 
 def _runtime_exception(*specific: str) -> tuple[str, ...]:

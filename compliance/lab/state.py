@@ -20,6 +20,8 @@ from psrpcore.types import PSObject, deserialize_clixml
 
 from compliance.errors import InputError
 from compliance.lab.enums import as_enum, is_enum_like
+from compliance.lab.properties import prop
+from compliance.lab.values import set_property
 
 EXCHANGE_SERVER_FILE = "GetExchangeServer"
 IMAP_SETTINGS_FILE = "GetImapSettings"
@@ -81,8 +83,6 @@ class LabState:
         ``demo`` move them so they fall as recently before *now* as they fell before the collection,
         and the lookback window finds the same events whatever today's date is.
         """
-        from compliance.lab.values import set_property
-
         with self.lock:
             for stem, items in self.objects.items():
                 if not stem.startswith("GetWinEvent-"):
@@ -123,25 +123,6 @@ class LabState:
         """Plain data of every object: type names, ToString, typed property values."""
         with self.lock:
             return {stem: [plain(item) for item in items] for stem, items in sorted(self.objects.items())}
-
-
-def prop(obj: Any, name: str) -> Any:
-    """A property of a psrpcore object by name (case-insensitive), or None."""
-    if obj is None:
-        return None
-    info = find_property(obj, name)
-    return info.get_value(obj) if info is not None else None
-
-
-def find_property(obj: Any, name: str) -> Any:
-    ps = getattr(obj, "PSObject", None)
-    if ps is None:
-        return None
-    lowered = name.lower()
-    for info in [*ps.adapted_properties, *ps.extended_properties]:
-        if info.name.lower() == lowered:
-            return info
-    return None
 
 
 def strip_deserialized(value: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 from psrpcore.types import PSInt, PSNoteProperty, PSObject, PSString, PSUInt
 
-from compliance.lab.state import find_property
+from compliance.lab.properties import find_property
 
 UNLIMITED_INT32 = (
     "Microsoft.Exchange.Data.Unlimited`1[[System.Int32, mscorlib, Version=4.0.0.0, Culture=neutral, "

@@ -9,7 +9,8 @@ import pytest
 from applyhelpers import PASSWORD, Workspace, run_cmdlet
 
 from compliance.lab import CmdletFailure
-from compliance.lab.state import MAILBOX_FILE, prop
+from compliance.lab.properties import prop
+from compliance.lab.state import MAILBOX_FILE
 from compliance.lab.values import set_property
 from compliance.pipeline import plan_inventory
 

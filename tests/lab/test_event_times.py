@@ -6,8 +6,8 @@ import datetime
 
 from compliance import resources
 from compliance.facts.offline import collected_at
+from compliance.lab.properties import prop
 from compliance.lab.server import Lab
-from compliance.lab.state import prop
 
 SCENARIO = "exchange2010-sp3-defaults"
 
