@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import sys
+import traceback
 from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "exit codes: 0 compliant; 1 bad input or usage; 2 drift (every fact was read); "
-            "3 incomplete (something could not be read). See docs/exit-codes.md."
+            "3 incomplete (something could not be read); 4 internal error (a bug). See docs/exit-codes.md."
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -93,3 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug: one line and its own exit code, never "bad input" (1)
+        if args.debug:
+            traceback.print_exc(file=sys.stderr)
+        where = "" if args.debug else "; rerun with --debug for the traceback"
+        print(f"uccx-compliance: internal error (a bug): {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        return int(ExitCode.INTERNAL_ERROR)

@@ -16,6 +16,7 @@ class ExitCode(enum.IntEnum):
     BAD_INPUT = 1  # bad input or usage, stale plan, failed change: nothing (more) was sent
     DRIFT = 2  # every fact was read and something differs from the baseline
     INCOMPLETE = 3  # something could not be read (unreachable target, missing file, failed read)
+    INTERNAL_ERROR = 4  # a bug in uccx-compliance: an unexpected exception (rerun with --debug)
 
 
 class ComplianceError(Exception):

@@ -154,3 +154,22 @@ def test_out_that_cannot_be_written_is_one_line(tmp_path: Path, cli: Any) -> Non
     assert result.code == 1
     [line] = result.err.splitlines()
     assert line.startswith(f"uccx-compliance: error: {tmp_path}: cannot write report: ")
+
+
+def test_a_bug_is_one_line_with_its_own_exit_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from compliance.commands import validate
+
+    def broken(args: object) -> int:
+        raise KeyError("no such thing")
+
+    monkeypatch.setattr(validate, "run", broken)
+    assert main(["validate", "x.yaml"]) == 4
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "uccx-compliance: internal error (a bug): KeyError: 'no such thing'; rerun with --debug for the traceback"
+    ]
+    assert main(["--debug", "validate", "x.yaml"]) == 4
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "KeyError" in err
