@@ -8,6 +8,7 @@ event-log reads.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ from compliance.remoting.errors import describe_failure
 
 if TYPE_CHECKING:
     from compliance.inventory import Target
+
+log = logging.getLogger(__name__)
 
 EXCHANGE_CONFIGURATION = "Microsoft.Exchange"
 HOST_CONFIGURATION = "Microsoft.PowerShell"
@@ -194,8 +197,8 @@ class RemoteSession:
             return
         try:
             pool.close()
-        except Exception:  # closing a broken shell must not hide the audit's result
-            pass
+        except Exception as exc:  # closing a broken shell must not hide the audit's result: say it, go on
+            log.debug("closing the runspace pool on %s failed: %s: %s", self.endpoint.url, type(exc).__name__, exc)
         finally:
             pool.connection.close()
 
