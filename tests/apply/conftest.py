@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from applyhelpers import BASELINE, PASSWORD, Workspace
 
 from compliance.lab import Lab
 from compliance.lab.inventory import PASSWORD_ENV
+from tests.apply.applyhelpers import BASELINE, PASSWORD, Workspace
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from applyhelpers import PASSWORD, Workspace, run_cmdlet
 
 from compliance.lab import CmdletFailure
 from compliance.lab.properties import prop
 from compliance.lab.state import MAILBOX_FILE
 from compliance.lab.values import set_property
 from compliance.pipeline import plan_inventory
+from tests.apply.applyhelpers import PASSWORD, Workspace, run_cmdlet
 
 pytestmark = pytest.mark.server
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,7 +85,7 @@ def test_ad_user_is_the_principal_the_check_recorded() -> None:
 
 def test_every_change_kind_has_a_handler_and_a_change_needs_its_kind() -> None:
     assert set(CHANGE_HANDLERS) == set(ChangeKind)
-    fields = {
+    fields: dict[str, Any] = {
         "check": "UCCX-X-001",
         "title": "t",
         "severity": "low",
@@ -97,9 +98,9 @@ def test_every_change_kind_has_a_handler_and_a_change_needs_its_kind() -> None:
         "action": Action.UPDATE,
     }
     with pytest.raises(TypeError, match="kind"):
-        Change(**fields)  # type: ignore[call-arg]
+        Change(**fields)
     with pytest.raises(TypeError):
-        Change("UCCX-X-001", "t", "low", "r", "i", "S", 1, 2, "exactly 2", Action.UPDATE)  # type: ignore[misc]
+        Change("UCCX-X-001", "t", "low", "r", "i", "S", 1, 2, "exactly 2", Action.UPDATE)  # type: ignore[call-arg]
 
 
 def test_the_first_failure_stops_the_run() -> None:

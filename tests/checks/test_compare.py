@@ -73,7 +73,9 @@ MEETS = [
 
 
 @pytest.mark.parametrize(
-    ("expect", "value", "ok"), MEETS, ids=[f"{next(iter(e))}-{v!r}-{'ok' if ok else 'not'}" for e, v, ok in MEETS]
+    ("expect", "value", "ok"),
+    MEETS,
+    ids=[f"{next(iter(e))}-{v!r}-{'ok' if ok else 'not'}" for e, v, ok in MEETS],  # type: ignore[call-overload]
 )
 def test_meets(expect: dict[str, Any], value: Any, ok: bool) -> None:
     assert meets(Expectation(**expect), current(value)) is ok

@@ -46,7 +46,8 @@ def with_per_source(facts: Facts, value: int) -> Facts:
 
 
 def result(plan: Plan, check: str) -> Compliant | Finding:
-    found = [r for r in [*plan.findings, *plan.compliant] if r.check == check]
+    candidates: list[Compliant | Finding] = [*plan.findings, *plan.compliant]
+    found = [r for r in candidates if r.check == check]
     assert len(found) == 1, found
     return found[0]
 

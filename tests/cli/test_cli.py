@@ -171,5 +171,5 @@ def test_a_bug_is_one_line_with_its_own_exit_code(
         "uccx-compliance: internal error (a bug): KeyError: 'no such thing'; rerun with --debug for the traceback"
     ]
     assert main(["--debug", "validate", "x.yaml"]) == 4
-    err = capsys.readouterr().err
-    assert "Traceback (most recent call last)" in err and "KeyError" in err
+    debug = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in debug and "KeyError" in debug

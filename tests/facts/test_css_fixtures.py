@@ -128,13 +128,14 @@ def test_organization_config_with_datetime_minvalue_reads(css: Path) -> None:
 
 
 def e19_folder(css: Path, fact_folder: Any) -> Path:
-    return fact_folder(
+    folder: Path = fact_folder(
         {
             "GetExchangeServer.xml": css / "E19-GetExchangeServer.xml",
             "GetReceiveConnector.xml": css / "E19-GetReceiveConnector.xml",
             "GetOrganizationConfig.xml": css / "E19-GetOrganizationConfig.xml",
         }
     )
+    return folder
 
 
 def test_plan_of_e19_connectors_shows_exactly_the_settings_below_the_checklist(

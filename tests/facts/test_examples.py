@@ -51,7 +51,8 @@ CHECKLIST_POLICY_SETTINGS = [
 
 
 def read(folder: Path, name: str) -> list[Any]:
-    objs: list[Any] = deserialize_clixml((folder / name).read_text(encoding="utf-8-sig"), None)
+    no_cipher: Any = None  # fact files carry no SecureString
+    objs: list[Any] = deserialize_clixml((folder / name).read_text(encoding="utf-8-sig"), no_cipher)
     return objs
 
 

@@ -238,8 +238,8 @@ def test_per_server_files_are_found_by_server_name(copy_of: Any) -> None:
     assert facts.on(registry_value.KIND, "EX01").error == "GetItemProperty-EX01.xml: not collected"
 
 
-def utc(*fields: int) -> datetime.datetime:
-    return datetime.datetime(*fields, tzinfo=datetime.timezone.utc)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime.datetime:
+    return datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.timezone.utc)
 
 
 @pytest.mark.parametrize(

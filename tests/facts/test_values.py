@@ -161,7 +161,7 @@ def test_settings_are_looked_up_case_insensitively_like_powershell_properties() 
     assert settings["MAXCONNECTIONSPERUSER"].value == 16
     assert "maxConnectionsPerUser" in settings
     assert "MaxConnections" not in settings
-    assert 16 not in settings
+    assert 16 not in settings  # type: ignore[comparison-overlap]
     assert list(settings) == ["MaxConnectionsPerUser"]  # keys keep Exchange's spelling
     with pytest.raises(KeyError):
         settings["MaxConnections"]

@@ -114,7 +114,12 @@ def test_a_prompted_password_is_asked_once_per_target_and_run(tmp_path: Path, mo
     import sys
 
     asked: list[str] = []
-    monkeypatch.setattr(getpass, "getpass", lambda prompt: asked.append(prompt) or "typed-secret")
+
+    def typed(prompt: str) -> str:
+        asked.append(prompt)
+        return "typed-secret"
+
+    monkeypatch.setattr(getpass, "getpass", typed)
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
     text = VALID.replace("    password_env: UCCX_TEST_PASSWORD\n", "").replace("name: lab", "name: prompted-lab")
     path = write(tmp_path, text)

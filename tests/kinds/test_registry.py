@@ -99,5 +99,5 @@ def test_the_lab_answers_every_cmdlet_apply_and_rollback_send() -> None:
         for command in sent:
             lab = EXCHANGE_CMDLETS if command.endpoint == EXCHANGE else HOST_CMDLETS
             assert command.cmdlet.lower() in lab, (change.check, command.cmdlet)
-            owner = next(k for k in KINDS.values() if k is kind)
+            owner = next(k for k in KINDS.values() if id(k) == id(kind))
             assert command.cmdlet.lower() in owner.lab_cmdlets, (change.check, command.cmdlet)

@@ -36,7 +36,7 @@ def wsman(lab: Lab, path: str = "PowerShell/", password: str = PASSWORD, **kwarg
 
 
 def host() -> PSHost:
-    return PSHost(None, None, False, "uccx-compliance-tests", None, PSHostUserInterface(), None)
+    return PSHost(None, None, False, "uccx-compliance-tests", None, PSHostUserInterface(), "1.0")
 
 
 def run(pool: RunspacePool, cmdlet: str, **parameters: Any) -> PowerShell:

@@ -12,7 +12,8 @@ pytestmark = pytest.mark.server
 
 
 def _imap(lab: Lab) -> dict[str, object]:
-    return lab.state.snapshot()["GetImapSettings"][0]["props"]
+    props: dict[str, object] = lab.state.snapshot()["GetImapSettings"][0]["props"]
+    return props
 
 
 def test_set_imap_settings_changes_the_state_and_a_later_get_sees_it(lab: Lab) -> None:
@@ -37,6 +38,7 @@ def test_whatif_writes_the_what_if_line_to_the_host_ui_and_changes_nothing(lab: 
     ui_host = host()
     with RunspacePool(wsman(lab), configuration_name="Microsoft.Exchange", host=ui_host) as pool:
         ps = run(pool, "Set-ImapSettings", Server="EX01", MaxConnectionsPerUser=2400, WhatIf=None)
+    assert ui_host.ui is not None
     assert ui_host.ui.stdout == ['What if: Performing operation "Set-ImapSettings" on Target "EX01".\r\n']
     assert ps.output == [] and ps.streams.error == []
     assert lab.state.snapshot() == before

@@ -100,7 +100,7 @@ def test_unknown_mailbox_is_a_non_terminating_not_found_record(lab: Lab) -> None
     assert error_messages(ps) == [
         "The operation couldn't be performed because object 'nobody' couldn't be found on 'DC01.lab.local'."
     ]
-    assert ps.streams.error[0].message.startswith("ObjectNotFound (nobody:String) [Get-Mailbox]")
+    assert str(ps.streams.error[0].message).startswith("ObjectNotFound (nobody:String) [Get-Mailbox]")
 
 
 def test_two_statements_in_one_invocation_return_output_in_order(lab: Lab) -> None:

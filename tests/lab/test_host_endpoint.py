@@ -52,6 +52,7 @@ def test_registry_write_with_whatif_changes_nothing(lab: Lab) -> None:
     ui_host = host()
     with RunspacePool(wsman(lab, path="wsman/EX01"), configuration_name="Microsoft.PowerShell", host=ui_host) as pool:
         run(pool, "New-ItemProperty", Path=KEY, Name=VALUE, PropertyType="DWord", Value=64, WhatIf=True)
+    assert ui_host.ui is not None
     assert ui_host.ui.stdout[0].startswith('What if: Performing operation "New Property" on Target "Item: ')
     assert lab.state.snapshot() == before
 

@@ -6,13 +6,13 @@ import datetime
 from pathlib import Path
 
 import pytest
-from wire import received
 
 from compliance import resources
 from compliance.facts.clixml_writer import to_clixml, write_clixml
 from compliance.facts.offline import read_clixml
 from compliance.facts.psobject import PSObj
 from compliance.remoting.convert import from_pypsrp
+from tests.remoting.wire import received
 
 # The real exports shipped with the tests (tests/fixtures/real); never an absolute path.
 CSS = Path(__file__).resolve().parents[1] / "fixtures" / "real"

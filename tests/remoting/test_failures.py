@@ -75,16 +75,19 @@ IIS_404 = (
 
 def refused() -> Exception:
     cause = urllib3.exceptions.NewConnectionError(
-        None, "Failed to establish a new connection: [Errno 111] Connection refused"
-    )  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        "Failed to establish a new connection: [Errno 111] Connection refused",
+    )
     cause.__cause__ = ConnectionRefusedError(111, "Connection refused")
     return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/PowerShell/", cause))  # type: ignore[arg-type]
 
 
 def unresolved() -> Exception:
     cause = urllib3.exceptions.NameResolutionError(
-        "ex01.lab.local", None, socket.gaierror(-2, "Name or service not known")
-    )  # type: ignore[arg-type]
+        "ex01.lab.local",
+        None,  # type: ignore[arg-type]
+        socket.gaierror(-2, "Name or service not known"),
+    )
     return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/PowerShell/", cause))  # type: ignore[arg-type]
 
 
