@@ -1,7 +1,8 @@
 """The shipped example fact folders read as real Export-Clixml files and hold the intended values.
 
 Read with psrpcore directly (not the project's reader), so these tests pin the files themselves:
-what a collector run on the described Exchange 2010 SP3 organization would have written.
+what a collector run on the described Exchange 2010 SP3 organization would have written. The last
+tests tie the files to their source: examples/generate_facts.py and the data in examples/source/.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 import pytest
 from psrpcore.types import deserialize_clixml
+
+from compliance.facts.offline import read_clixml
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "facts"
 DEFAULTS = EXAMPLES / "exchange2010-sp3-defaults"
@@ -227,8 +230,7 @@ def test_collection_info_names_time_and_lookback() -> None:
         assert b"\r\nEventLookbackDays: 7\r\n" in text
 
 
-def test_generator_reproduces_the_committed_files() -> None:
-    """examples/generate_facts.py is deterministic, so the committed XML is exactly what it writes."""
+def _generator() -> Any:
     spec = importlib.util.spec_from_file_location("generate_examples", EXAMPLES.parent / "generate_facts.py")
     assert spec is not None and spec.loader is not None
     generate = importlib.util.module_from_spec(spec)
@@ -237,6 +239,39 @@ def test_generator_reproduces_the_committed_files() -> None:
         spec.loader.exec_module(generate)
     finally:
         del sys.modules[spec.name]
-    for folder, build in generate.FOLDERS.items():
-        for name, content in build().items():
-            assert (EXAMPLES / folder / name).read_bytes() == content, f"{folder}/{name} differs; rerun generate.py"
+    return generate
+
+
+def test_generator_reproduces_the_committed_files(tmp_path: Path) -> None:
+    """examples/generate_facts.py is deterministic, so the committed files are exactly what it writes."""
+    written = _generator().write(tmp_path)
+    committed = sorted(p.relative_to(EXAMPLES) for p in EXAMPLES.glob("*/*") if p.suffix in {".xml", ".txt"})
+    assert sorted(p.relative_to(tmp_path) for p in written) == committed
+    for name in committed:
+        assert (tmp_path / name).read_bytes() == (EXAMPLES / name).read_bytes(), (
+            f"{name} differs; rerun generate_facts.py"
+        )
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
+def test_generated_objects_read_back_equal(folder: Path) -> None:
+    """What the generator builds from examples/source/ is what the project's reader gets from the file."""
+    outputs = [o for o in _generator().build(folder.name) if o.objects is not None]
+    assert {o.name for o in outputs} == FILES
+    for output in outputs:
+        assert read_clixml(folder / output.name) == output.objects, output.name
+
+
+def test_exchange_files_keep_their_type_names_and_shape() -> None:
+    """EMS objects carry no Deserialized. prefix, the Invoke-Command ones one; widths, MS and Ref are kept."""
+    server = (DEFAULTS / "GetExchangeServer.xml").read_text(encoding="utf-8-sig")
+    assert "<T>Microsoft.Exchange.Data.Directory.Management.ExchangeServer</T>" in server
+    assert "Deserialized." not in server
+    assert '<Ref N="Id" RefId="' in server and '<By N="Minor">1</By>' in server and "<MS>" in server
+    assert server.count('\n      <S N="Name">EX01</S>') == 1  # each property once (the AD tail repeats none)
+    service = (DEFAULTS / "GetService-EX01.xml").read_text(encoding="utf-8-sig")
+    assert "<T>Deserialized.System.ServiceProcess.ServiceController</T>" in service
+    assert "Deserialized.Deserialized." not in service
+    policy = (DEFAULTS / "GetThrottlingPolicy.xml").read_text(encoding="utf-8-sig")
+    assert '<U32 N="IMAPMaxConcurrency">20</U32>' in policy and '<Nil N="IMAPPercentTimeInAD" />' in policy
+    assert "\r" not in server  # kept with LF line ends, as the real exports beside the repository
