@@ -20,15 +20,24 @@ from compliance.facts.psobject import deserialize, from_psrpcore
 from compliance.kinds import organization_kinds, server_kinds
 
 COLLECTION_INFO = "collection.txt"
+# Bounds on what one folder may make us parse. The largest real export we hold (CSS-Exchange's
+# GetService.xml, every service of a server) is 2.5 MB; parsing costs about 0.45 s per MB of small
+# objects, so these keep a hostile or mistaken folder to seconds and a few hundred MB of memory.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_FOLDER_BYTES = 48 * 1024 * 1024
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
 
 
-def read_clixml(path: Path) -> list[Any]:
+def read_clixml(path: Path, *, limit: int = MAX_FILE_BYTES) -> list[Any]:
     """Every top-level object of an ``Export-Clixml`` file, in neutral form.
 
-    Raises ``ValueError`` with a short reason when the file is not CLIXML.
+    Raises ``ValueError`` with a short reason when the file is not CLIXML or is over ``limit`` bytes.
     """
-    text = path.read_text(encoding="utf-8-sig")  # real exports start with a BOM
+    with path.open("rb") as handle:
+        data = handle.read(limit + 1)  # never more than the limit in memory, whatever the file says
+    if len(data) > limit:
+        raise ValueError(f"larger than the {limit // (1024 * 1024)} MiB a fact file may be; not read")
+    text = data.decode("utf-8-sig")  # real exports start with a BOM
     if "<Objs" not in text[:512]:
         raise ValueError("not an Export-Clixml file (no <Objs> root)")
     try:
@@ -43,11 +52,18 @@ def read_raw(folder: Path) -> RawFacts:
     raw: RawFacts = {}
     stems = [kind.stem for kind in organization_kinds()]
     stems += sorted(p.stem for kind in server_kinds() for p in folder.glob(f"{kind.stem}-*.xml"))
+    budget = MAX_FOLDER_BYTES
     for stem in stems:
         path = folder / f"{stem}.xml"
         if not path.is_file():
-            continue  # absent: the facts are "not collected"
+            continue  # absent (or a FIFO or device, never opened): the facts are "not collected"
         try:
+            size = path.stat().st_size
+            if size > budget:
+                raise ValueError(
+                    f"not read: the folder's fact files are over {MAX_FOLDER_BYTES // (1024 * 1024)} MiB together"
+                )
+            budget -= size
             raw[stem] = Reading(read_clixml(path))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raw[stem] = Reading.failed(f"{path.name}: {exc}")

@@ -20,7 +20,7 @@ from compliance.baseline import load_baseline
 from compliance.checks.engine import evaluate
 from compliance.errors import InputError
 from compliance.facts.collection import RawFacts
-from compliance.facts.offline import collected_at, read_clixml, read_raw
+from compliance.facts.offline import MAX_FILE_BYTES, collected_at, read_clixml, read_raw
 from compliance.kinds import registry_value
 from compliance.pipeline import FactsFolder, build_facts, read
 from compliance.reporters.json import report_dict
@@ -260,3 +260,27 @@ def test_collection_time(tmp_path: Path, text: str, when: datetime.datetime | No
 
 def test_no_collection_file_means_no_collection_time(tmp_path: Path) -> None:
     assert collected_at(tmp_path) is None
+
+
+def _sparse(path: Path, size: int) -> None:
+    """A file of ``size`` bytes that costs no disk: the reader must refuse it by its size."""
+    with path.open("wb") as handle:
+        handle.truncate(size)
+
+
+def test_an_oversized_fact_file_is_unreadable_without_being_read(copy_of: Any, judge: Judge) -> None:
+    folder = copy_of(COMPLIANT)
+    _sparse(folder / "GetImapSettings.xml", MAX_FILE_BYTES + 1)
+    code, report = judge(read_raw(folder))
+    assert_only_these_unreadable(code, report, READERS["GetImapSettings.xml"], "16 MiB")
+
+
+def test_a_folder_over_its_total_size_makes_the_remaining_files_unreadable(copy_of: Any) -> None:
+    folder = copy_of(COMPLIANT)
+    # Three files at the per-file limit use the folder's budget; what is read after them is refused.
+    for name in ("GetADPermission.xml", "GetExchangeServer.xml", "GetImapSettings.xml"):
+        _sparse(folder / name, MAX_FILE_BYTES)
+    raw = read_raw(folder)
+    over = {stem for stem, reading in raw.items() if reading.error and "together" in reading.error}
+    assert over and "GetExchangeServer" not in over
+    assert all(raw[stem].error for stem in over)
