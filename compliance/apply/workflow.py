@@ -127,7 +127,9 @@ def inventory_target(source: Path, where: str, saved: SavedTarget, inventory: Pa
         target = load_inventory(inventory or Path(saved.inventory)).target(saved.name)
     except InputError as exc:
         raise InputError(f"{source}: {where}: {exc}") from None
-    said = [(f"{where}.exchange_endpoint", saved.exchange_endpoint, target.exchange_endpoint)]
+    said: list[tuple[str, str | None, str | None]] = [
+        (f"{where}.exchange_endpoint", saved.exchange_endpoint, target.exchange_endpoint)
+    ]
     hosts = {s.name.casefold(): s.host_url for s in target.servers}
     planned = {name.casefold(): (name, url) for name, url in saved.host_endpoints.items()}
     for key in sorted(planned.keys() | hosts.keys()):
