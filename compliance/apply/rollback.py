@@ -89,6 +89,7 @@ def rollback(backup: Backup, options: Options, say: Say, approve: Callable[[Sequ
         where="target",
         inventory=options.inventory,
         check_baseline=False,
+        what="backup",
     )
     audit = AuditLog(options.audit_log, "rollback", connection.target.username)
     audit.ensure_writable()

@@ -110,18 +110,24 @@ def sha256_of(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
         raise StalePlanError(f"plan is stale: its baseline {path} cannot be read ({exc.strerror or exc})") from None
+    except ValueError:  # a NUL in the path: only an edited plan has one
+        raise StalePlanError(f"plan is stale: its baseline {str(path)!r} is not a file name") from None
 
 
-def inventory_target(source: Path, where: str, saved: SavedTarget, inventory: Path | None) -> Target:
+def inventory_target(
+    source: Path, where: str, saved: SavedTarget, inventory: Path | None, what: str = "plan"
+) -> Target:
     """The target as the inventory describes it; refuses a plan (or backup) that names other endpoints.
 
     ``source`` and ``where`` locate the saved target in its file (``PLAN.json``, ``targets[0]``).
     With ``inventory`` (``--inventory FILE``) the saved file must name that inventory.
     """
+    if "\0" in saved.inventory:  # no file has one; the OS calls would raise ValueError, not OSError
+        raise InputError(f"{source}: {where}.inventory: not a file name: {_one_line(saved.inventory)}")
     if inventory is not None and Path(saved.inventory).resolve() != inventory.resolve():
         raise InputError(
-            f"{source}: {where}.inventory: the plan says {_one_line(saved.inventory)}, apply was given "
-            f"--inventory {inventory}; nothing was sent"
+            f"{source}: {where}.inventory: the {what} says {_one_line(saved.inventory)}, but "
+            f"--inventory {inventory} was given; nothing was sent"
         )
     try:
         target = load_inventory(inventory or Path(saved.inventory)).target(saved.name)
@@ -138,7 +144,7 @@ def inventory_target(source: Path, where: str, saved: SavedTarget, inventory: Pa
     for field_name, plan_value, inventory_value in said:
         if plan_value != inventory_value:
             raise InputError(
-                f"{source}: {field_name}: the plan says {_said(plan_value)}, the inventory says "
+                f"{source}: {field_name}: the {what} says {_said(plan_value)}, the inventory says "
                 f"{_said(inventory_value)}; nothing was sent"
             )
     return target
@@ -171,12 +177,13 @@ def connect(
     where: str,
     inventory: Path | None = None,
     check_baseline: bool = True,
+    what: str = "plan",
 ) -> Connection:
     """The target as the inventory describes it now; refuses a baseline or endpoint that moved."""
     path = Path(saved.baseline["path"])
     if check_baseline and sha256_of(path) != saved.baseline["sha256"]:
         raise StalePlanError(f"plan is stale: baseline {path} changed since the plan was written (sha256 differs)")
-    target = inventory_target(source, where, saved, inventory)
+    target = inventory_target(source, where, saved, inventory, what)
     loaded = pipeline.target_baseline(target, variables, path)
     return Connection(target, loaded, target.password(), allow_insecure_transport)
 

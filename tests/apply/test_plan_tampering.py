@@ -101,7 +101,7 @@ def test_a_plan_pointing_at_another_inventory_is_refused_when_the_inventory_is_g
         other = attacker_inventory(workspace, listener)
         tamper(plan, lambda d: d["targets"][0].update(inventory=str(other)))
         code, err = cli(workspace, capsys, "apply", str(plan), "--inventory", str(workspace.inventory))
-    said = f"targets[0].inventory: the plan says {other}, apply was given --inventory {workspace.inventory}"
+    said = f"targets[0].inventory: the plan says {other}, but --inventory {workspace.inventory} was given"
     assert_refused(code, err, f"{plan}: {said}; nothing was sent")
     assert listener.connections == 0 and workspace.lab.state.snapshot() == before
 
@@ -139,6 +139,23 @@ def test_edited_stored_commands_are_refused_not_sent(workspace: Workspace, capsy
     assert code == 1 and err.count("\n") == 1
     assert "the saved commands of UCCX-IMAP-004" in err
     assert workspace.lab.state.snapshot() == before
+
+
+def test_a_backup_pointing_rollback_elsewhere_sends_nothing(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = cli(workspace, capsys, "apply", str(workspace.save_plan()))
+    assert code == 0, err
+    [backup] = workspace.backups.iterdir()
+    after_apply = workspace.lab.state.snapshot()
+    with CaptureListener() as listener:
+        document = json.loads(backup.read_text(encoding="utf-8"))
+        document["target"]["host_endpoints"]["EX01"] = listener.url
+        backup.write_text(json.dumps(document), encoding="utf-8")
+        code, err = cli(workspace, capsys, "rollback", str(backup), "--auto-approve")
+    said = f"target.host_endpoints.EX01: the backup says {listener.url}, the inventory says "
+    assert_refused(code, err, f"{backup}: {said}{workspace.lab.host_endpoints['EX01']}; nothing was sent")
+    assert listener.connections == 0 and workspace.lab.state.snapshot() == after_apply
 
 
 # -- hypothesis: random edits, no lab: the inventory itself points at the capture listener ----------
@@ -240,6 +257,13 @@ def replaced(document: dict[str, Any], where: tuple[Any, ...], value: Any) -> di
     return copy
 
 
+def assert_refused_offline(code: int, err: str, listener: CaptureListener, connections_before: int) -> None:
+    """One error line, exit 1, and not one connection more to the listener."""
+    assert code == 1, err
+    assert err.count("\n") == 1 and err.startswith("uccx-compliance: error: ")
+    assert listener.connections == connections_before
+
+
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
@@ -262,10 +286,8 @@ def test_any_edit_of_a_signed_plan_is_refused_before_any_connection(
     value = data.draw(JSON.filter(lambda v: v != node))
     before = listener.connections
     code, err = run_apply(root, replaced(document, where, value), "tamper-test-key")
-    assert code == 1, err
-    assert err.count("\n") == 1 and err.startswith("uccx-compliance: error: ")
+    assert_refused_offline(code, err, listener, before)
     assert "tamper-test-key" not in err
-    assert listener.connections == before
 
 
 URLS = st.one_of(
@@ -293,6 +315,4 @@ def test_any_endpoint_edit_of_an_unsigned_plan_is_refused_before_any_connection(
         return  # not an edit
     before = listener.connections
     code, err = run_apply(root, replaced(unsigned, ("targets", 0, field), value), None)
-    assert code == 1, err
-    assert err.count("\n") == 1 and err.startswith("uccx-compliance: error: ")
-    assert listener.connections == before
+    assert_refused_offline(code, err, listener, before)

@@ -89,6 +89,21 @@ def assert_no_credential(data: bytes) -> None:
         assert form not in data
 
 
+def probe_args(port: int, *extra: str) -> list[str]:
+    return [
+        "imap",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--user",
+        "uccx",
+        "--password-env",
+        "UCCX_PROBE_PASSWORD",
+        *extra,
+    ]
+
+
 @pytest.fixture(params=["NO", "BAD", "break", "inject"])
 def refuser(request: pytest.FixtureRequest) -> Iterator[StarttlsRefuser]:
     with StarttlsRefuser(request.param) as server:
@@ -124,17 +139,7 @@ def test_no_login_after_a_failed_starttls(refuser: StarttlsRefuser, probe_cli: A
 
 def test_a_login_without_tls_is_refused_before_connecting(probe_cli: Any) -> None:
     with StarttlsRefuser("NO") as server:
-        run = probe_cli(
-            "imap",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(server.port),
-            "--user",
-            "uccx",
-            "--password-env",
-            "UCCX_PROBE_PASSWORD",
-        )
+        run = probe_cli(*probe_args(server.port))
     assert run.code == 1
     assert run.err.count("\n") == 1 and "would send the password in clear text" in run.err
     assert "--allow-insecure-transport" in run.err
@@ -144,20 +149,7 @@ def test_a_login_without_tls_is_refused_before_connecting(probe_cli: Any) -> Non
 def test_allow_insecure_transport_sends_the_login_and_warns(probe_cli: Any) -> None:
     """The control: with the flag the same server does get a LOGIN, so the tests above can fail."""
     with StarttlsRefuser("NO") as server:
-        run = probe_cli(
-            "imap",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(server.port),
-            "--allow-insecure-transport",
-            "--user",
-            "uccx",
-            "--password-env",
-            "UCCX_PROBE_PASSWORD",
-            "--auth",
-            "login",
-        )
+        run = probe_cli(*probe_args(server.port, "--allow-insecure-transport", "--auth", "login"))
     assert b"LOGIN" in server.received and PASSWORD.encode() in server.received
     assert "clear text" in run.out + run.err
     assert PASSWORD not in run.out + run.err
