@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    importlib.import_module("compliance.remoting.secrets").install_log_redaction()  # tokens: docs/security.md
     try:
         return int(args._module.run(args))
     except ComplianceError as exc:

@@ -164,17 +164,58 @@ class Inventory(_Strict):
 
     def target(self, name: str) -> Target:
         for target in self.targets:
-            if target.name == name:
+            if target.name.casefold() == name.casefold():
                 return target
         known = ", ".join(t.name for t in self.targets)
         raise InputError(f"no target named {name!r} in the inventory (targets: {known})")
 
 
 def _check_url(value: str) -> str:
-    parts = urlsplit(value)
+    """An http(s) URL with a host and no user information; errors never show the userinfo."""
+    if "@" in value:
+        # No legitimate endpoint has one, and anything before the last @ may be a password.
+        raise ValueError(
+            f"a URL may not carry a user name or password (got {shown_url(value)!r}); "
+            "put the user in username: and the password in the environment variable password_env: names"
+        )
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        # urlsplit's own messages quote the netloc: say it in our words instead.
+        raise ValueError(f"not a valid URL (got {shown_url(value)!r})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"expected an http:// or https:// URL, got {value!r}")
+        raise ValueError(f"expected an http:// or https:// URL, got {shown_url(value)!r}")
     return value
+
+
+def shown_url(value: str) -> str:
+    """``value`` safe to print: whatever precedes the last ``@`` of the URL (its userinfo) is ``***``."""
+    scheme, sep, rest = value.partition("://")
+    if not sep:
+        scheme, rest = "", value
+    if "@" in rest:
+        rest = "***@" + rest.rpartition("@")[2]
+    return f"{scheme}{sep}{rest}"
+
+
+def _refuse_duplicate_names(doc: YamlDocument, inventory: Inventory) -> None:
+    """Two targets, or two servers of one target, with one name (compared as Windows does, ignoring case)."""
+    named: list[tuple[tuple[int | str, ...], list[str]]] = [(("targets",), [t.name for t in inventory.targets])]
+    named += [
+        (("targets", i, "servers"), [s.name for s in target.servers]) for i, target in enumerate(inventory.targets)
+    ]
+    for where, names in named:
+        seen: dict[str, int] = {}
+        for index, name in enumerate(names):
+            first = seen.setdefault(name.casefold(), index)
+            if first != index:
+                loc = (*where, index, "name")
+                pos = doc.position(loc)
+                raise InputError(
+                    f"{doc.path}:{pos.line}:{pos.column}: {dotted(loc)}: {name!r} is already the name of "
+                    f"{dotted((*where, first))} (names are compared ignoring case)"
+                )
 
 
 def load_inventory(path: Path) -> Inventory:
@@ -184,6 +225,7 @@ def load_inventory(path: Path) -> Inventory:
     if not inventory.targets:
         pos = doc.position(("targets",))
         raise InputError(f"{doc.path}:{pos.line}:{pos.column}: targets: list at least one target")
+    _refuse_duplicate_names(doc, inventory)
     for index, target in enumerate(inventory.targets):
         target._baseline_path = _resolve_baseline(doc, index, target.baseline)
     return inventory

@@ -81,7 +81,16 @@ def mailboxes_using(runner: Runner, policy: str) -> list[str] | None:
 
 def rollback(backup: Backup, options: Options, say: Say, approve: Callable[[Sequence[Undo]], bool]) -> TargetResult:
 
-    connection = connect(backup.target, backup.vars, options.allow_insecure_transport, check_baseline=False)
+    connection = connect(
+        backup.target,
+        backup.vars,
+        options.allow_insecure_transport,
+        source=backup.path,
+        where="target",
+        inventory=options.inventory,
+        check_baseline=False,
+        what="backup",
+    )
     audit = AuditLog(options.audit_log, "rollback", connection.target.username)
     audit.ensure_writable()
     undos = plan_rollback(backup, connection.facts())
@@ -98,7 +107,7 @@ def rollback(backup: Backup, options: Options, say: Say, approve: Callable[[Sequ
     if not options.dry_run and not approve(undos):
         say("rollback cancelled; nothing was sent")
         return result
-    with connection.runner(backup.target.host_endpoints) as runner:
+    with connection.runner() as runner:
         restored = _send_undos(runner, undos, options, result, audit, say)
     if not options.dry_run:
         verify(connection, [(u.entry.change, u.entry.new, u.entry.old) for u in restored], result, audit)

@@ -4,14 +4,22 @@ It is the JSON report (``report_dict``) plus what apply needs to reach the same 
 prove nothing moved: each target's endpoints and inventory, the baseline file's SHA-256, the
 ``--var`` overrides, and for every change the live value it was computed from and the exact
 cmdlets that would be sent. ``checksum`` is the SHA-256 of the canonical JSON (sorted keys, no
-whitespace) of everything else, so a hand-edited plan is refused rather than applied.
+whitespace) of everything else, so a plan damaged or edited by hand is refused rather than applied.
+
+The checksum is public, so it is no defence against someone who edits the plan on purpose; what
+is (docs/security.md): apply takes endpoints and credentials from the inventory, never from the
+plan (``workflow.check_targets``), sends the commands it rebuilds from the changes, not the
+stored ones, and, when ``UCCX_PLAN_SIGNING_KEY`` is set, ``signature`` is an HMAC-SHA256 of the
+plan under that key, written by ``plan --out`` and checked before anything is connected to.
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +35,8 @@ from compliance.plan import Action, Change, ChangeKind, Plan
 KIND = "uccx-compliance/plan"
 FORMAT_VERSION = 1
 _HINT = "write one with: uccx-compliance plan --inventory FILE --format json --out PLAN.json"
+SIGNING_KEY_ENV = "UCCX_PLAN_SIGNING_KEY"
+_SIGNATURE = "hmac-sha256:"
 
 
 @dataclass(frozen=True)
@@ -62,10 +72,53 @@ class SavedPlan:
         return next(t for t in self.targets if t.target.name == name)
 
 
+def _canonical(document: Mapping[str, Any], leave_out: frozenset[str]) -> bytes:
+    body = {k: v for k, v in document.items() if k not in leave_out}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def canonical_checksum(document: Mapping[str, Any]) -> str:
-    body = {k: v for k, v in document.items() if k != "checksum"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return "sha256:" + hashlib.sha256(_canonical(document, frozenset({"checksum"}))).hexdigest()
+
+
+def signing_key() -> bytes | None:
+    """The plan-signing key from ``UCCX_PLAN_SIGNING_KEY``, or None when it is not set."""
+    value = os.environ.get(SIGNING_KEY_ENV)
+    if value is None:
+        return None
+    if not value:
+        raise InputError(f"{SIGNING_KEY_ENV} is set but empty: set it to the signing key, or unset it")
+    return value.encode("utf-8")
+
+
+def plan_signature(document: Mapping[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 of everything but the checksum and the signature itself."""
+    body = _canonical(document, frozenset({"checksum", "signature"}))
+    return _SIGNATURE + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def check_signature(path: Path, document: Mapping[str, Any], key: bytes | None) -> None:
+    """With a key, only a plan signed under it passes; without one, a signed plan is refused too,
+    since nothing here could tell a genuine signature from a forged one."""
+    signature = document.get("signature")
+    if key is None:
+        if signature is not None:
+            raise InputError(
+                f"{path}: the plan is signed but {SIGNING_KEY_ENV} is not set, so its signature cannot be "
+                f"checked; set {SIGNING_KEY_ENV} to the key it was signed with; nothing was sent"
+            )
+        return
+    if signature is None:
+        raise InputError(
+            f"{path}: {SIGNING_KEY_ENV} is set but the plan is not signed; write it again with "
+            f"plan --out while {SIGNING_KEY_ENV} is set; nothing was sent"
+        )
+    expected = plan_signature(document, key).encode("ascii")
+    if not isinstance(signature, str) or not hmac.compare_digest(signature.encode("utf-8"), expected):
+        raise InputError(
+            f"{path}: signature: does not match the plan under {SIGNING_KEY_ENV} (edited after it was "
+            "signed, or signed with another key); nothing was sent"
+        )
 
 
 def _change_entries(plan: Plan) -> list[dict[str, Any]]:
@@ -130,6 +183,9 @@ def build_document(
     ]
     # Round-trip once so the checksum covers exactly what a reader will parse back.
     document = json.loads(json.dumps(document, default=str))
+    key = signing_key()
+    if key is not None:
+        document["signature"] = plan_signature(document, key)
     document["checksum"] = canonical_checksum(document)
     return document
 
@@ -158,6 +214,7 @@ def read_saved_plan(path: Path) -> SavedPlan:
         )
     if document.get("checksum") != canonical_checksum(document):
         raise InputError(f"{path}: checksum mismatch: the plan was edited after it was written")
+    check_signature(path, document, signing_key())
     return plan_from_document(path, document)
 
 
@@ -165,7 +222,7 @@ def plan_from_document(path: Path, document: Mapping[str, Any]) -> SavedPlan:
     """A checked document (read, or just built by ``apply --inventory``) as a ``SavedPlan``."""
     try:
         return _parse(path, document)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path}: malformed saved plan ({type(exc).__name__}: {exc})") from None
 
 

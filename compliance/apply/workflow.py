@@ -1,5 +1,7 @@
 """``apply``, start to end, for each target of a saved plan.
 
+0. Before any connection: every target's endpoints come from the inventory, and a plan that
+   names other ones is refused (``check_targets``; a plan is data, never where to send a password).
 1. Re-read: the baseline file's SHA-256 and every planned resource's live value must match the
    plan (``StalePlanError`` names what moved; nothing is sent).
 2. Backup: the values just re-read, fsynced, its path printed (not for a dry run).
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,7 @@ class Options:
     audit_log: Path = DEFAULT_AUDIT_LOG
     only: tuple[str, ...] = ()  # --target CHECK_OR_RESOURCE
     allow_insecure_transport: bool = False
+    inventory: Path | None = None  # --inventory with a saved plan: the plan must name this file
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,14 +92,17 @@ class Connection:
         return pipeline.read(source)
 
     @contextlib.contextmanager
-    def runner(self, host_endpoints: Mapping[str, str]) -> Iterator[Runner]:
-        """One runspace pool per endpoint for the run, with the password kept out of every log."""
+    def runner(self) -> Iterator[Runner]:
+        """One runspace pool per endpoint for the run, with the password kept out of every log.
+
+        Every endpoint is the inventory's: a plan or backup only names servers, never where they are.
+        """
         from compliance.remoting.secrets import redacting_logs
         from compliance.remoting.session import ConnectOptions, Sessions
 
         options = ConnectOptions(password=self.password, allow_insecure_transport=self.allow_insecure_transport)
         with redacting_logs(self.password, self.target.username), Sessions(self.target, options) as sessions:
-            yield Runner(sessions, {s.name: s.host_url for s in self.target.servers} | dict(host_endpoints))
+            yield Runner(sessions, {s.name: s.host_url for s in self.target.servers})
 
 
 def sha256_of(path: Path) -> str:
@@ -104,6 +110,62 @@ def sha256_of(path: Path) -> str:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
         raise StalePlanError(f"plan is stale: its baseline {path} cannot be read ({exc.strerror or exc})") from None
+    except ValueError:  # a NUL in the path: only an edited plan has one
+        raise StalePlanError(f"plan is stale: its baseline {str(path)!r} is not a file name") from None
+
+
+def inventory_target(
+    source: Path, where: str, saved: SavedTarget, inventory: Path | None, what: str = "plan"
+) -> Target:
+    """The target as the inventory describes it; refuses a plan (or backup) that names other endpoints.
+
+    ``source`` and ``where`` locate the saved target in its file (``PLAN.json``, ``targets[0]``).
+    With ``inventory`` (``--inventory FILE``) the saved file must name that inventory.
+    """
+    if "\0" in saved.inventory:  # no file has one; the OS calls would raise ValueError, not OSError
+        raise InputError(f"{source}: {where}.inventory: not a file name: {_one_line(saved.inventory)}")
+    if inventory is not None and Path(saved.inventory).resolve() != inventory.resolve():
+        raise InputError(
+            f"{source}: {where}.inventory: the {what} says {_one_line(saved.inventory)}, but "
+            f"--inventory {inventory} was given; nothing was sent"
+        )
+    try:
+        target = load_inventory(inventory or Path(saved.inventory)).target(saved.name)
+    except InputError as exc:
+        raise InputError(f"{source}: {where}: {exc}") from None
+    said: list[tuple[str, str | None, str | None]] = [
+        (f"{where}.exchange_endpoint", saved.exchange_endpoint, target.exchange_endpoint)
+    ]
+    hosts = {s.name.casefold(): s.host_url for s in target.servers}
+    planned = {name.casefold(): (name, url) for name, url in saved.host_endpoints.items()}
+    for key in sorted(planned.keys() | hosts.keys()):
+        name, url = planned.get(key, (key, None))
+        said.append((f"{where}.host_endpoints.{_one_line(name)}", url, hosts.get(key)))
+    for field_name, plan_value, inventory_value in said:
+        if plan_value != inventory_value:
+            raise InputError(
+                f"{source}: {field_name}: the {what} says {_said(plan_value)}, the inventory says "
+                f"{_said(inventory_value)}; nothing was sent"
+            )
+    return target
+
+
+def check_targets(saved: SavedPlan, inventory: Path | None) -> None:
+    """Every target of the plan against its inventory, before the first connection of the run."""
+    for index, plan in enumerate(saved.targets):
+        inventory_target(saved.path, f"targets[{index}]", plan.target, inventory)
+
+
+def _said(value: str | None) -> str:
+    return "no such server" if value is None else _one_line(value)
+
+
+def _one_line(value: str) -> str:
+    """A value from a file, safe in a one-line message: userinfo hidden, control characters escaped."""
+    from compliance.inventory import shown_url
+
+    shown = shown_url(value)
+    return shown if shown.isprintable() else repr(shown)
 
 
 def connect(
@@ -111,18 +173,17 @@ def connect(
     variables: dict[str, Any],
     allow_insecure_transport: bool,
     *,
+    source: Path,
+    where: str,
+    inventory: Path | None = None,
     check_baseline: bool = True,
+    what: str = "plan",
 ) -> Connection:
     """The target as the inventory describes it now; refuses a baseline or endpoint that moved."""
     path = Path(saved.baseline["path"])
     if check_baseline and sha256_of(path) != saved.baseline["sha256"]:
         raise StalePlanError(f"plan is stale: baseline {path} changed since the plan was written (sha256 differs)")
-    target = load_inventory(Path(saved.inventory)).target(saved.name)
-    if target.exchange_endpoint != saved.exchange_endpoint:
-        raise StalePlanError(
-            f"plan is stale: the inventory now points {saved.name} at {target.exchange_endpoint}, "
-            f"the plan was made against {saved.exchange_endpoint}"
-        )
+    target = inventory_target(source, where, saved, inventory, what)
     loaded = pipeline.target_baseline(target, variables, path)
     return Connection(target, loaded, target.password(), allow_insecure_transport)
 
@@ -190,10 +251,22 @@ def _shown(value: Any) -> str:
 
 
 def apply_target(
-    plan: TargetPlan, variables: dict[str, Any], plan_ref: dict[str, str], options: Options, say: Say
+    plan: TargetPlan,
+    variables: dict[str, Any],
+    plan_ref: dict[str, str],
+    options: Options,
+    say: Say,
+    *,
+    where: str = "targets[0]",
 ) -> TargetResult:
-
-    connection = connect(plan.target, variables, options.allow_insecure_transport)
+    connection = connect(
+        plan.target,
+        variables,
+        options.allow_insecure_transport,
+        source=Path(plan_ref["path"]),
+        where=where,
+        inventory=options.inventory,
+    )
     audit = AuditLog(options.audit_log, "apply", connection.target.username)
     audit.ensure_writable()
     check_fresh(plan, connection.facts())
@@ -213,7 +286,7 @@ def apply_target(
         )
         result.backup = record.path
         say(f"backup of the prior values: {record.path}")
-    with connection.runner(plan.target.host_endpoints) as runner:
+    with connection.runner() as runner:
 
         def send(command: CommandSpec, what_if: bool) -> Sent:
             return runner.send(command, what_if=what_if)
@@ -346,12 +419,14 @@ def _restart(
 
 def apply_saved(saved: SavedPlan, options: Options, say: Say) -> list[TargetResult]:
     """Apply every target of ``saved`` in turn; a failed target stops the ones after it."""
+    check_targets(saved, options.inventory)
     results = []
-    for plan in saved.targets:
+    for index, plan in enumerate(saved.targets):
         if not plan.changes:
             say(f"target {plan.target.name}: nothing to change")
             continue
-        result = apply_target(plan, saved.vars, {"path": str(saved.path), "checksum": saved.checksum}, options, say)
+        plan_ref = {"path": str(saved.path), "checksum": saved.checksum}
+        result = apply_target(plan, saved.vars, plan_ref, options, say, where=f"targets[{index}]")
         results.append(result)
         if result.failed:
             break

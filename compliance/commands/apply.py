@@ -15,15 +15,20 @@ HELP = "apply a saved plan (PLAN.json) or, after confirmation, a fresh plan of -
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument(
+    parser.add_argument(
         "plan",
         nargs="?",
         type=Path,
         metavar="PLAN.json",
         help="a plan written by: plan --inventory FILE --format json --out PLAN.json",
     )
-    source.add_argument("--inventory", type=Path, metavar="FILE", help="plan the inventory now, show it, ask, apply")
+    parser.add_argument(
+        "--inventory",
+        type=Path,
+        metavar="FILE",
+        help="alone: plan the inventory now, show it, ask, apply; with PLAN.json: the inventory the plan "
+        "must name (endpoints and credentials always come from the inventory)",
+    )
     parser.add_argument(
         "--baseline", type=Path, metavar="FILE", help="with --inventory: override each target's baseline"
     )
@@ -93,6 +98,7 @@ def options(args: argparse.Namespace) -> Options:
         audit_log=args.audit_log,
         only=tuple(getattr(args, "only", ())),
         allow_insecure_transport=args.allow_insecure_transport,
+        inventory=getattr(args, "inventory", None),
     )
 
 
@@ -122,6 +128,10 @@ def run(args: argparse.Namespace) -> int:
     from compliance.apply.workflow import apply_saved
 
     say = say_for(args)
+    if args.plan is None and args.inventory is None:
+        from compliance.errors import InputError
+
+        raise InputError("apply needs PLAN.json (a saved plan) or --inventory FILE (plan now, then apply)")
     if args.plan is not None:
         if args.var or args.baseline:
             from compliance.errors import InputError

@@ -39,6 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="LOGIN or AUTHENTICATE PLAIN; auto: LOGIN unless LOGINDISABLED (default auto)",
     )
     imap.add_argument(
+        "--allow-insecure-transport",
+        action="store_true",
+        help="allow the login without --tls or --starttls (sends the password in clear text; a lab only)",
+    )
+    imap.add_argument(
         "--budget",
         type=float,
         default=60.0,
@@ -181,6 +186,7 @@ def _run_imap(args: argparse.Namespace) -> ProbeResult:
         connections=args.connections,
         timeout=args.timeout,
         budget=args.budget,
+        allow_insecure_transport=args.allow_insecure_transport,
     )
     return probe_imap(options)
 

@@ -2,7 +2,9 @@
 
 A small hand-written IMAP client (not imaplib) so that every server line is kept verbatim for
 the report: the admin needs to see ``A2 NO AUTHENTICATE failed.`` exactly as a capture would.
-Client lines that carry credentials are never kept or logged.
+Client lines that carry credentials are never kept or logged, and never sent over a connection
+that is not encrypted unless ``--allow-insecure-transport`` says so: not without --tls/--starttls,
+and not after a STARTTLS the server refused or a handshake that failed (the session stops there).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class ImapProbeOptions:
     connections: int = 1
     timeout: float = 10.0
     budget: float = 60.0
+    allow_insecure_transport: bool = False  # send the login in clear text (a lab without TLS)
 
 
 @dataclass
@@ -97,6 +100,9 @@ class ImapSession:
                     note.detail = session._starttls(context, options.host)
             if options.credentials is not None:
                 with steps.step("login") as note:
+                    if not conn.encrypted and not options.allow_insecure_transport:
+                        # Reached only through a bug: _check_credentials refuses this before connecting.
+                        raise SessionFailed("login", FailureKind.TLS, "the connection is not encrypted: no login sent")
                     note.detail = session._login(options.credentials)
                 with steps.step("select") as note:
                     note.detail = session._select()
@@ -309,6 +315,11 @@ def _check_credentials(options: ImapProbeOptions) -> None:
         if options.connections > 1:
             raise InputError("--connections above 1 needs --user: sessions are counted once logged in")
         return
+    if options.security == "none" and not options.allow_insecure_transport:
+        raise InputError(
+            f"--user {creds.user} without --tls or --starttls would send the password in clear text; "
+            "use --tls (port 993) or --starttls, or pass --allow-insecure-transport for a lab"
+        )
     if creds.mechanism == "login" and not can_quote(creds.password.reveal()):
         raise InputError(
             "the password has characters IMAP LOGIN cannot carry (non-ASCII or a line break): use --auth plain"

@@ -30,6 +30,8 @@ def imap_args(server: Server, *extra: str) -> list[str]:
         "--password-env",
         "UCCX_PROBE_PASSWORD",
         *extra,
+        # Dovecot on loopback without TLS: the login in clear text is refused without this.
+        *([] if {"--tls", "--starttls"} & set(extra) else ["--allow-insecure-transport"]),
     ]
 
 
