@@ -14,7 +14,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from types import ModuleType
-from typing import IO, NoReturn
+from typing import NoReturn
 
 from compliance import __version__, output
 from compliance.errors import ComplianceError, ExitCode, OutputLost
@@ -46,7 +46,7 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(int(ExitCode.BAD_INPUT), f"{self.prog}: error: {message}\n")
 
-    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+    def _print_message(self, message: str, file: object = None) -> None:
         # --help into a closed pipe: the output layer's handling, not a traceback.
         if not message:
             return
