@@ -163,7 +163,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path: Path, mon
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(files.os, "fsync", full)
+    monkeypatch.setattr(os, "fsync", full)  # the one os module files.py uses
     with pytest.raises(InputError, match=r"report\.txt: cannot write the report: No space left on device$"):
         files.write_atomic(out, "the new report\n")
     assert out.read_text(encoding="utf-8") == "the old report\n"
