@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import NoReturn
 
-from compliance import __version__
-from compliance.errors import ComplianceError, ExitCode
+from compliance import __version__, output
+from compliance.errors import ComplianceError, ExitCode, OutputLost
 
 # An explicit registry: command name -> module. Order is the order shown in --help.
 COMMANDS: dict[str, str] = {
@@ -46,6 +46,20 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(int(ExitCode.BAD_INPUT), f"{self.prog}: error: {message}\n")
 
+    def _print_message(self, message: str, file: object = None) -> None:
+        # --help into a closed pipe: the output layer's handling, not a traceback.
+        if not message:
+            return
+        if file is sys.stderr:
+            output.write_err(message)
+        else:
+            output.write_out(message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if status == 0 and (lost := output.lost()):  # help or version that could not be printed
+            message, status = f"uccx-compliance: error: {lost}\n", int(ExitCode.OUTPUT_LOST)
+        super().exit(status, message)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
@@ -57,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "exit codes: 0 compliant; 1 bad input or usage; 2 drift (every fact was read); "
-            "3 incomplete (something could not be read); 4 internal error (a bug). See docs/exit-codes.md."
+            "3 incomplete (something could not be read); 4 internal error (a bug); 5 output lost "
+            "(stdout closed or full). See docs/exit-codes.md."
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -73,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    output.reset()
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "_module", None) is None:
@@ -84,20 +100,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     importlib.import_module("compliance.remoting.secrets").install_log_redaction()  # tokens: docs/security.md
     try:
-        return int(args._module.run(args))
+        code = int(args._module.run(args))
+        output.check_delivered()  # a report that did not reach stdout is never a success (exit 5)
+        return code
     except ComplianceError as exc:
         if args.debug:
             log.exception("failed")
-        print(f"uccx-compliance: error: {exc}", file=sys.stderr)
+        if (lost := output.lost()) and not isinstance(exc, OutputLost):
+            # Both said in one line; the lost output decides the code: the report was not seen.
+            exc = OutputLost(f"{lost}; {exc}")
+        output.note(f"uccx-compliance: error: {exc}")
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        print("uccx-compliance: interrupted", file=sys.stderr)
+        output.note("uccx-compliance: interrupted")
         return 130
-    except BrokenPipeError:
-        return 0
     except Exception as exc:  # a bug: one line and its own exit code, never "bad input" (1)
         if args.debug:
             traceback.print_exc(file=sys.stderr)
         where = "" if args.debug else "; rerun with --debug for the traceback"
-        print(f"uccx-compliance: internal error (a bug): {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        output.note(f"uccx-compliance: internal error (a bug): {type(exc).__name__}: {exc}{where}")
         return int(ExitCode.INTERNAL_ERROR)

@@ -17,6 +17,7 @@ class ExitCode(enum.IntEnum):
     DRIFT = 2  # every fact was read and something differs from the baseline
     INCOMPLETE = 3  # something could not be read (unreachable target, missing file, failed read)
     INTERNAL_ERROR = 4  # a bug in uccx-compliance: an unexpected exception (rerun with --debug)
+    OUTPUT_LOST = 5  # stdout closed or unwritable (EPIPE, full disk): the output is incomplete
 
 
 class ComplianceError(Exception):
@@ -45,3 +46,9 @@ class UnreachableError(ComplianceError):
 
 class ApplyError(ComplianceError):
     """A change failed or did not verify; the report says what was applied."""
+
+
+class OutputLost(ComplianceError):
+    """Standard output could not be written (a closed pipe, a full disk): the rest was dropped."""
+
+    exit_code = ExitCode.OUTPUT_LOST

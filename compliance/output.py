@@ -1,26 +1,111 @@
-"""The one output layer: every report format, and the saved plan, written to stdout or a file."""
+"""The one output layer: every report format, the saved plan, and every line a command prints.
+
+Standard output can fail under the tool: ``plan | head -1`` closes the pipe (EPIPE), ``> /dev/full``
+has no space. Then the rest of the output is dropped, not half-written and not retried, and the
+command carries on: ``apply`` finishes its approved plan (stopping half-way is worse, and the audit
+log and backup are files, not stdout). ``compliance.cli`` then ends the command with one line on
+stderr and exit 5 (``OUTPUT_LOST``, docs/exit-codes.md): success that could not be printed is
+never reported as success. After a failure the stream's descriptor is pointed at ``/dev/null``, as
+the Python docs on SIGPIPE recommend, so the interpreter's flush at exit does not print
+"Exception ignored ... BrokenPipeError".
+
+Lines for a terminal (``say``, the error line) go through ``terminal_safe``: a name read from
+Exchange can carry ESC sequences or bidi overrides, and those are shown, never obeyed.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from compliance.errors import OutputLost
 from compliance.files import write_atomic
 from compliance.plan import Plan
 from compliance.reporters import render
-from compliance.reporters.common import combined_exit
+from compliance.reporters.common import combined_exit, terminal_safe
+
+_lost: list[str] = []  # why stdout failed, once it has; empty while it works
+
+
+def reset() -> None:
+    """Forget an earlier failure (``main`` may run several times in one process, as in the tests)."""
+    _lost.clear()
+
+
+def lost() -> str | None:
+    """The one line saying that stdout failed and why ("Broken pipe"), or None while it works."""
+    return f"cannot write to standard output ({_lost[0]}); the rest of the output was dropped" if _lost else None
+
+
+def check_delivered() -> None:
+    """Raise ``OutputLost`` when some of the output could not be written to stdout."""
+    if (line := lost()) is not None:
+        raise OutputLost(line)
+
+
+def _to_devnull(stream: IO[str]) -> None:
+    """Point ``stream``'s descriptor at /dev/null so later writes and the flush at exit go nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real descriptor (a test's capture): nothing to redirect
+        pass
+
+
+def _write(stream: IO[str] | None, text: str) -> str | None:
+    """Write and flush (an error must show now, not at exit); the error's words, or None."""
+    if stream is None:  # started with stdout closed (``>&-``)
+        return "it is closed"
+    try:
+        stream.write(text)
+        stream.flush()
+    except OSError as exc:
+        _to_devnull(stream)
+        return exc.strerror or type(exc).__name__
+    return None
+
+
+def write_out(text: str) -> None:
+    """Write ``text`` to stdout; after a failure, drop it (and everything after it)."""
+    if _lost:
+        return
+    if (error := _write(sys.stdout, text)) is not None:
+        _lost.append(error)
+
+
+def write_err(text: str) -> None:
+    """Write ``text`` to stderr; if stderr is gone too there is nowhere left to say so."""
+    _write(sys.stderr, text)
+
+
+def say(line: str, *, to_stderr: bool = False) -> None:
+    """One line for a person, with control characters from the server shown, not obeyed."""
+    text = terminal_safe(line) + "\n"
+    if to_stderr:
+        write_err(text)
+    else:
+        write_out(text)
+
+
+def note(line: str) -> None:
+    """A line on stderr: progress and "wrote FILE" notes, never the report itself."""
+    say(line, to_stderr=True)
 
 
 def emit(plans: Sequence[Plan], fmt: str, out: Path | None, *, verbose: bool) -> int:
     """Write the plans in ``fmt`` to ``out`` (stdout when None); returns the plans' exit code."""
     text = render(fmt, plans, verbose=verbose)
     if out is None:
-        sys.stdout.write(text)
+        write_out(text)
     else:
         write_atomic(out, text)
-        print(f"wrote {fmt} report to {out}", file=sys.stderr)
+        note(f"wrote {fmt} report to {out}")
     return int(combined_exit(plans))
 
 
@@ -29,5 +114,5 @@ def save_plan(plans: Sequence[Plan], out: Path, inventory: Path, overrides: Mapp
     from compliance.apply.saved_plan import write_saved_plan
 
     write_saved_plan(out, plans, inventory, overrides)
-    print(f"wrote saved plan to {out}; review it, then: uccx-compliance apply {out}", file=sys.stderr)
+    note(f"wrote saved plan to {out}; review it, then: uccx-compliance apply {out}")
     return int(combined_exit(plans))

@@ -6,7 +6,8 @@ the endpoints were opened with; never a password), ``target``, ``check``, ``reso
 ``setting``, ``old``, ``new``, ``result`` (applied | failed | skipped | what-if | verified |
 mismatch) and ``message`` (why, for failed, skipped and mismatch). Each line is written with one
 ``write`` on a file opened for appending and fsynced, so concurrent runs never interleave
-inside a line and a crash loses at most the line being written.
+inside a line and a crash loses at most the line being written. A log path that is a symlink,
+FIFO or device is refused, never written through (``compliance.files.append_line``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import datetime
 import enum
 import getpass
-import json
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -22,7 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from compliance.errors import InputError
+from compliance.files import append_line, ensure_folder
 from compliance.plan import Change
+from compliance.reporters.common import json_text
+
+_WHAT = "audit log"
 
 
 class AuditResult(str, enum.Enum):
@@ -56,12 +60,10 @@ class AuditLog:
     def ensure_writable(self) -> None:
         """Fail before anything is sent, not halfway, when the log cannot be appended to."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
-        except OSError as exc:
-            raise InputError(
-                f"{self.path}: cannot append to the audit log ({exc.strerror or exc}); nothing was sent"
-            ) from None
+            ensure_folder(self.path.parent, _WHAT)
+            append_line(self.path, "", what=_WHAT)
+        except InputError as exc:
+            raise InputError(f"{exc}; nothing was sent") from None
 
     def record(
         self,
@@ -90,14 +92,5 @@ class AuditLog:
             "result": result.value,
             "message": message,
         }
-        line = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, line.encode("utf-8"))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            raise InputError(f"{self.path}: cannot append to the audit log ({exc.strerror or exc})") from None
+        ensure_folder(self.path.parent, _WHAT)
+        append_line(self.path, json_text(entry) + "\n", what=_WHAT)

@@ -3,16 +3,16 @@
 Written to a new file (never over an old backup), flushed and fsynced, and its directory
 fsynced, before ``apply`` sends anything; then each entry's ``status`` is updated as the run
 goes, by writing a complete new file and renaming it over the old one, so the backup on disk is
-always whole and says what was applied. ``rollback BACKUP.json`` reads it back.
+always whole and says what was applied. ``rollback BACKUP.json`` reads it back. Both go through
+``compliance.files``: a new backup never opens an existing name (``O_EXCL``, no symlink
+following) and the rewrite refuses a backup path that is no longer a regular file.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,9 @@ from typing import Any
 
 from compliance.apply.saved_plan import SavedTarget, change_from_dict
 from compliance.errors import InputError
+from compliance.files import create_new, ensure_folder, write_atomic
 from compliance.plan import Change
+from compliance.reporters.common import json_text
 
 KIND = "uccx-compliance/backup"
 FORMAT_VERSION = 1
@@ -78,14 +80,6 @@ def _document(backup: Backup) -> dict[str, Any]:
     }
 
 
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_new_backup(
     directory: Path,
     target: SavedTarget,
@@ -99,47 +93,36 @@ def write_new_backup(
     """Create the backup file (never overwriting one) and make it durable before returning."""
     when = now or datetime.datetime.now(datetime.timezone.utc)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        name = backup_name(target.name, when)
-        path = directory / name
-        counter = 1
-        while True:
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                break
-            except FileExistsError:
-                counter += 1
-                path = directory / name.replace(".json", f"-{counter}.json")
-        backup = Backup(
-            path,
-            target,
-            baseline_path,
-            dict(variables),
-            dict(plan),
-            list(entries),
-            when.isoformat(timespec="seconds"),
-        )
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(_document(backup), indent=2, ensure_ascii=False, default=str) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        _fsync_dir(directory)
-    except OSError as exc:
-        raise InputError(f"{directory}: cannot write the backup ({exc.strerror or exc}); nothing was sent") from None
-    return backup
+        ensure_folder(directory, "backup")
+    except InputError as exc:
+        raise InputError(f"{exc}; nothing was sent") from None
+    name = backup_name(target.name, when)
+    path = directory / name
+    backup = Backup(
+        path, target, baseline_path, dict(variables), dict(plan), list(entries), when.isoformat(timespec="seconds")
+    )
+    text = _text(backup)
+    counter = 1
+    while True:
+        try:
+            create_new(backup.path, text, what="backup")
+            return backup
+        except FileExistsError:  # an earlier backup of the same second, or anything else by that name
+            counter += 1
+            backup.path = directory / name.replace(".json", f"-{counter}.json")
+        except OSError as exc:
+            raise InputError(
+                f"{backup.path}: cannot write the backup ({exc.strerror or exc}); nothing was sent"
+            ) from None
+
+
+def _text(backup: Backup) -> str:
+    return json_text(_document(backup), indent=2) + "\n"
 
 
 def save(backup: Backup) -> None:
     """Rewrite the backup with its entries' current status: a whole new file renamed into place."""
-    text = json.dumps(_document(backup), indent=2, ensure_ascii=False, default=str) + "\n"
-    directory = backup.path.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{backup.path.name}.", dir=directory)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, backup.path)
-    _fsync_dir(directory)
+    write_atomic(backup.path, _text(backup), what="backup")
 
 
 def read_backup(path: Path) -> Backup:

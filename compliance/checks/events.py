@@ -1,4 +1,9 @@
-"""Event-log conditions: session-limit events (9646) and connector refusals (1021)."""
+"""Event-log conditions: session-limit events (9646) and connector refusals (1021).
+
+Times at the calendar's edge: an event logged at ``0001-01-01T00:00:00+14:00`` cannot be placed in
+UTC, and a window of 7 days back from ``0001-01-03`` starts before year 1. Either makes that
+server's event check unreadable with the reason (``TimeWindowError``), never compliant or drift.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from collections.abc import Iterator
 from compliance.baseline.model import EventLogRule, Rules
 from compliance.checks.eventfix import before_fix
 from compliance.checks.host import servers_with_role
-from compliance.facts.model import Facts
+from compliance.facts.model import Facts, server_file
+from compliance.facts.offline import COLLECTED_AT, COLLECTION_INFO
 from compliance.kinds import event_log, exchange_server
 from compliance.kinds.event_log import EventRecord
 from compliance.plan import Compliant, Finding, Result, Unreadable
@@ -19,13 +25,23 @@ _SESSION_LIMIT = re.compile(
 )
 
 
+class TimeWindowError(ValueError):
+    """A time the event window cannot use; the message, naming its file, is the unreadable reason."""
+
+
 def in_window(records: list[EventRecord], rule: EventLogRule, now: datetime.datetime | None) -> list[EventRecord]:
     """Events of the rule within its lookback, measured back from the collection time when known."""
     matching = [r for r in records if r.event_id == rule.event_id and r.provider.casefold() == rule.provider.casefold()]
     if now is None:
         return matching  # no collection time: the collector already filtered by StartTime
-    since = now - datetime.timedelta(days=rule.lookback_days)
-    return [r for r in matching if r.time is None or _aware(r.time) >= since]
+    try:
+        since = _aware(now) - datetime.timedelta(days=rule.lookback_days)
+    except OverflowError:
+        raise TimeWindowError(
+            f"{COLLECTION_INFO}: the {rule.lookback_days}-day event window back from {COLLECTED_AT} "
+            f"{now.isoformat()} starts before year 1"
+        ) from None
+    return [r for r in matching if r.time is None or _event_time(r) >= since]
 
 
 def _aware(when: datetime.datetime) -> datetime.datetime:
@@ -35,8 +51,20 @@ def _aware(when: datetime.datetime) -> datetime.datetime:
     return when.astimezone(datetime.timezone.utc)
 
 
+def _event_time(record: EventRecord) -> datetime.datetime:
+    """The record's time in UTC, or ``TimeWindowError`` when it falls outside the calendar there."""
+    assert record.time is not None
+    try:
+        return _aware(record.time)
+    except OverflowError:
+        raise TimeWindowError(
+            f"{server_file(event_log.KIND.stem, record.server)}.xml: event {record.event_id} at "
+            f"{record.time.isoformat()} cannot be placed in UTC (outside years 1-9999)"
+        ) from None
+
+
 def describe(records: list[EventRecord]) -> str:
-    times = sorted(_aware(r.time) for r in records if r.time)
+    times = sorted(_event_time(r) for r in records if r.time)
     text = f"{len(records)} event(s)"
     if times:
         text += f", first {times[0]:%Y-%m-%d %H:%M} UTC, last {times[-1]:%Y-%m-%d %H:%M} UTC"
@@ -58,13 +86,18 @@ def check_event_log(rule: EventLogRule, facts: Facts, rules: Rules) -> Iterator[
         if (records := reading.get()) is None:
             yield Unreadable(check=rule.id, resource=resource, reason=reading.reason)
             continue
-        window = in_window(records, rule, facts.collected_at)
-        history = [e for e in window if before_fix(rules, rule.fixed_by, facts, e)]
-        hits = [e for e in window if e not in history]
+        try:
+            window = in_window(records, rule, facts.collected_at)
+            history = [e for e in window if before_fix(rules, rule.fixed_by, facts, e)]
+            hits = [e for e in window if e not in history]
+            described = (describe(history), describe(hits))
+        except TimeWindowError as exc:
+            yield Unreadable(check=rule.id, resource=resource, reason=str(exc))
+            continue
         if len(hits) <= rule.max_count:
             earlier = (
                 (
-                    f"; {describe(history)} logged at a lower limit than today's, before "
+                    f"; {described[0]} logged at a lower limit than today's, before "
                     f"{', '.join(rule.fixed_by)} was applied"
                 )
                 if history
@@ -83,6 +116,6 @@ def check_event_log(rule: EventLogRule, facts: Facts, rules: Rules) -> Iterator[
             title=rule.title,
             severity=rule.severity.value,
             resource=resource,
-            message=f"{rule.provider} {rule.event_id}: {describe(hits)}{fix}",
+            message=f"{rule.provider} {rule.event_id}: {described[1]}{fix}",
             fixed_by=tuple(rule.fixed_by),
         )

@@ -103,10 +103,17 @@ def options(args: argparse.Namespace) -> Options:
 
 
 def say_for(args: argparse.Namespace) -> Any:
-    stream = sys.stderr if args.format == "json" else sys.stdout
+    """Progress lines: stdout for text, stderr when stdout carries the JSON result.
+
+    Through the output layer: a closed stdout drops them and the run goes on to its end (the
+    audit log and backup are files); ``compliance.cli`` then exits 5 (docs/exit-codes.md).
+    """
+    from compliance import output
+
+    to_stderr = args.format == "json"
 
     def say(line: str) -> None:
-        print(line, file=stream, flush=True)
+        output.say(line, to_stderr=to_stderr)  # a line break inside ``line`` is shown as \n too
 
     return say
 
@@ -161,7 +168,8 @@ def plan_now(args: argparse.Namespace, say: Any) -> SavedPlan | None:
         baseline=args.baseline,
         allow_insecure_transport=args.allow_insecure_transport,
     )
-    say(render("text", plans).rstrip("\n"))
+    for line in render("text", plans).rstrip("\n").split("\n"):
+        say(line)
     if not any(p.changes for p in plans):
         say("nothing to apply")
         return None
@@ -223,7 +231,9 @@ def report(args: argparse.Namespace, results: list[TargetResult]) -> int:
                 "maintenance window): " + ", ".join(f"{svc} on {srv}" for srv, svc in result.restarts_pending)
             )
     if args.format == "json":
-        sys.stdout.write(json.dumps(result_dict(results, args.dry_run), indent=2, default=str) + "\n")
+        from compliance import output
+
+        output.write_out(json.dumps(result_dict(results, args.dry_run), indent=2, default=str) + "\n")
     failure = failure_summary(results)
     if failure is not None:
         raise ApplyError(failure)

@@ -8,10 +8,10 @@ offline fact folder that ``--facts`` reads. It is assembled from the resource ki
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from compliance.errors import InputError
+from compliance import output
+from compliance.files import write_atomic
 
 HELP = "print the read-only PowerShell script that collects an offline fact folder"
 
@@ -35,12 +35,10 @@ def run(args: argparse.Namespace) -> int:
     text = script_text()
     out: Path | None = args.out
     if out is None:
-        sys.stdout.write(text)
+        output.write_out(text)
         return 0
-    try:
-        # CRLF and a BOM: Windows PowerShell 2.0 reads a BOM-less file as the ANSI code page.
-        out.write_bytes(b"\xef\xbb\xbf" + text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8"))
-    except OSError as exc:
-        raise InputError(f"{out}: cannot write the collector script: {exc.strerror or exc}") from None
-    print(f"wrote {out}", file=sys.stderr)
+    # CRLF and a BOM: Windows PowerShell 2.0 reads a BOM-less file as the ANSI code page.
+    data = b"\xef\xbb\xbf" + text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    write_atomic(out, data, what="collector script", make_folders=False)  # a typo'd folder is an error
+    output.note(f"wrote {out}")
     return 0

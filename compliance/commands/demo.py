@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from compliance import output
 
 HELP = "start the simulated Exchange lab on 127.0.0.1 and run a live audit of it through pypsrp"
 
@@ -43,20 +44,21 @@ def run(args: argparse.Namespace) -> int:
         Lab(scenario=args.scenario, port=0, password=password, events_relative_to_now=True) as lab,
     ):
         inventory = lab.write_inventory(Path(tmp) / "inventory.yaml", baseline=args.baseline)
-        print(f"lab: simulated Exchange ({args.scenario}) at {lab.exchange_endpoint}", file=sys.stderr)
+        output.note(f"lab: simulated Exchange ({args.scenario}) at {lab.exchange_endpoint}")
         for server, url in lab.host_endpoints.items():
-            print(f"lab: host endpoint of {server} at {url}", file=sys.stderr)
-        print("auditing live over WinRM/PSRP (pypsrp, NTLM with message encryption)...\n", file=sys.stderr)
+            output.note(f"lab: host endpoint of {server} at {url}")
+        output.note("auditing live over WinRM/PSRP (pypsrp, NTLM with message encryption)...")
+        output.note("")
         os.environ["UCCX_LAB_PASSWORD"] = password
         try:
             plans = plan_inventory(inventory, {})
         finally:
             os.environ.pop("UCCX_LAB_PASSWORD", None)
     code = emit(plans, args.format, None, verbose=args.verbose)
-    print(
-        "\nnext: keep a lab running with `uccx-compliance lab serve --write-inventory lab.yaml`; then, in "
+    output.note("")
+    output.note(
+        "next: keep a lab running with `uccx-compliance lab serve --write-inventory lab.yaml`; then, in "
         "another shell, `export UCCX_LAB_PASSWORD=uccx-lab`, `uccx-compliance plan --inventory lab.yaml "
-        "--format json --out plan.json` and `uccx-compliance apply plan.json --dry-run` (docs/apply.md)",
-        file=sys.stderr,
+        "--format json --out plan.json` and `uccx-compliance apply plan.json --dry-run` (docs/apply.md)"
     )
     return code

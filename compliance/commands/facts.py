@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compliance import output
 from compliance.errors import ExitCode, InputError
+from compliance.files import write_atomic
 
 if TYPE_CHECKING:
     from compliance.facts.collection import RawFacts
@@ -75,7 +76,7 @@ def collect_target(target: Target, folder: Path, overrides: dict[str, Any], *, a
     started = datetime.datetime.now(datetime.timezone.utc)
 
     def warn(line: str) -> None:
-        print(f"{target.name}: warning: {line}", file=sys.stderr)
+        output.note(f"{target.name}: warning: {line}")
 
     source = pipeline.live(
         target,
@@ -89,11 +90,10 @@ def collect_target(target: Target, folder: Path, overrides: dict[str, Any], *, a
     unreadable = write_folder(folder, raw)
     write_collection_info(folder, target, started, source.request.event_lookback_days)
     for line in unreadable:
-        print(f"{target.name}: unreadable: {line}", file=sys.stderr)
-    print(
+        output.note(f"{target.name}: unreadable: {line}")
+    output.note(
         f"{target.name}: wrote {len(raw) - len(unreadable)} fact files to {folder}"
-        + (f"; {len(unreadable)} unreadable" if unreadable else ""),
-        file=sys.stderr,
+        + (f"; {len(unreadable)} unreadable" if unreadable else "")
     )
     return not unreadable
 
@@ -127,4 +127,6 @@ def write_collection_info(folder: Path, target: Target, when: datetime.datetime,
         f"Target: {target.name}",
         "Collector: uccx-compliance facts collect (WinRM/PSRP)",
     ]
-    (folder / "collection.txt").write_bytes(b"\xef\xbb\xbf" + ("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    write_atomic(
+        folder / "collection.txt", b"\xef\xbb\xbf" + ("\r\n".join(lines) + "\r\n").encode("utf-8"), what="facts"
+    )

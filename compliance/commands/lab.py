@@ -6,6 +6,8 @@ import argparse
 import signal
 import threading
 
+from compliance import output
+
 HELP = "run a simulated Exchange 2010 organization on 127.0.0.1 for trying the tool (docs/lab.md)"
 
 
@@ -55,19 +57,19 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise InputError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from None
     try:
-        print(f"lab scenario {lab.scenario} serving on 127.0.0.1:{lab.port}")
-        print(f"  Exchange endpoint: {lab.exchange_endpoint} (configuration Microsoft.Exchange)")
+        output.say(f"lab scenario {lab.scenario} serving on 127.0.0.1:{lab.port}")
+        output.say(f"  Exchange endpoint: {lab.exchange_endpoint} (configuration Microsoft.Exchange)")
         for server, url in lab.host_endpoints.items():
-            print(f"  {server} host endpoint: {url} (configuration Microsoft.PowerShell)")
-        print(f"  user: {LAB_USER} (NTLM; set {PASSWORD_ENV} to the lab password)")
+            output.say(f"  {server} host endpoint: {url} (configuration Microsoft.PowerShell)")
+        output.say(f"  user: {LAB_USER} (NTLM; set {PASSWORD_ENV} to the lab password)")
         if args.write_inventory:
-            print(f"  inventory written to {lab.write_inventory(args.write_inventory, baseline=args.baseline)}")
-        print("Ctrl-C to stop.", flush=True)
+            output.say(f"  inventory written to {lab.write_inventory(args.write_inventory, baseline=args.baseline)}")
+        output.say("Ctrl-C to stop.")
         threading.Event().wait()
     except KeyboardInterrupt:
         # A second Ctrl-C (or a wrapper forwarding the signal twice) must not break the shutdown.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        print("lab stopped")
+        output.say("lab stopped")
     finally:
         lab.stop()
     return 0

@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from compliance import output
 from compliance.errors import InputError
+from compliance.files import write_atomic
 
 if TYPE_CHECKING:  # the probe modules load ssl: only imported inside run()
     from compliance.probe.result import ProbeResult
@@ -121,15 +123,15 @@ def run(args: argparse.Namespace) -> int:
     if args.format != "text" and args.out is None:
         # A text report carries its warnings; JSON/JUnit on stdout go to a machine, so tell the person.
         for warning in result.warnings:
-            print(f"uccx-compliance: warning: {warning}", file=sys.stderr)
+            output.note(f"uccx-compliance: warning: {warning}")
     if args.out is not None:
-        try:
-            args.out.write_text(report, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"--out {args.out}: {exc.strerror}") from None
-        sys.stdout.write(render_text(result))
+        write_atomic(args.out, report, what="probe report")
+    text = render_text(result) if args.out is not None or args.format == "text" else None
+    if text is None:
+        output.write_out(report)  # JSON or JUnit, for a machine
     else:
-        sys.stdout.write(report)
+        for line in text.splitlines():  # the server's banner and replies are shown, never obeyed
+            output.say(line)
     return int(result.exit_code)
 
 

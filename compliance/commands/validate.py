@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from compliance import output
 
 if TYPE_CHECKING:
     from compliance.baseline import LoadedBaseline
@@ -35,10 +36,10 @@ def run(args: argparse.Namespace) -> int:
             loaded = load_baseline(path, overrides)
         except InputError as exc:
             failed = True
-            print(exc, file=sys.stderr)
+            output.note(str(exc))
             continue
         checks = len(check_ids(loaded))
-        print(f"{path}: ok ({loaded.name}, {checks} checks, applies to Exchange {loaded.baseline.applies_to})")
+        output.say(f"{path}: ok ({loaded.name}, {checks} checks, applies to Exchange {loaded.baseline.applies_to})")
     return 1 if failed else 0
 
 

@@ -95,7 +95,7 @@ class Facts:
 
     source: str  # "facts folder examples/facts/x" or "https://ex01/PowerShell/"
     readings: dict[str, Reading[Any]] = field(default_factory=dict)  # stem, or stem-SERVER
-    collected_at: datetime.datetime | None = None
+    collected_at: datetime.datetime | None = None  # aware, in UTC (facts.offline.collected_at converts)
     warnings: list[str] = field(default_factory=list)
 
     def of(self, kind: Kind[T]) -> Reading[T]:

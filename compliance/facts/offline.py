@@ -25,7 +25,9 @@ COLLECTION_INFO = "collection.txt"
 # objects, so these keep a hostile or mistaken folder to seconds and a few hundred MB of memory.
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_FOLDER_BYTES = 48 * 1024 * 1024
-_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+COLLECTED_AT = "CollectedAtUtc"
+_COLLECTED_AT_KEYS = ("collectedatutc", "collectedat")  # CollectedAt (with its offset): early collectors
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII)
 
 
 def read_clixml(path: Path, *, limit: int = MAX_FILE_BYTES) -> list[Any]:
@@ -76,16 +78,36 @@ def read_raw(folder: Path) -> RawFacts:
 
 
 def collected_at(folder: Path) -> datetime.datetime | None:
-    """The collection time the collector wrote to ``collection.txt``, if any."""
+    """The collection time the collector wrote to ``collection.txt`` (``CollectedAtUtc:``), in UTC.
+
+    None when there is no ``collection.txt`` or it has no ``CollectedAtUtc`` (or ``CollectedAt``) line (the event
+    checks then trust the collector's own ``StartTime`` filter). A value that is not a time, or a
+    time that cannot be placed in UTC (``0001-01-01T00:00:00+14:00`` is before year 1 there), is
+    refused with its file, line and column: an event window measured from it would be a guess.
+    """
     info = folder / COLLECTION_INFO
     if not info.is_file():
         return None
-    match = _ISO_TIME.search(info.read_text(encoding="utf-8-sig", errors="replace"))
-    if not match:
-        return None
-    text = match.group(0).replace(" ", "T").replace("Z", "+00:00")
+    text = info.read_text(encoding="utf-8-sig", errors="replace")
+    for number, line in enumerate(text.splitlines(), start=1):
+        key, sep, value = line.partition(":")
+        if sep and key.strip().casefold() in _COLLECTED_AT_KEYS:
+            column = len(key) + 2 + (len(value) - len(value.lstrip()))
+            return _utc_time(value.strip(), f"{info}:{number}:{column}: {COLLECTED_AT}")
+    return None
+
+
+def _utc_time(value: str, where: str) -> datetime.datetime:
+    shown = value[:60]  # shown with !r: repr escapes control characters, the message stays one line
+    if not _ISO_TIME.fullmatch(value):
+        raise InputError(f"{where}: expected a time like 2026-11-22T16:05:31Z, got {shown!r}")
     try:
-        when = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
+        when = datetime.datetime.fromisoformat(value.replace(" ", "T").replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InputError(f"{where}: {shown!r} is not a valid time ({exc})") from None
+    if when.tzinfo is None:
+        return when.replace(tzinfo=datetime.timezone.utc)
+    try:
+        return when.astimezone(datetime.timezone.utc)
+    except OverflowError:
+        raise InputError(f"{where}: {shown!r} cannot be placed in UTC (it falls outside years 1-9999)") from None

@@ -1,11 +1,24 @@
-"""The plan as ``terraform plan`` would print it, for people."""
+"""The plan as ``terraform plan`` would print it, for people.
+
+Every line is built whole and then passed through ``terminal_safe`` in ``render``, the one place:
+each line is a single list item, so a line break inside a name read from Exchange is escaped
+with it and can never forge a line (such as a ``Result: compliant``) of its own.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from compliance.plan import Action, Plan
-from compliance.reporters.common import RESULT_WORDS, combined_exit, grouped, show, show_current, totals
+from compliance.reporters.common import (
+    RESULT_WORDS,
+    combined_exit,
+    grouped,
+    show,
+    show_current,
+    terminal_safe,
+    totals,
+)
 
 _SYMBOL = {Action.UPDATE: "~", Action.CREATE: "+", Action.ADD: "+"}
 
@@ -19,7 +32,7 @@ def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
         lines.append(f"All targets: {t['drift']} drift, {t['compliant']} compliant, {t['unreadable']} unreadable.")
     code = combined_exit(plans)
     lines.append(f"Result: {RESULT_WORDS[code]} (exit {int(code)})")
-    return "\n".join(lines) + "\n"
+    return "\n".join(terminal_safe(line) for line in lines) + "\n"
 
 
 def _plan(plan: Plan, verbose: bool) -> list[str]:
