@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from compliance import __version__, output
 from compliance.errors import ComplianceError, ExitCode, OutputLost
+from compliance.remoting.secrets import install_log_redaction
 
 # An explicit registry: command name -> module. Order is the order shown in --help.
 COMMANDS: dict[str, str] = {
@@ -98,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    importlib.import_module("compliance.remoting.secrets").install_log_redaction()  # tokens: docs/security.md
+    # Always on, at every level: auth headers and NTLM/Kerberos tokens never reach a log (docs/security.md).
+    install_log_redaction()
     try:
         code = int(args._module.run(args))
         output.check_delivered()  # a report that did not reach stdout is never a success (exit 5)
