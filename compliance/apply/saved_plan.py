@@ -15,6 +15,7 @@ plan under that key, written by ``plan --out`` and checked before anything is co
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import hmac
@@ -67,6 +68,9 @@ class SavedPlan:
     vars: dict[str, Any]
     targets: list[TargetPlan]
     document: dict[str, Any]
+    # Its HMAC signature was checked under UCCX_PLAN_SIGNING_KEY: only then may the inventory path
+    # it names be trusted without --inventory (an unsigned plan is editable by anyone who can write it).
+    signed: bool = False
 
     def target(self, name: str) -> TargetPlan:
         return next(t for t in self.targets if t.target.name == name)
@@ -215,7 +219,7 @@ def read_saved_plan(path: Path) -> SavedPlan:
     if document.get("checksum") != canonical_checksum(document):
         raise InputError(f"{path}: checksum mismatch: the plan was edited after it was written")
     check_signature(path, document, signing_key())
-    return plan_from_document(path, document)
+    return dataclasses.replace(plan_from_document(path, document), signed=document.get("signature") is not None)
 
 
 def plan_from_document(path: Path, document: Mapping[str, Any]) -> SavedPlan:

@@ -151,7 +151,17 @@ def inventory_target(
 
 
 def check_targets(saved: SavedPlan, inventory: Path | None) -> None:
-    """Every target of the plan against its inventory, before the first connection of the run."""
+    """Every target of the plan against its inventory, before the first connection of the run.
+
+    The inventory is the one named on the command line. Only a plan whose signature was checked
+    may name it instead: an unsigned plan's ``targets[].inventory`` could point at anyone's file.
+    """
+    if inventory is None and not saved.signed:
+        named = sorted({_one_line(t.target.inventory) for t in saved.targets})
+        raise InputError(
+            f"{saved.path}: give --inventory FILE: endpoints and credentials come only from an inventory you "
+            f"name, and this plan is not signed (it names {', '.join(named) or 'no inventory'}); nothing was sent"
+        )
     for index, plan in enumerate(saved.targets):
         inventory_target(saved.path, f"targets[{index}]", plan.target, inventory)
 

@@ -26,8 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--inventory",
         type=Path,
         metavar="FILE",
-        help="alone: plan the inventory now, show it, ask, apply; with PLAN.json: the inventory the plan "
-        "must name (endpoints and credentials always come from the inventory)",
+        help="alone: plan the inventory now, show it, ask, apply. With PLAN.json: the inventory it was "
+        "planned from, required unless the plan is signed (endpoints and credentials come only from it)",
     )
     parser.add_argument(
         "--baseline", type=Path, metavar="FILE", help="with --inventory: override each target's baseline"

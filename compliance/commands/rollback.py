@@ -14,6 +14,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from compliance.commands.apply import add_run_arguments
 
     parser.add_argument("backup", type=Path, metavar="BACKUP.json", help="a backup written by apply")
+    parser.add_argument(
+        "--inventory",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the inventory the backup's target is in: endpoints and credentials come only from it",
+    )
     add_run_arguments(parser)
 
 

@@ -38,8 +38,10 @@ class Workspace:
         return self.plan_path
 
     def cli(self, *argv: str) -> int:
-        """Run apply/rollback in-process with this workspace's backup dir and audit log."""
-        return main([*argv, "--backup-dir", str(self.backups), "--audit-log", str(self.audit)])
+        """Run apply/rollback in-process with this workspace's backup dir and audit log, naming its
+        inventory as an admin must (unless the test names one itself)."""
+        inventory = [] if "--inventory" in argv else ["--inventory", str(self.inventory)]
+        return main([*argv, *inventory, "--backup-dir", str(self.backups), "--audit-log", str(self.audit)])
 
     def audit_lines(self) -> list[dict[str, Any]]:
         import json

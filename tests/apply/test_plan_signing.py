@@ -127,3 +127,17 @@ def test_an_empty_key_is_an_input_error(
     path = workspace.save_plan()
     monkeypatch.setenv(SIGNING_KEY_ENV, "")
     refused(workspace, capsys, path, f"{SIGNING_KEY_ENV} is set but empty")
+
+
+def test_a_signed_plan_may_name_its_inventory_itself(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signature covers targets[].inventory, so a checked plan needs no --inventory."""
+    from compliance.cli import main
+
+    path = signed_plan(workspace, capsys, monkeypatch)
+    before = workspace.lab.state.snapshot()
+    capsys.readouterr()
+    argv = ["apply", str(path), "--backup-dir", str(workspace.backups), "--audit-log", str(workspace.audit)]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert workspace.lab.state.snapshot() != before

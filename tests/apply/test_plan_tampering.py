@@ -316,3 +316,37 @@ def test_any_endpoint_edit_of_an_unsigned_plan_is_refused_before_any_connection(
     before = listener.connections
     code, err = run_apply(root, replaced(unsigned, ("targets", 0, field), value), None)
     assert_refused_offline(code, err, listener, before)
+
+
+def test_an_unsigned_plan_needs_the_inventory_named_on_the_command_line(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --inventory, a plan edited to name the attacker's inventory would send it the password:
+    so an unsigned plan is refused unless the admin names the inventory."""
+    plan = workspace.save_plan()
+    before = workspace.lab.state.snapshot()
+    with CaptureListener() as listener:
+        other = attacker_inventory(workspace, listener)
+        tamper(plan, lambda d: d["targets"][0].update(inventory=str(other)))
+        capsys.readouterr()
+        code = main(["apply", str(plan), "--auto-approve", "--audit-log", str(workspace.audit)])
+        err = capsys.readouterr().err
+    assert_refused(
+        code,
+        err,
+        f"{plan}: give --inventory FILE: endpoints and credentials come only from an inventory you name, "
+        f"and this plan is not signed (it names {other}); nothing was sent",
+    )
+    assert listener.connections == 0 and workspace.lab.state.snapshot() == before
+    assert workspace.audit_lines() == []
+
+
+def test_rollback_needs_the_inventory_named(workspace: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = cli(workspace, capsys, "apply", str(workspace.save_plan()))
+    assert code == 0, err
+    [backup] = workspace.backups.iterdir()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as usage:  # argparse: a usage error, exit 1 (cli._Parser)
+        main(["rollback", str(backup), "--auto-approve"])
+    assert usage.value.code == 1
+    assert "the following arguments are required: --inventory" in capsys.readouterr().err

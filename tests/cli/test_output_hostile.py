@@ -219,7 +219,7 @@ def test_apply_into_a_pipe_closed_after_one_line_finishes_and_exits_5(
     assert len(planned) > 10
     write_saved_plan(tmp_path / "plan.json", plans, inventory, {})
     audit, backups = tmp_path / "audit.log", tmp_path / "backups"
-    workspace_args = ["--audit-log", str(audit), "--backup-dir", str(backups)]
+    workspace_args = ["--inventory", str(inventory), "--audit-log", str(audit), "--backup-dir", str(backups)]
 
     child = subprocess.Popen(
         [sys.executable, "-m", "compliance", "apply", str(tmp_path / "plan.json"), *workspace_args],

@@ -25,11 +25,11 @@ def test_plan_apply_replan_is_clean(
         assert main(["plan", "--inventory", inventory, "--format", "json", "--out", str(saved)]) == 2
         assert json.loads(saved.read_text())["kind"] == "uccx-compliance/plan"
 
-        assert main(["apply", str(saved), "--dry-run", "--audit-log", str(audit)]) == 0
+        assert main(["apply", str(saved), "--inventory", inventory, "--dry-run", "--audit-log", str(audit)]) == 0
         assert "What if:" in capsys.readouterr().out
         assert lab.state.snapshot() == original
 
-        assert main(["apply", str(saved), "--backup-dir", str(backups), "--audit-log", str(audit)]) == 0
+        assert main(["apply", str(saved), "--inventory", inventory, "--backup-dir", str(backups), "--audit-log", str(audit)]) == 0
         assert "restarts pending" in capsys.readouterr().out
         assert lab.state.snapshot() != original
         assert len(list(backups.glob("*.json"))) == 1
@@ -39,7 +39,7 @@ def test_plan_apply_replan_is_clean(
         assert "Result: compliant (exit 0)" in capsys.readouterr().out
 
         # The saved plan was computed from values that are gone now.
-        assert main(["apply", str(saved), "--audit-log", str(audit)]) == 1
+        assert main(["apply", str(saved), "--inventory", inventory, "--audit-log", str(audit)]) == 1
         assert "plan is stale" in capsys.readouterr().err
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
     assert {line["result"] for line in lines} >= {"what-if", "applied"}
