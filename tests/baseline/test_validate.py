@@ -212,7 +212,7 @@ def test_invalid_yaml_names_the_line_and_column(tmp_path: Path, cli: Any) -> Non
     assert result.code == 1
     # PyYAML stops at the second ": " of line 2.
     assert result.err.splitlines() == [
-        f"{path}:{position_of(text, ': twice')}: invalid YAML: mapping values are not allowed here"
+        f"{path}:{position_of(text, ': twice')}: (top level): invalid YAML: mapping values are not allowed here"
     ]
 
 
@@ -276,4 +276,4 @@ def test_wrong_shape_is_one_line(tmp_path: Path, text: str, message: str) -> Non
 
 def test_missing_file_is_one_line(tmp_path: Path, cli: Any) -> None:
     result = cli("validate", tmp_path / "nope.yaml")
-    assert (result.code, result.err) == (1, f"{tmp_path / 'nope.yaml'}: file not found\n")
+    assert (result.code, result.err) == (1, f"{tmp_path / 'nope.yaml'}:1:1: (top level): file not found\n")
