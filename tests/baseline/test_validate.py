@@ -260,7 +260,7 @@ def test_validate_reports_every_file_and_fails_if_any_fails(tmp_path: Path, cli:
         ("- just\n- a list\n", ":1:1: (top level): expected a mapping"),
         (
             SMALL.replace("vars:\n  agents: 100\n  uccx_server_connections: 4\n", "vars: [agents]\n"),
-            ":8:1: vars: expected a mapping of name: default",
+            ":8:1: vars: expected a mapping of name: var",
         ),
     ],
     ids=["top-level-list", "vars-not-a-mapping"],
