@@ -212,11 +212,14 @@ def parse_yaml(text: str, path: Path | str, root: Loc = (), *, max_bytes: int = 
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or type(exc).__name__
+        if problem.startswith("but ") and exc.context:  # "but found another document" needs its start
+            problem = f"{exc.context}, {problem}"
         raise InputError(located(path, line, column, (*root, *_where(loader)), f"invalid YAML: {problem}")) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        message = f"invalid YAML: character {exc.character!r} is not allowed"
+        character = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        message = f"invalid YAML: character {character!r} is not allowed"
         raise InputError(located(path, line, column, (*root, *_where(loader)), message)) from None
     except yaml.YAMLError as exc:
         raise InputError(located(path, 1, 1, root, f"invalid YAML: {type(exc).__name__}")) from None
