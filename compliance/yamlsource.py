@@ -387,6 +387,9 @@ def allowed_keys(model: type[pydantic.BaseModel], loc: Loc) -> list[str]:
         if isinstance(part, int):
             current = _element_type(current)
             continue
+        if typing.get_origin(current) is dict:  # a key of a mapping of models (vars: {name: VarSpec})
+            current = typing.get_args(current)[1]
+            continue
         target = _model_in(current)
         if target is None:
             return []

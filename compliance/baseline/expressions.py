@@ -21,8 +21,9 @@ from typing import Any
 from compliance.yamlsource import INT_LIMIT
 
 MAX_LENGTH = 500  # characters in one expression; the sizing formula is 45
-MAX_NESTING = 32  # brackets inside one another, and the depth of the parsed tree
+MAX_NESTING = 32  # brackets inside one another
 MAX_OPERATORS = 64  # operator characters: each one is a level Python's parser may recurse into
+MAX_TREE_DEPTH = 2 * MAX_NESTING + MAX_OPERATORS + 2  # what the two allow; _eval recurses this deep
 
 _TEMPLATE = re.compile(r"\{\{(.*?)\}\}")
 _WHOLE = re.compile(r"^\s*\{\{((?:(?!\}\}).)*)\}\}\s*$")
@@ -48,8 +49,8 @@ def evaluate(expression: str, variables: Mapping[str, Any]) -> Any:
         raise ExpressionError(f"cannot parse expression {text!r}") from None
     except (RecursionError, MemoryError):
         raise ExpressionError(f"expression too complex for the parser: {_short(text)}") from None
-    if _depth(tree.body) > MAX_NESTING:
-        raise ExpressionError(f"expression nested deeper than {MAX_NESTING} levels: {_short(text)}")
+    if _depth(tree.body) > MAX_TREE_DEPTH:  # a second guard; the text limits should make it unreachable
+        raise ExpressionError(f"expression nested deeper than {MAX_TREE_DEPTH} levels: {_short(text)}")
     return _eval(tree.body, variables)
 
 

@@ -62,6 +62,14 @@ def small_baseline(*, at_least: str = "10240", vars_block: str = "  agents: 100\
     )
 
 
+def at_least_field(path: Path) -> str:
+    """How an error about the small baseline's templated ``at_least`` begins."""
+    lines = small_baseline().splitlines()
+    number = next(i for i, line in enumerate(lines, 1) if "at_least:" in line)
+    column = lines[number - 1].index("at_least") + 1
+    return f"{path}:{number}:{column}: rules.imap_settings.checks[0].at_least: "
+
+
 @dataclass(frozen=True)
 class Bounded:
     code: int
