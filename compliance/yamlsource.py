@@ -25,6 +25,7 @@ from compliance.errors import InputError
 
 Loc = tuple[int | str, ...]
 M = TypeVar("M", bound=pydantic.BaseModel)
+N = TypeVar("N", yaml.SequenceNode, yaml.MappingNode)
 
 
 @dataclass(frozen=True)
@@ -128,19 +129,21 @@ class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml
     def _resolve(self, kind: type[yaml.Node], implicit: Any) -> str:
         return str(self.resolve(kind, None, implicit))  # type: ignore[no-untyped-call]
 
-    def _enter(self, mark: yaml.Mark) -> None:
-        if len(self.loc) >= MAX_DEPTH:
-            raise _LimitError(mark, tuple(self.loc), f"nested deeper than {MAX_DEPTH} levels")
-
-    def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
+    def _start(self, kind: type[N], anchor: Any) -> N:
+        """Open a collection: refuse it past the depth limit, else make its node (PyYAML's steps)."""
         start_event = self._take()
-        self._enter(start_event.start_mark)
+        if len(self.loc) >= MAX_DEPTH:
+            raise _LimitError(start_event.start_mark, tuple(self.loc), f"nested deeper than {MAX_DEPTH} levels")
         tag = start_event.tag
         if tag is None or tag == "!":
-            tag = self._resolve(yaml.SequenceNode, start_event.implicit)
-        node = yaml.SequenceNode(tag, [], start_event.start_mark, None, flow_style=start_event.flow_style)
+            tag = self._resolve(kind, start_event.implicit)
+        node = kind(tag, [], start_event.start_mark, None, flow_style=start_event.flow_style)
         if anchor is not None:
             self.anchors[anchor] = node
+        return node
+
+    def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:
+        node = self._start(yaml.SequenceNode, anchor)
         index = 0
         while not self.check_event(yaml.SequenceEndEvent):
             self.loc.append(index)
@@ -151,14 +154,7 @@ class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml
         return node
 
     def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
-        start_event = self._take()
-        self._enter(start_event.start_mark)
-        tag = start_event.tag
-        if tag is None or tag == "!":
-            tag = self._resolve(yaml.MappingNode, start_event.implicit)
-        node = yaml.MappingNode(tag, [], start_event.start_mark, None, flow_style=start_event.flow_style)
-        if anchor is not None:
-            self.anchors[anchor] = node
+        node = self._start(yaml.MappingNode, anchor)
         while not self.check_event(yaml.MappingEndEvent):
             item_key = self.compose_node(node, None)
             self.loc.append(item_key.value if isinstance(item_key, yaml.ScalarNode) else "<complex key>")

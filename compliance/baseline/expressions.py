@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from compliance.baseline.model import inferred_type
 from compliance.yamlsource import INT_LIMIT
 
 MAX_LENGTH = 500  # characters in one expression; the sizing formula is 45
@@ -144,17 +145,13 @@ def _call(name: str, args: list[Any]) -> Any:
     return _FUNCTIONS[name](args)
 
 
+_KINDS = {"integer": "an integer", "string": "a string", "boolean": "a boolean", "string_list": "a list"}
+
+
 def _kind(value: Any) -> str | None:
     """The expression type of a value, as the messages name it; None for anything else."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return "a list"
-    return None
+    found = inferred_type(value)
+    return None if found is None else _KINDS[found]
 
 
 def _bounded(value: Any) -> Any:

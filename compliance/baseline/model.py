@@ -176,7 +176,7 @@ class VarSpec(Strict):
     def _short_form(cls, data: Any) -> Any:
         if isinstance(data, dict):
             return data
-        declared = _inferred_type(data)
+        declared = inferred_type(data)
         if declared is None:
             raise ValueError(
                 f"cannot tell a type from the default {_shown(data)}; declare it as "
@@ -209,7 +209,7 @@ class VarSpec(Strict):
 
     def problem(self, value: Any) -> str | None:
         """Why ``value`` is not a value of this var, or None when it is."""
-        if _inferred_type(value) != self.type:
+        if inferred_type(value) != self.type:
             return f"expected {_ARTICLE[self.type]}, got {_shown(value)}"
         if self.type == "integer" and value < self.low:
             return f"{value} is below the minimum {self.low}"
@@ -226,7 +226,8 @@ _ARTICLE: dict[str, str] = {
 }
 
 
-def _inferred_type(value: Any) -> VarType | None:
+def inferred_type(value: Any) -> VarType | None:
+    """The var type a value has (expressions type their values the same way), or None."""
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):

@@ -8,11 +8,13 @@ import re
 import resource
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from compliance.baseline import LoadedBaseline, load_baseline
 from compliance.errors import InputError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,6 +41,17 @@ def assert_located_lines(exc: InputError, form: re.Pattern[str] = LOCATED) -> li
     lines = str(exc).split("\n")
     assert lines and all(form.match(line) for line in lines), str(exc)
     return lines
+
+
+def load_text(text: str) -> tuple[Path, LoadedBaseline | InputError]:
+    """Load baseline text from a fresh file: hypothesis examples cannot share pytest's tmp_path."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "baseline.yaml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            return path, load_baseline(path)
+        except InputError as exc:
+            return path, exc
 
 
 def small_baseline(*, at_least: str = "10240", vars_block: str = "  agents: 100\n  names: [a, b]\n") -> str:

@@ -8,7 +8,6 @@ every type either evaluate to what Python computes for the same text, or are ref
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +15,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from compliance.baseline import load_baseline
 from compliance.baseline.expressions import MAX_LENGTH, MAX_NESTING, MAX_OPERATORS, ExpressionError, evaluate
 from compliance.errors import InputError
 from compliance.yamlsource import INT_LIMIT
-from tests.baseline.hostile import assert_located_lines, at_least_field, run_bounded, small_baseline
+from tests.baseline.hostile import assert_located_lines, at_least_field, load_text, run_bounded, small_baseline
 
 VARIABLES: dict[str, Any] = {"agents": 100, "zero": 0, "s": "text", "names": ["a", "b"], "empty": [], "flag": True}
 
@@ -139,20 +137,15 @@ def test_random_expressions_evaluate_as_python_does_or_are_refused_in_one_line(
 @given(EXPRESSIONS)
 def test_a_random_expression_in_a_baseline_loads_or_is_located_at_its_value(expression: str) -> None:
     template = '"{{ ' + expression.replace("\\", "\\\\").replace('"', '\\"') + ' }}"'
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "expr.yaml"
-        path.write_text(small_baseline(at_least=template), encoding="utf-8")
-        try:
-            loaded = load_baseline(path)
-        except InputError as exc:
-            [line, *more] = assert_located_lines(exc)
-            assert not more, "a template error is one line"
-            assert line.startswith(at_least_field(path)), line
-        else:
-            imap = loaded.baseline.rules.imap_settings
-            assert imap is not None and imap.checks[0].at_least == evaluate(
-                expression, {"agents": 100, "names": ["a", "b"]}
-            )
+    path, loaded = load_text(small_baseline(at_least=template))
+    if isinstance(loaded, InputError):
+        [line, *more] = assert_located_lines(loaded)
+        assert not more, "a template error is one line"
+        assert line.startswith(at_least_field(path)), line
+    else:
+        imap = loaded.baseline.rules.imap_settings
+        assert imap is not None
+        assert imap.checks[0].at_least == evaluate(expression, {"agents": 100, "names": ["a", "b"]})
 
 
 # --- the real CLI, bounded ----------------------------------------------------------------------

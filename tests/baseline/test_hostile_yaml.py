@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compliance.baseline import load_baseline
 from compliance.errors import InputError
 from compliance.yamlsource import INT_LIMIT, MAX_ALIASES, MAX_BYTES, MAX_DEPTH, MAX_NODES, parse_yaml, read_yaml
-from tests.baseline.hostile import assert_located_lines, assert_one_located_line, run_bounded, small_baseline
+from tests.baseline.hostile import (
+    assert_located_lines,
+    assert_one_located_line,
+    load_text,
+    run_bounded,
+    small_baseline,
+)
 
 # A "billion laughs" of a few hundred bytes: 9**9 strings once every alias is expanded.
 BOMB = (
@@ -268,16 +272,12 @@ def test_a_hostile_value_in_a_baseline_loads_or_is_one_located_line(fragment: st
         if where == "at_least"
         else small_baseline(vars_block=f"  hostile: {fragment}\n")
     )
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "hostile.yaml"
-        path.write_text(text, encoding="utf-8")
-        try:
-            loaded = load_baseline(path)
-        except InputError as exc:
-            assert all(line.startswith(f"{path}:") for line in assert_located_lines(exc))
-        else:
-            imap = loaded.baseline.rules.imap_settings
-            assert imap is not None and isinstance(imap.checks[0].at_least, int)
+    path, loaded = load_text(text)
+    if isinstance(loaded, InputError):
+        assert all(line.startswith(f"{path}:") for line in assert_located_lines(loaded))
+    else:
+        imap = loaded.baseline.rules.imap_settings
+        assert imap is not None and isinstance(imap.checks[0].at_least, int)
 
 
 # --- the real CLI, bounded ----------------------------------------------------------------------

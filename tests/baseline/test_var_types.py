@@ -7,7 +7,6 @@ blocks, either load (and then every value fits its var) or fail in located lines
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from tests.baseline.hostile import (
     VAR_LOCATED,
     assert_located_lines,
     assert_one_located_line,
+    load_text,
     run_bounded,
     small_baseline,
 )
@@ -183,14 +183,10 @@ def vars_blocks(draw: st.DrawFn) -> str:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(vars_blocks())
 def test_any_vars_block_loads_with_fitting_defaults_or_is_located(block: str) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "vars.yaml"
-        path.write_text(small_baseline(vars_block=block), encoding="utf-8")
-        try:
-            loaded = load_baseline(path)
-        except InputError as exc:
-            assert all(line.startswith(f"{path}:") for line in assert_located_lines(exc))
-            return
+    path, loaded = load_text(small_baseline(vars_block=block))
+    if isinstance(loaded, InputError):
+        assert all(line.startswith(f"{path}:") for line in assert_located_lines(loaded))
+        return
     specs: dict[str, Any] = dict(loaded.baseline.vars)
     assert all(spec.problem(spec.default) is None for spec in specs.values())
     assert loaded.vars == {name: spec.default for name, spec in specs.items()}
