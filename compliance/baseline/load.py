@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pydantic import BaseModel, ConfigDict
 
 from compliance.baseline.expressions import ExpressionError, render
-from compliance.baseline.model import Baseline
+from compliance.baseline.model import Baseline, Vars, VarSpec
 from compliance.errors import InputError
 from compliance.facts.collection import CollectionRequest, EventQuery
-from compliance.yamlsource import Loc, YamlDocument, dotted, read_yaml, validate
+from compliance.yamlsource import Loc, YamlDocument, located, parse_yaml, read_yaml, validate
 
 
 @dataclass(frozen=True)
@@ -47,31 +47,45 @@ class LoadedBaseline:
         )
 
 
+def var_source(name: str) -> str:
+    """The pseudo-file a ``--var`` error names: ``--var agents:1:1: agents: message``.
+
+    LINE:COL count in the VALUE text (1:1 when the whole value is wrong); the field is the name,
+    with ``[i]`` for an item of a list."""
+    return f"--var {name}"
+
+
 def parse_var_overrides(items: Iterable[str]) -> dict[str, Any]:
-    """``--var name=value`` (value read as YAML: ``agents=300``, ``receive_connectors=['*']``)."""
+    """``--var name=value``, the value read as YAML by the one bounded reader (``agents=300``,
+    ``receive_connectors=['*']``); its type and range are checked against the baseline's var."""
     overrides: dict[str, Any] = {}
     for item in items:
         name, sep, text = item.partition("=")
-        if not sep or not name.strip():
-            raise InputError(f"--var {item!r}: expected NAME=VALUE")
-        try:
-            overrides[name.strip()] = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError as exc:
-            # PyYAML's str() spans several lines with a caret drawing; the problem alone fits one line.
-            problem = getattr(exc, "problem", None) or type(exc).__name__
-            raise InputError(f"--var {item!r}: value is not valid YAML: {problem}") from None
+        name = name.strip()
+        if not sep or not name:
+            raise InputError(located(var_source(name), 1, 1, (name,) if name else (), "expected NAME=VALUE"))
+        overrides[name] = parse_yaml(text, var_source(name), (name,)).data if text.strip() else ""
     return overrides
+
+
+class _VarsBlock(BaseModel):
+    """The ``vars:`` block alone: vars are checked before any template that uses them is rendered."""
+
+    model_config = ConfigDict(extra="ignore")
+    vars: Vars = {}
 
 
 def load_baseline(path: Path, overrides: Mapping[str, Any] | None = None) -> LoadedBaseline:
     doc = read_yaml(path)
     if not isinstance(doc.data, dict):
-        raise InputError(f"{path}:1:1: (top level): expected a mapping with apiVersion, kind, metadata, rules")
-    defaults = doc.data.get("vars") or {}
-    if not isinstance(defaults, dict):
+        raise InputError(located(path, 1, 1, (), "expected a mapping with apiVersion, kind, metadata, rules"))
+    block = doc.data.get("vars") or {}
+    if not isinstance(block, dict):
         pos = doc.position(("vars",))
-        raise InputError(f"{path}:{pos.line}:{pos.column}: vars: expected a mapping of name: default")
-    variables = {**defaults, **_checked_overrides(defaults, overrides or {})}
+        raise InputError(located(path, pos.line, pos.column, ("vars",), "expected a mapping of name: var"))
+    specs = validate(_VarsBlock, YamlDocument(path, {"vars": block}, doc.positions)).vars
+    variables = {name: spec.default for name, spec in specs.items()}
+    variables.update(_checked_overrides(specs, overrides or {}))
     rendered = YamlDocument(doc.path, _render_tree(doc, doc.data, (), variables), doc.positions)
     _refuse_duplicate_ids(rendered)
     baseline = validate(Baseline, rendered)
@@ -86,10 +100,8 @@ def _refuse_duplicate_ids(doc: YamlDocument) -> None:
         if check_id in seen:
             pos = doc.position((*loc, "id"))
             first = doc.position((*seen[check_id], "id"))
-            raise InputError(
-                f"{doc.path}:{pos.line}:{pos.column}: {dotted((*loc, 'id'))}: check id {check_id} "
-                f"is used twice (first at line {first.line}); ids must be stable and unique"
-            )
+            message = f"check id {check_id} is used twice (first at line {first.line}); ids must be stable and unique"
+            raise InputError(located(doc.path, pos.line, pos.column, (*loc, "id"), message))
         seen[check_id] = loc
 
 
@@ -104,24 +116,17 @@ def _ids(data: Any, loc: Loc) -> Iterable[tuple[str, Loc]]:
             yield from _ids(value, (*loc, index))
 
 
-def _checked_overrides(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+def _checked_overrides(specs: Mapping[str, VarSpec], overrides: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in overrides.items():
-        if name not in defaults:
-            close = difflib.get_close_matches(name, list(defaults), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(defaults))})"
-            raise InputError(f"--var {name}: this baseline has no var {name!r}{hint}")
-        expected = defaults[name]
-        if expected is not None and not _same_kind(expected, value):
-            raise InputError(
-                f"--var {name}={value!r}: expected {type(expected).__name__} like the default {expected!r}"
-            )
+        if name not in specs:
+            close = difflib.get_close_matches(name, list(specs), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(specs)) or 'none'})"
+            problem: str | None = f"this baseline has no var {name!r}{hint}"
+        else:
+            problem = specs[name].problem(value)
+        if problem:
+            raise InputError(located(var_source(name), 1, 1, (name,), problem))
     return dict(overrides)
-
-
-def _same_kind(default: Any, value: Any) -> bool:
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(default, bool) and isinstance(value, bool)
-    return isinstance(value, type(default))
 
 
 def _render_tree(doc: YamlDocument, data: Any, loc: Loc, variables: Mapping[str, Any]) -> Any:
@@ -135,4 +140,4 @@ def _render_tree(doc: YamlDocument, data: Any, loc: Loc, variables: Mapping[str,
         return render(data, variables)
     except ExpressionError as exc:
         pos = doc.position(loc)
-        raise InputError(f"{doc.path}:{pos.line}:{pos.column}: {dotted(loc)}: {exc}") from None
+        raise InputError(located(doc.path, pos.line, pos.column, loc, str(exc))) from None

@@ -7,11 +7,22 @@ a "did you mean", never a silently ignored line. See docs/baselines.md for the r
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal
+import reprlib
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from compliance.baseline.versions import VersionRange
+from compliance.yamlsource import INT_LIMIT
 
 CHECK_ID = r"^UCCX-[A-Z]+-\d{3}$"
 
@@ -145,12 +156,108 @@ class Rules(Strict):
     event_log: list[EventLogRule] = []
 
 
+VarType = Literal["integer", "string", "boolean", "string_list"]
+
+
+class VarSpec(Strict):
+    """A baseline var: its type, its default and, for an integer, its range.
+
+    The short form ``agents: 100`` declares the type its default has; a short-form integer gets
+    ``minimum: 0`` (every sizing var is a count), and no var is wider than the reader's integers."""
+
+    type: VarType
+    minimum: StrictInt | None = None
+    maximum: StrictInt | None = None
+    description: StrictStr = ""
+    default: Any  # last, so that its validator sees the type and range
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return data
+        declared = inferred_type(data)
+        if declared is None:
+            raise ValueError(
+                f"cannot tell a type from the default {_shown(data)}; declare it as "
+                "{type: integer|string|boolean|string_list, default: ...}"
+            )
+        return {"type": declared, "default": data, **({"minimum": 0} if declared == "integer" else {})}
+
+    @field_validator("default")
+    @classmethod
+    def _default_fits(cls, value: Any, info: ValidationInfo) -> Any:
+        if "type" not in info.data:
+            return value  # the type itself is wrong; pydantic reports that
+        if info.data["type"] != "integer" and (info.data.get("minimum"), info.data.get("maximum")) != (None, None):
+            raise ValueError("minimum and maximum apply to integer vars only")
+        spec = cls.model_construct(**info.data, default=value)
+        if spec.low > spec.high:
+            raise ValueError(f"minimum {spec.low} is above maximum {spec.high}")
+        problem = spec.problem(value)
+        if problem:
+            raise ValueError(f"the default does not fit: {problem}")
+        return value
+
+    @property
+    def low(self) -> int:
+        return -(INT_LIMIT - 1) if self.minimum is None else self.minimum
+
+    @property
+    def high(self) -> int:
+        return INT_LIMIT - 1 if self.maximum is None else self.maximum
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not a value of this var, or None when it is."""
+        if inferred_type(value) != self.type:
+            return f"expected {_ARTICLE[self.type]}, got {_shown(value)}"
+        if self.type == "integer" and value < self.low:
+            return f"{value} is below the minimum {self.low}"
+        if self.type == "integer" and value > self.high:
+            return f"{value} is above the maximum {self.high}"
+        return None
+
+
+_ARTICLE: dict[str, str] = {
+    "integer": "an integer",
+    "string": "a string",
+    "boolean": "a boolean (true or false)",
+    "string_list": "a list of strings",
+}
+
+
+def inferred_type(value: Any) -> VarType | None:
+    """The var type a value has (expressions type their values the same way), or None."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return "string_list"
+    return None
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring, _SHORT.maxlist, _SHORT.maxlong, _SHORT.maxother = 40, 4, 40, 40
+
+
+def _shown(value: Any) -> str:
+    # A value from the command line can be long; the message stays short.
+    return _SHORT.repr(value)
+
+
+# A name an expression can use.
+Vars = dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], VarSpec]
+
+
 class Baseline(Strict):
     api_version: Literal["uccx-compliance/v1"] = Field(alias="apiVersion")
     kind: Literal["Baseline"]
     metadata: Metadata
     applies_to: str
-    vars: dict[str, Any] = {}
+    vars: Vars = {}
     rules: Rules
 
     @field_validator("applies_to")

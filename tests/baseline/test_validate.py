@@ -212,7 +212,7 @@ def test_invalid_yaml_names_the_line_and_column(tmp_path: Path, cli: Any) -> Non
     assert result.code == 1
     # PyYAML stops at the second ": " of line 2.
     assert result.err.splitlines() == [
-        f"{path}:{position_of(text, ': twice')}: invalid YAML: mapping values are not allowed here"
+        f"{path}:{position_of(text, ': twice')}: (top level): invalid YAML: mapping values are not allowed here"
     ]
 
 
@@ -260,7 +260,7 @@ def test_validate_reports_every_file_and_fails_if_any_fails(tmp_path: Path, cli:
         ("- just\n- a list\n", ":1:1: (top level): expected a mapping"),
         (
             SMALL.replace("vars:\n  agents: 100\n  uccx_server_connections: 4\n", "vars: [agents]\n"),
-            ":8:1: vars: expected a mapping of name: default",
+            ":8:1: vars: expected a mapping of name: var",
         ),
     ],
     ids=["top-level-list", "vars-not-a-mapping"],
@@ -276,4 +276,4 @@ def test_wrong_shape_is_one_line(tmp_path: Path, text: str, message: str) -> Non
 
 def test_missing_file_is_one_line(tmp_path: Path, cli: Any) -> None:
     result = cli("validate", tmp_path / "nope.yaml")
-    assert (result.code, result.err) == (1, f"{tmp_path / 'nope.yaml'}: file not found\n")
+    assert (result.code, result.err) == (1, f"{tmp_path / 'nope.yaml'}:1:1: (top level): file not found\n")

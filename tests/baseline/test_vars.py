@@ -81,7 +81,7 @@ def test_overrides_do_not_change_the_recorded_defaults_or_the_file_digest() -> N
     sized = load_baseline(SP1, {"agents": 2000})
     assert plain.sha256 == sized.sha256  # the digest pins the file; vars are recorded beside it
     assert (plain.vars["agents"], sized.vars["agents"]) == (100, 2000)
-    assert sized.baseline.vars["agents"] == 100  # the vars: block is data, never rendered
+    assert sized.baseline.vars["agents"].default == 100  # the vars: block is data, never rendered
 
 
 @pytest.mark.parametrize(
@@ -89,25 +89,32 @@ def test_overrides_do_not_change_the_recorded_defaults_or_the_file_digest() -> N
     [
         pytest.param(
             ["agent=2000"],
-            "--var agent: this baseline has no var 'agent' (did you mean 'agents'?)",
+            "--var agent:1:1: agent: this baseline has no var 'agent' (did you mean 'agents'?)",
             id="unknown-with-suggestion",
         ),
         pytest.param(
             ["colour=red"],
-            "--var colour: this baseline has no var 'colour' (known: agents, "
+            "--var colour:1:1: colour: this baseline has no var 'colour' (known: agents, "
             "event_lookback_days, receive_connectors, throttling_policy_name, uccx_mailbox, "
             "uccx_server_connections)",
             id="unknown-lists-known",
         ),
-        pytest.param(["agents=many"], "--var agents='many': expected int like the default 100", id="text-for-int"),
-        pytest.param(["agents=true"], "--var agents=True: expected int like the default 100", id="bool-for-int"),
+        pytest.param(["agents=many"], "--var agents:1:1: agents: expected an integer, got 'many'", id="text-for-int"),
+        pytest.param(["agents=true"], "--var agents:1:1: agents: expected an integer, got True", id="bool-for-int"),
+        pytest.param(["agents=-5"], "--var agents:1:1: agents: -5 is below the minimum 0", id="below-minimum"),
+        pytest.param(
+            ["agents=100001"], "--var agents:1:1: agents: 100001 is above the maximum 100000", id="above-maximum"
+        ),
+        pytest.param(["agents=!!int zz"], "--var agents:1:1: agents: 'zz' is not a valid !!int", id="bad-int-tag"),
         pytest.param(
             ["receive_connectors=EX01"],
-            "--var receive_connectors='EX01': expected list like the default ['*\\\\Default *']",
+            "--var receive_connectors:1:1: receive_connectors: expected a list of strings, got 'EX01'",
             id="text-for-list",
         ),
-        pytest.param(["agents"], "--var 'agents': expected NAME=VALUE", id="no-equals"),
-        pytest.param(["agents=[1"], "--var 'agents=[1': value is not valid YAML", id="bad-yaml"),
+        pytest.param(["agents"], "--var agents:1:1: agents: expected NAME=VALUE", id="no-equals"),
+        pytest.param(
+            ["agents=[1"], "--var agents:1:3: agents: invalid YAML: expected ',' or ']'", id="bad-yaml-at-its-column"
+        ),
     ],
 )
 def test_bad_var_is_one_line_and_exit_1(cli: Any, argv: list[str], message: str) -> None:
@@ -130,10 +137,11 @@ def test_var_values_are_read_as_yaml() -> None:
 
 
 def test_an_override_that_breaks_a_rule_points_at_the_rule() -> None:
+    # An empty list is a list of strings, so the var takes it; the selector it feeds needs one glob.
     with pytest.raises(InputError) as caught:
-        load_baseline(SP1, {"event_lookback_days": 400})
+        load_baseline(SP1, {"receive_connectors": []})
     message = str(caught.value)
-    assert ": rules.event_log[0].lookback_days: Input should be less than or equal to 365" in message
+    assert ": rules.receive_connectors.selector.identity: List should have at least 1 item" in message
 
 
 # Templates: only what sizing needs is allowed.
