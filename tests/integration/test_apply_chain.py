@@ -29,7 +29,12 @@ def test_plan_apply_replan_is_clean(
         assert "What if:" in capsys.readouterr().out
         assert lab.state.snapshot() == original
 
-        assert main(["apply", str(saved), "--inventory", inventory, "--backup-dir", str(backups), "--audit-log", str(audit)]) == 0
+        assert (
+            main(
+                ["apply", str(saved), "--inventory", inventory, "--backup-dir", str(backups), "--audit-log", str(audit)]
+            )
+            == 0
+        )
         assert "restarts pending" in capsys.readouterr().out
         assert lab.state.snapshot() != original
         assert len(list(backups.glob("*.json"))) == 1

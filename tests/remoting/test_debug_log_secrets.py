@@ -65,7 +65,16 @@ def test_a_debug_plan_and_apply_log_no_secret(lab: Lab, tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"
     planned = cli("plan", "--inventory", str(inventory), "--format", "json", "--out", str(plan))
     assert planned.returncode == 2, planned.stderr[-2000:]
-    applied = cli("apply", str(plan), "--inventory", str(inventory), "--backup-dir", str(tmp_path / "b"), "--audit-log", str(tmp_path / "a.log"))
+    applied = cli(
+        "apply",
+        str(plan),
+        "--inventory",
+        str(inventory),
+        "--backup-dir",
+        str(tmp_path / "b"),
+        "--audit-log",
+        str(tmp_path / "a.log"),
+    )
     assert applied.returncode == 0, applied.stderr[-2000:]
     log = planned.stderr + applied.stderr
     # Not vacuous: the libraries did log the whole exchange, tokens included (redacted).
