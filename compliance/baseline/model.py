@@ -7,10 +7,11 @@ a "did you mean", never a silently ignored line. See docs/baselines.md for the r
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from compliance import parameters
 from compliance.baseline.versions import VersionRange
 
 CHECK_ID = r"^UCCX-[A-Z]+-\d{3}$"
@@ -76,7 +77,36 @@ _COMPARISONS = ("exact", "at_least", "at_most", "one_of", "unlimited", "present"
 
 
 class SettingCheck(CheckMeta, Expectation):
+    """A check of one setting. The setting becomes a parameter NAME of its family's cmdlet, and a
+    name cannot be quoted, so each family's subclass accepts only that cmdlet's known parameters
+    (``compliance.parameters``, from Microsoft's docs; case-insensitive, as PowerShell matches)."""
+
     setting: str
+
+    cmdlet: ClassVar[str] = ""
+    known: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("setting")
+    @classmethod
+    def _known_parameter(cls, value: str) -> str:
+        if parameters.spelled(cls.known, value) is None:
+            raise ValueError(parameters.unknown(cls.cmdlet, cls.known, value))
+        return value
+
+
+class ImapSettingCheck(SettingCheck):
+    cmdlet = "Set-ImapSettings"
+    known = parameters.IMAP_SETTINGS
+
+
+class ReceiveConnectorSettingCheck(SettingCheck):
+    cmdlet = "Set-ReceiveConnector"
+    known = parameters.RECEIVE_CONNECTOR_SETTINGS
+
+
+class ThrottlingSettingCheck(SettingCheck):
+    cmdlet = "Set-ThrottlingPolicy"
+    known = parameters.THROTTLING_SETTINGS
 
 
 class ImapRules(Strict):
@@ -84,7 +114,7 @@ class ImapRules(Strict):
 
     role: str = "ClientAccess"
     restart_services: list[str] = []
-    checks: list[SettingCheck]
+    checks: list[ImapSettingCheck]
 
 
 class ConnectorSelector(Strict):
@@ -94,7 +124,7 @@ class ConnectorSelector(Strict):
 class ReceiveConnectorRules(Strict):
     selector: ConnectorSelector
     selector_check: CheckMeta  # a selector that matches no connector is a finding
-    checks: list[SettingCheck]
+    checks: list[ReceiveConnectorSettingCheck]
 
 
 class ThrottlingPolicyRules(Strict):
@@ -102,7 +132,19 @@ class ThrottlingPolicyRules(Strict):
     ensure: Literal["present"] = "present"
     unlimited_as: Literal["$null", "Unlimited"] = "$null"
     presence_check: CheckMeta
-    checks: list[SettingCheck]
+    checks: list[ThrottlingSettingCheck]
+
+    @model_validator(mode="after")
+    def _one_set_per_setting(self) -> ThrottlingPolicyRules:
+        # Every setting of the policy goes in ONE Set-ThrottlingPolicy, which cannot take a
+        # parameter twice (PowerShell names match case-insensitively).
+        seen: dict[str, str] = {}
+        for check in self.checks:
+            key = check.setting.casefold()
+            if key in seen:
+                raise ValueError(f"{check.setting} is checked by both {seen[key]} and {check.id}; check a setting once")
+            seen[key] = check.id
+        return self
 
 
 class MailboxPolicyRule(CheckMeta):
@@ -116,6 +158,16 @@ class RegistryValueRule(CheckMeta, Expectation):
     type: Literal["DWord", "String", "QWord"] = "DWord"
     role: str = "Mailbox"
     restart_service: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        # The value's name travels as a quoted VALUE (-Name '...'), never as code, so any text is
+        # safe; but a control character is never a real store value's name, and a NUL cannot be
+        # written into a remediation script at all.
+        if not value or any(ord(ch) < 0x20 or ch == "\x7f" for ch in value):
+            raise ValueError("a registry value name must be non-empty, without control characters")
+        return value
 
 
 class AdPermissionRule(CheckMeta):
