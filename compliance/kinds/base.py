@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from compliance import parameters as known_parameters
-from compliance.cmdlet import Command, CommandSpec
+from compliance.cmdlet import Command, CommandSpec, one_line
 from compliance.errors import InputError
 from compliance.facts.collection import CollectionRequest
 from compliance.facts.model import Facts, Reading, Settings
@@ -128,7 +128,7 @@ class ResourceKind(Generic[T]):
         name = change.setting or ""
         if known_parameters.spelled(self.settings, name) is None:
             message = known_parameters.unknown(cmdlet, self.settings, name)
-            raise InputError(f"{change.check} on {change.resource}: refusing to send {cmdlet}: {message}")
+            raise InputError(f"{about(change)}: refusing to send {cmdlet}: {message}")
         return name
 
     # --- live reads ---------------------------------------------------------------------------
@@ -177,6 +177,11 @@ class Changeable(Protocol):
     def inverse(self, change: Change, old: Any) -> CommandSpec | None: ...
 
     def observe(self, change: Change, facts: Facts) -> Observed: ...
+
+
+def about(change: Change) -> str:
+    """``CHECK on RESOURCE`` for an error message, on one line whatever a saved file put in them."""
+    return one_line(f"{change.check} on {change.resource}")
 
 
 def is_type(obj: PSObj, name: str) -> bool:

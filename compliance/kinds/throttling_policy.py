@@ -10,7 +10,7 @@ from compliance.cmdlet import EXCHANGE, CommandSpec
 from compliance.errors import InputError
 from compliance.facts.model import Facts, Settings
 from compliance.facts.values import same_name
-from compliance.kinds.base import Observed, ResourceKind, setting_value, settings_of, text
+from compliance.kinds.base import Observed, ResourceKind, about, setting_value, settings_of, text
 from compliance.plan import Action, Change, ChangeKind
 
 
@@ -75,7 +75,7 @@ Save-Facts 'GetThrottlingPolicy.xml' 'Get-ThrottlingPolicy' { Get-ThrottlingPoli
         for change in changes:
             setting = self.setting_of(change, "Set-ThrottlingPolicy")
             if setting.casefold() in seen:  # PowerShell would refuse a parameter given twice
-                raise InputError(f"{change.check} on {change.resource}: {setting} is set twice in one policy")
+                raise InputError(f"{about(change)}: {setting} is set twice in one policy")
             seen.add(setting.casefold())
             parameters[setting] = change.desired
         return self.command(EXCHANGE, "Set-ThrottlingPolicy", parameters)
