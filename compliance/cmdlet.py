@@ -22,7 +22,8 @@ LINE_BREAKS = frozenset("\r\n\v\f\x85\u2028\u2029")
 
 
 def one_line(text: str) -> str:
-    """``text`` on one line: line breaks become spaces, other control characters ``\\xNN``. For a
+    """``text`` on one line: line breaks become spaces, other control characters ``\\xNN`` (a lone
+    surrogate ``\\uXXXX``). For a
     ``#`` comment (which a line break would end, letting the rest run as code) and for an error
     message, which is one line by the house rule even when a tampered file put a break in a name."""
     out = []
@@ -31,6 +32,8 @@ def one_line(text: str) -> str:
             out.append(" ")
         elif ord(ch) < 0x20 or ch == "\x7f":
             out.append(f"\\x{ord(ch):02x}")
+        elif 0xD800 <= ord(ch) <= 0xDFFF:  # a lone surrogate (JSON can carry one): no UTF-8 for it
+            out.append(f"\\u{ord(ch):04x}")
         else:
             out.append(ch)
     return "".join(out)

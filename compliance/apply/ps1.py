@@ -53,12 +53,15 @@ def _remote_call(command: CommandSpec) -> list[str]:
 def _writable(command: CommandSpec) -> None:
     """Refuse what no single-quoted literal can carry: every name must be a plain identifier
     (it is code), and no value or server may hold NUL, which PowerShell grammars do not accept
-    inside a string (tree-sitter-powershell reads it as an error; no escape exists in '...')."""
+    inside a string (tree-sitter-powershell reads it as an error; no escape exists in '...'), or a
+    lone surrogate, which a UTF-8 script file cannot hold at all."""
     for name in command.parameters:
         _variable(name)
     texts = [command.server or "", *(str(v) for v in command.parameters.values() if v is not None)]
-    if any("\0" in text for text in texts):
-        raise InputError(f"refusing to write {command.cmdlet} into a script: a value holds a NUL character")
+    if any(ch == "\0" or 0xD800 <= ord(ch) <= 0xDFFF for text in texts for ch in text):
+        raise InputError(
+            f"refusing to write {command.cmdlet} into a script: a value holds a NUL or a lone surrogate character"
+        )
 
 
 def _variable(parameter: str) -> str:

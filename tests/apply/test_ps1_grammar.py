@@ -390,7 +390,7 @@ def test_the_grammar_cannot_read_a_digit_in_a_parameter_name() -> None:
 
 def must_refuse(plans: list[Plan]) -> str | None:
     """Whether the writer is right to refuse: a name outside its cmdlet's list, one throttling
-    setting twice in a policy, or a NUL in something written as a literal."""
+    setting twice in a policy, or a NUL or lone surrogate in something written as a literal."""
     for plan in plans:
         seen: set[tuple[str, str]] = set()
         for change in plan.changes:
@@ -402,8 +402,9 @@ def must_refuse(plans: list[Plan]) -> str | None:
                     return "a throttling setting twice"
                 seen.add(key)
         written = [c for step in build_steps(plan.changes) for c in step.commands]
-        if any("\0" in str(v) for c in written for v in [c.server or "", *c.parameters.values()] if v is not None):
-            return "a NUL"
+        texts = [str(v) for c in written for v in [c.server or "", *c.parameters.values()] if v is not None]
+        if any(ch == "\0" or 0xD800 <= ord(ch) <= 0xDFFF for text in texts for ch in text):
+            return "a NUL or a lone surrogate"
     return None
 
 
@@ -426,13 +427,13 @@ def _one_change(**fields: Any) -> Plan:
     return Plan("b", "b.yaml", "0" * 64, "s", changes=[replace(imap, **fields)])
 
 
-@pytest.mark.parametrize("fields", [{"identity": "EX\x0001"}, {"desired": "24\x0000"}])
+@pytest.mark.parametrize("fields", [{"identity": "EX\x0001"}, {"desired": "24\x0000"}, {"desired": "\ud800"}])
 def test_a_nul_in_a_written_value_is_refused_in_one_line(fields: dict[str, Any]) -> None:
     plan = _one_change(**fields)
-    with pytest.raises(InputError, match=r"^refusing to write Set-ImapSettings into a script: a value holds a NUL"):
+    with pytest.raises(InputError, match=r"^refusing to write Set-ImapSettings into a script: a value holds a NUL or"):
         render_script([plan])
-    # In a comment a NUL is shown, not refused: the script is written.
-    assert "\\x00" in render_script([_one_change(title="a\x00b")])
+    # In a comment they are shown, not refused: the script is written.
+    assert "\\x00 \\ud800" in render_script([_one_change(title="a\x00 \ud800b")])
 
 
 def test_a_throttling_setting_twice_in_one_policy_is_refused_in_one_line() -> None:
