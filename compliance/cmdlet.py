@@ -17,6 +17,26 @@ HOST_PREFIX = "host:"
 
 # PowerShell's single-quote characters (System.Management.Automation.Language.CharExtensions).
 SINGLE_QUOTES = frozenset("'\u2018\u2019\u201a\u201b")
+# Characters that end a line for PowerShell's tokenizer, and other breaks an editor may show.
+LINE_BREAKS = frozenset("\r\n\v\f\x85\u2028\u2029")
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: line breaks become spaces, other control characters ``\\xNN`` (a lone
+    surrogate ``\\uXXXX``). For a
+    ``#`` comment (which a line break would end, letting the rest run as code) and for an error
+    message, which is one line by the house rule even when a tampered file put a break in a name."""
+    out = []
+    for ch in text:
+        if ch in LINE_BREAKS:
+            out.append(" ")
+        elif ord(ch) < 0x20 or ch == "\x7f":
+            out.append(f"\\x{ord(ch):02x}")
+        elif 0xD800 <= ord(ch) <= 0xDFFF:  # a lone surrogate (JSON can carry one): no UTF-8 for it
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def host_endpoint(server: str) -> str:

@@ -21,24 +21,9 @@ from typing import Any
 
 from compliance.apply.commands import Step, build_steps
 from compliance.cmdlet import SINGLE_QUOTES, CommandSpec, argument, quote
+from compliance.cmdlet import one_line as comment_text
 from compliance.errors import InputError
 from compliance.plan import Change, Plan
-
-# Characters that end a line for PowerShell's tokenizer, and other breaks an editor may show.
-_LINE_BREAKS = frozenset("\r\n\v\f\x85\u2028\u2029")
-
-
-def comment_text(text: str) -> str:
-    """Text safe on a ``#`` comment line: line breaks and other control characters become visible."""
-    out = []
-    for ch in text:
-        if ch in _LINE_BREAKS:
-            out.append(" ")
-        elif ord(ch) < 0x20 or ch == "\x7f":
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def _comment(text: str) -> str:
@@ -46,13 +31,13 @@ def _comment(text: str) -> str:
 
 
 def _call(command: CommandSpec) -> str:
-    for name in command.parameters:
-        _variable(name)
+    _writable(command)
     return f"{command} -WhatIf:$WhatIf"
 
 
 def _remote_call(command: CommandSpec) -> list[str]:
     """A host command on its server: a fixed script block, the values as ``-ArgumentList``."""
+    _writable(command)
     names = list(command.parameters)
     params = ", ".join(f"${_variable(n)}" for n in names)
     inner = " ".join(f"-{n} ${_variable(n)}" for n in names)
@@ -63,6 +48,20 @@ def _remote_call(command: CommandSpec) -> list[str]:
         f"    {command.cmdlet} {inner} -WhatIf:$WhatIfRemote",
         f"}} -ArgumentList {values}, $WhatIf.IsPresent",
     ]
+
+
+def _writable(command: CommandSpec) -> None:
+    """Refuse what no single-quoted literal can carry: every name must be a plain identifier
+    (it is code), and no value or server may hold NUL, which PowerShell grammars do not accept
+    inside a string (tree-sitter-powershell reads it as an error; no escape exists in '...'), or a
+    lone surrogate, which a UTF-8 script file cannot hold at all."""
+    for name in command.parameters:
+        _variable(name)
+    texts = [command.server or "", *(str(v) for v in command.parameters.values() if v is not None)]
+    if any(ch == "\0" or 0xD800 <= ord(ch) <= 0xDFFF for text in texts for ch in text):
+        raise InputError(
+            f"refusing to write {command.cmdlet} into a script: a value holds a NUL or a lone surrogate character"
+        )
 
 
 def _variable(parameter: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import reprlib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from compliance import parameters
 from compliance.baseline.versions import VersionRange
 from compliance.yamlsource import INT_LIMIT
 
@@ -87,7 +88,36 @@ _COMPARISONS = ("exact", "at_least", "at_most", "one_of", "unlimited", "present"
 
 
 class SettingCheck(CheckMeta, Expectation):
+    """A check of one setting. The setting becomes a parameter NAME of its family's cmdlet, and a
+    name cannot be quoted, so each family's subclass accepts only that cmdlet's known parameters
+    (``compliance.parameters``, from Microsoft's docs; case-insensitive, as PowerShell matches)."""
+
     setting: str
+
+    cmdlet: ClassVar[str] = ""
+    known: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("setting")
+    @classmethod
+    def _known_parameter(cls, value: str) -> str:
+        if parameters.spelled(cls.known, value) is None:
+            raise ValueError(parameters.unknown(cls.cmdlet, cls.known, value))
+        return value
+
+
+class ImapSettingCheck(SettingCheck):
+    cmdlet = "Set-ImapSettings"
+    known = parameters.IMAP_SETTINGS
+
+
+class ReceiveConnectorSettingCheck(SettingCheck):
+    cmdlet = "Set-ReceiveConnector"
+    known = parameters.RECEIVE_CONNECTOR_SETTINGS
+
+
+class ThrottlingSettingCheck(SettingCheck):
+    cmdlet = "Set-ThrottlingPolicy"
+    known = parameters.THROTTLING_SETTINGS
 
 
 class ImapRules(Strict):
@@ -95,7 +125,7 @@ class ImapRules(Strict):
 
     role: str = "ClientAccess"
     restart_services: list[str] = []
-    checks: list[SettingCheck]
+    checks: list[ImapSettingCheck]
 
 
 class ConnectorSelector(Strict):
@@ -105,7 +135,7 @@ class ConnectorSelector(Strict):
 class ReceiveConnectorRules(Strict):
     selector: ConnectorSelector
     selector_check: CheckMeta  # a selector that matches no connector is a finding
-    checks: list[SettingCheck]
+    checks: list[ReceiveConnectorSettingCheck]
 
 
 class ThrottlingPolicyRules(Strict):
@@ -113,7 +143,19 @@ class ThrottlingPolicyRules(Strict):
     ensure: Literal["present"] = "present"
     unlimited_as: Literal["$null", "Unlimited"] = "$null"
     presence_check: CheckMeta
-    checks: list[SettingCheck]
+    checks: list[ThrottlingSettingCheck]
+
+    @model_validator(mode="after")
+    def _one_set_per_setting(self) -> ThrottlingPolicyRules:
+        # Every setting of the policy goes in ONE Set-ThrottlingPolicy, which cannot take a
+        # parameter twice (PowerShell names match case-insensitively).
+        seen: dict[str, str] = {}
+        for check in self.checks:
+            key = check.setting.casefold()
+            if key in seen:
+                raise ValueError(f"{check.setting} is checked by both {seen[key]} and {check.id}; check a setting once")
+            seen[key] = check.id
+        return self
 
 
 class MailboxPolicyRule(CheckMeta):
@@ -127,6 +169,16 @@ class RegistryValueRule(CheckMeta, Expectation):
     type: Literal["DWord", "String", "QWord"] = "DWord"
     role: str = "Mailbox"
     restart_service: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        # The value's name travels as a quoted VALUE (-Name '...'), never as code, so any text is
+        # safe; but a control character is never a real store value's name, and a NUL cannot be
+        # written into a remediation script at all.
+        if not value or any(ord(ch) < 0x20 or ch == "\x7f" for ch in value):
+            raise ValueError("a registry value name must be non-empty, without control characters")
+        return value
 
 
 class AdPermissionRule(CheckMeta):

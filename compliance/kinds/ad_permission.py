@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from compliance import parameters as known
 from compliance.cmdlet import EXCHANGE, Command, CommandSpec
 from compliance.errors import ApplyError
 from compliance.facts.model import Facts, Reading
@@ -34,6 +35,9 @@ class AdPermissionKind(ResourceKind[list[AdPermissionEntry]]):
     after_servers = True  # after Get-OrganizationConfig, whose DN it reads
     lab_cmdlets = ("get-adpermission", "add-adpermission", "remove-adpermission")
     change_kinds = (ChangeKind.AD_PERMISSION,)
+    parameters = known.by_cmdlet(
+        {"Add-ADPermission": known.ADD_AD_PERMISSION, "Remove-ADPermission": known.REMOVE_AD_PERMISSION}
+    )
     collector = """
 if ($org) {
     # "View Information Store status" is granted on the organization object to the UCCX account.
@@ -73,7 +77,7 @@ if ($org) {
 
     def forward(self, change: Change) -> CommandSpec:
         parameters = {"Identity": change.identity, "User": principal(change), "ExtendedRights": change.desired}
-        return CommandSpec(EXCHANGE, "Add-ADPermission", parameters)
+        return self.command(EXCHANGE, "Add-ADPermission", parameters)
 
     def inverse(self, change: Change, old: Any) -> CommandSpec | None:
         parameters = {
@@ -82,7 +86,7 @@ if ($org) {
             "ExtendedRights": change.desired,
             "Confirm": False,
         }
-        return CommandSpec(EXCHANGE, "Remove-ADPermission", parameters)
+        return self.command(EXCHANGE, "Remove-ADPermission", parameters)
 
     def observe(self, change: Change, facts: Facts) -> Observed:
         reading = facts.of(self)

@@ -16,7 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from compliance.cmdlet import Command, CommandSpec
+from compliance import parameters as known_parameters
+from compliance.cmdlet import Command, CommandSpec, one_line
+from compliance.errors import InputError
 from compliance.facts.collection import CollectionRequest
 from compliance.facts.model import Facts, Reading, Settings
 from compliance.facts.psobject import PSObj
@@ -99,6 +101,35 @@ class ResourceKind(Generic[T]):
     companion: ClassVar[bool] = False  # host kinds: read only where another kind reads that server
     lab_cmdlets: ClassVar[tuple[str, ...]] = ()  # the lab cmdlets that serve and change it
     collector: ClassVar[str] = ""  # the collector script's PowerShell 2.0 fragment for this kind
+    # Changeable kinds: each cmdlet the kind sends -> its known parameters (compliance.parameters,
+    # from Microsoft's docs). A command built from a change names no other parameter.
+    parameters: ClassVar[Mapping[str, frozenset[str]]] = {}
+    # The parameters a baseline may name as a ``setting:`` of this kind (empty: it names none).
+    settings: ClassVar[frozenset[str]] = frozenset()
+
+    # --- commands built from a change ---------------------------------------------------------
+
+    def command(self, endpoint: str, cmdlet: str, parameters: dict[str, Any]) -> CommandSpec:
+        """A change's command, refused with an ``InputError`` unless every parameter name is a
+        plain identifier that ``cmdlet`` is known to take: a name is sent (and written into a
+        ps1) as code, so a saved plan or backup that was tampered with cannot choose one."""
+        known = self.parameters.get(cmdlet)
+        if known is None:
+            raise InputError(f"refusing to send {cmdlet}: not a cmdlet {type(self).__name__} sends")
+        for name in parameters:
+            if not known_parameters.is_plain_identifier(name):
+                raise InputError(f"refusing to send {cmdlet} with the parameter name {name!r}: not a plain identifier")
+            if known_parameters.spelled(known, name) is None:
+                raise InputError(f"refusing to send {cmdlet}: {known_parameters.unknown(cmdlet, known, name)}")
+        return CommandSpec(endpoint, cmdlet, parameters)
+
+    def setting_of(self, change: Change, cmdlet: str) -> str:
+        """The change's setting as a parameter name: one of this kind's settable parameters."""
+        name = change.setting or ""
+        if known_parameters.spelled(self.settings, name) is None:
+            message = known_parameters.unknown(cmdlet, self.settings, name)
+            raise InputError(f"{about(change)}: refusing to send {cmdlet}: {message}")
+        return name
 
     # --- live reads ---------------------------------------------------------------------------
 
@@ -138,11 +169,19 @@ class Changeable(Protocol):
     @property
     def change_kinds(self) -> tuple[ChangeKind, ...]: ...
 
+    @property
+    def parameters(self) -> Mapping[str, frozenset[str]]: ...
+
     def forward(self, change: Change) -> CommandSpec: ...
 
     def inverse(self, change: Change, old: Any) -> CommandSpec | None: ...
 
     def observe(self, change: Change, facts: Facts) -> Observed: ...
+
+
+def about(change: Change) -> str:
+    """``CHECK on RESOURCE`` for an error message, on one line whatever a saved file put in them."""
+    return one_line(f"{change.check} on {change.resource}")
 
 
 def is_type(obj: PSObj, name: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from compliance import parameters as known
 from compliance.cmdlet import EXCHANGE, Command, CommandSpec
 from compliance.facts.model import Facts, Reading, Settings
 from compliance.facts.values import same_name
@@ -28,6 +29,8 @@ class ImapSettingsKind(ResourceKind[list[ImapSettings]]):
     after_servers = True
     lab_cmdlets = ("get-imapsettings", "set-imapsettings")
     change_kinds = (ChangeKind.IMAP,)
+    parameters = known.by_cmdlet({"Set-ImapSettings": known.SET_IMAP_SETTINGS})
+    settings = known.IMAP_SETTINGS
     collector = """
 if ($serversListed) {
     Save-Facts 'GetImapSettings.xml' 'Get-ImapSettings on each Client Access server' {
@@ -56,7 +59,8 @@ if ($serversListed) {
         return self._set(change, old)
 
     def _set(self, change: Change, value: Any) -> CommandSpec:
-        return CommandSpec(EXCHANGE, "Set-ImapSettings", {"Server": change.identity, change.setting or "": value})
+        setting = self.setting_of(change, "Set-ImapSettings")
+        return self.command(EXCHANGE, "Set-ImapSettings", {"Server": change.identity, setting: value})
 
     def observe(self, change: Change, facts: Facts) -> Observed:
         reading = facts.of(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from compliance import parameters as known
 from compliance.cmdlet import EXCHANGE, Command, CommandSpec
 from compliance.facts.model import Facts, Reading
 from compliance.facts.values import ad_object_name
@@ -28,6 +29,7 @@ class MailboxKind(ResourceKind[Mailbox]):
     output_type = "Mailbox"
     lab_cmdlets = ("get-mailbox", "set-mailbox")
     change_kinds = (ChangeKind.MAILBOX_POLICY,)
+    parameters = known.by_cmdlet({"Set-Mailbox": known.SET_MAILBOX})
     collector = """
 Save-Facts 'GetMailbox.xml' "Get-Mailbox $UccxMailbox" { Get-Mailbox -Identity $UccxMailbox -ErrorAction Stop }
 """
@@ -54,7 +56,7 @@ Save-Facts 'GetMailbox.xml' "Get-Mailbox $UccxMailbox" { Get-Mailbox -Identity $
         return self.inverse(change, change.desired)
 
     def inverse(self, change: Change, old: Any) -> CommandSpec:
-        return CommandSpec(EXCHANGE, "Set-Mailbox", {"Identity": change.identity, "ThrottlingPolicy": old})
+        return self.command(EXCHANGE, "Set-Mailbox", {"Identity": change.identity, "ThrottlingPolicy": old})
 
     def observe(self, change: Change, facts: Facts) -> Observed:
         reading = facts.of(self)

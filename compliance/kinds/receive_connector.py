@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from compliance import parameters as known
 from compliance.cmdlet import EXCHANGE, Command, CommandSpec
 from compliance.facts.model import Facts, Reading, Settings
 from compliance.kinds.base import Observed, ReadContext, ResourceKind, setting_value, settings_of, text
@@ -29,6 +30,8 @@ class ReceiveConnectorKind(ResourceKind[list[ReceiveConnector]]):
     after_servers = True
     lab_cmdlets = ("get-receiveconnector", "set-receiveconnector")
     change_kinds = (ChangeKind.RECEIVE_CONNECTOR,)
+    parameters = known.by_cmdlet({"Set-ReceiveConnector": known.SET_RECEIVE_CONNECTOR})
+    settings = known.RECEIVE_CONNECTOR_SETTINGS
     collector = """
 if ($serversListed) {
     Save-Facts 'GetReceiveConnector.xml' 'Get-ReceiveConnector on each Hub Transport server' {
@@ -61,7 +64,8 @@ if ($serversListed) {
         return self._set(change, old)
 
     def _set(self, change: Change, value: Any) -> CommandSpec:
-        return CommandSpec(EXCHANGE, "Set-ReceiveConnector", {"Identity": change.identity, change.setting or "": value})
+        setting = self.setting_of(change, "Set-ReceiveConnector")
+        return self.command(EXCHANGE, "Set-ReceiveConnector", {"Identity": change.identity, setting: value})
 
     def observe(self, change: Change, facts: Facts) -> Observed:
         reading = facts.of(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from compliance import parameters as known
 from compliance.cmdlet import Command, CommandSpec, host_endpoint
 from compliance.errors import ApplyError
 from compliance.facts.model import Facts, Settings
@@ -62,6 +63,15 @@ class RegistryValueKind(ResourceKind[list[RegistryKey]]):
     output_type = "PSCustomObject"
     lab_cmdlets = ("get-itemproperty", "new-itemproperty", "set-itemproperty", "remove-itemproperty")
     change_kinds = (ChangeKind.REGISTRY,)
+    # The registry value's name is a VALUE here (-Name 'Maximum Allowed ...'), so any text may be
+    # one; the parameter names are the kind's own.
+    parameters = known.by_cmdlet(
+        {
+            "New-ItemProperty": known.NEW_ITEM_PROPERTY,
+            "Set-ItemProperty": known.SET_ITEM_PROPERTY,
+            "Remove-ItemProperty": known.REMOVE_ITEM_PROPERTY,
+        }
+    )
     collector = """
     if ($s.IsMailboxServer) {
         Save-Facts "GetItemProperty-$name.xml" "store registry key on $name" {
@@ -100,17 +110,17 @@ class RegistryValueKind(ResourceKind[list[RegistryKey]]):
         kind = value_type(change.desired)
         if change.action is Action.CREATE:
             parameters = {"Path": path, "Name": change.setting, "PropertyType": kind, "Value": change.desired}
-            return CommandSpec(host_endpoint(server), "New-ItemProperty", parameters)
+            return self.command(host_endpoint(server), "New-ItemProperty", parameters)
         parameters = {"Path": path, "Name": change.setting, "Value": change.desired, "Type": kind}
-        return CommandSpec(host_endpoint(server), "Set-ItemProperty", parameters)
+        return self.command(host_endpoint(server), "Set-ItemProperty", parameters)
 
     def inverse(self, change: Change, old: Any) -> CommandSpec | None:
         server, path = _where(change), drive_path(change.identity)
         if old is None:
             parameters: dict[str, Any] = {"Path": path, "Name": change.setting, "Confirm": False}
-            return CommandSpec(host_endpoint(server), "Remove-ItemProperty", parameters)
+            return self.command(host_endpoint(server), "Remove-ItemProperty", parameters)
         parameters = {"Path": path, "Name": change.setting, "Value": old, "Type": value_type(old)}
-        return CommandSpec(host_endpoint(server), "Set-ItemProperty", parameters)
+        return self.command(host_endpoint(server), "Set-ItemProperty", parameters)
 
     def observe(self, change: Change, facts: Facts) -> Observed:
         reading = facts.on(self, change.server or "")

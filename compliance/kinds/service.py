@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from compliance import parameters as known
 from compliance.cmdlet import Command
 from compliance.kinds.base import AuditedServer, Endpoint, ReadContext, ResourceKind, text
 
@@ -24,6 +25,8 @@ class ServiceKind(ResourceKind[list[ServiceState]]):
     output_type = "ServiceController"
     companion = True  # a server no other kind reads is not contacted for its services alone
     lab_cmdlets = ("get-service", "restart-service")
+    # What apply's restart sends (compliance.apply.workflow builds it: Restart-Service -Name).
+    parameters = known.by_cmdlet({"Restart-Service": known.RESTART_SERVICE})
     # On 2013+ the IMAP services are MSExchangeImap4 and MSExchangeIMAP4BE (real Get-Service export,
     # CSS-Exchange E19/OS/GetService.xml); service names compare case-insensitively.
     collector = """

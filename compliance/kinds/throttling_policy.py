@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from compliance import parameters as known
 from compliance.cmdlet import EXCHANGE, CommandSpec
+from compliance.errors import InputError
 from compliance.facts.model import Facts, Settings
 from compliance.facts.values import same_name
-from compliance.kinds.base import Observed, ResourceKind, setting_value, settings_of, text
+from compliance.kinds.base import Observed, ResourceKind, about, setting_value, settings_of, text
 from compliance.plan import Action, Change, ChangeKind
 
 
@@ -32,6 +34,15 @@ class ThrottlingPolicyKind(ResourceKind[list[ThrottlingPolicy]]):
     output_type = "ThrottlingPolicy"
     lab_cmdlets = ("get-throttlingpolicy", "new-throttlingpolicy", "set-throttlingpolicy", "remove-throttlingpolicy")
     change_kinds = (ChangeKind.THROTTLING_POLICY, ChangeKind.THROTTLING_SETTING)
+    # Set-ThrottlingPolicy: Exchange 2010's and 2013+'s parameters (they differ; both are listed).
+    parameters = known.by_cmdlet(
+        {
+            "New-ThrottlingPolicy": known.NEW_THROTTLING_POLICY,
+            "Set-ThrottlingPolicy": known.SET_THROTTLING_POLICY,
+            "Remove-ThrottlingPolicy": known.REMOVE_THROTTLING_POLICY,
+        }
+    )
+    settings = known.THROTTLING_SETTINGS
     collector = """
 Save-Facts 'GetThrottlingPolicy.xml' 'Get-ThrottlingPolicy' { Get-ThrottlingPolicy -ErrorAction Stop }
 """
@@ -54,24 +65,28 @@ Save-Facts 'GetThrottlingPolicy.xml' 'Get-ThrottlingPolicy' { Get-ThrottlingPoli
 
     def forward(self, change: Change) -> CommandSpec:
         if change.kind is ChangeKind.THROTTLING_POLICY:
-            return CommandSpec(EXCHANGE, "New-ThrottlingPolicy", {"Name": change.identity})
-        return CommandSpec(
-            EXCHANGE, "Set-ThrottlingPolicy", {"Identity": change.identity, change.setting or "": change.desired}
-        )
+            return self.command(EXCHANGE, "New-ThrottlingPolicy", {"Name": change.identity})
+        return self.merged_set(change.identity, [change])
 
     def merged_set(self, identity: str, changes: list[Change]) -> CommandSpec:
         """One ``Set-ThrottlingPolicy`` with every setting of the policy."""
         parameters: dict[str, Any] = {"Identity": identity}
+        seen: set[str] = set()
         for change in changes:
-            parameters[change.setting or ""] = change.desired
-        return CommandSpec(EXCHANGE, "Set-ThrottlingPolicy", parameters)
+            setting = self.setting_of(change, "Set-ThrottlingPolicy")
+            if setting.casefold() in seen:  # PowerShell would refuse a parameter given twice
+                raise InputError(f"{about(change)}: {setting} is set twice in one policy")
+            seen.add(setting.casefold())
+            parameters[setting] = change.desired
+        return self.command(EXCHANGE, "Set-ThrottlingPolicy", parameters)
 
     def inverse(self, change: Change, old: Any) -> CommandSpec | None:
         if change.kind is ChangeKind.THROTTLING_POLICY:
-            return CommandSpec(EXCHANGE, "Remove-ThrottlingPolicy", {"Identity": change.identity, "Confirm": False})
+            return self.command(EXCHANGE, "Remove-ThrottlingPolicy", {"Identity": change.identity, "Confirm": False})
         if change.action is Action.CREATE:
             return None  # a setting of a policy apply created: the policy itself is removed
-        return CommandSpec(EXCHANGE, "Set-ThrottlingPolicy", {"Identity": change.identity, change.setting or "": old})
+        setting = self.setting_of(change, "Set-ThrottlingPolicy")
+        return self.command(EXCHANGE, "Set-ThrottlingPolicy", {"Identity": change.identity, setting: old})
 
     def observe(self, change: Change, facts: Facts) -> Observed:
         reading = facts.of(self)
