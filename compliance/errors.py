@@ -34,6 +34,16 @@ class InputError(ComplianceError):
     """
 
 
+class InputErrors(InputError):
+    """Several located mistakes in one file. Every command says the first, in one line, and how
+    many more there are; ``validate`` lists each on its own line (``lines``)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = list(lines)
+        more = len(self.lines) - 1
+        super().__init__(self.lines[0] + (f" (and {more} more in this file)" if more else ""))
+
+
 class StalePlanError(ComplianceError):
     """A saved plan no longer matches the live server, its checksum or its baseline."""
 

@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, fie
 
 from compliance import resources
 from compliance.errors import InputError
-from compliance.yamlsource import YamlDocument, dotted, read_yaml, validate
+from compliance.yamlsource import VarPosition, YamlDocument, dotted, read_yaml, validate
 
 Auth = Literal["kerberos", "negotiate", "ntlm", "basic", "certificate", "credssp"]
 Role = Literal["Mailbox", "ClientAccess", "HubTransport", "UnifiedMessaging", "Edge"]
@@ -99,6 +99,8 @@ class Target(_Strict):
     servers: tuple[Server, ...] = ()
 
     _baseline_path: Path | None = PrivateAttr(default=None)
+    # Where each of ``vars`` is written in the inventory, so a var the baseline refuses is located there.
+    _var_positions: dict[str, VarPosition] = PrivateAttr(default_factory=dict)
 
     @field_validator("exchange_endpoint")
     @classmethod
@@ -111,6 +113,10 @@ class Target(_Strict):
         if self._baseline_path is None:
             raise InputError(f"target {self.name}: baseline not resolved (load it with load_inventory)")
         return self._baseline_path
+
+    @property
+    def var_positions(self) -> dict[str, VarPosition]:
+        return dict(self._var_positions)
 
     def server(self, name: str) -> Server | None:
         return next((s for s in self.servers if s.name.casefold() == name.casefold()), None)
@@ -228,6 +234,10 @@ def load_inventory(path: Path) -> Inventory:
     _refuse_duplicate_names(doc, inventory)
     for index, target in enumerate(inventory.targets):
         target._baseline_path = _resolve_baseline(doc, index, target.baseline)
+        for name in target.vars:
+            loc = ("targets", index, "vars", name)
+            pos = doc.position(loc)
+            target._var_positions[name] = VarPosition(doc.path, pos.line, pos.column, loc)
     return inventory
 
 

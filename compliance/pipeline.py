@@ -126,7 +126,8 @@ def plan(loaded: LoadedBaseline, facts: Facts, *, target: str | None = None) -> 
 
 def target_baseline(target: Target, overrides: Mapping[str, Any], baseline: Path | None = None) -> LoadedBaseline:
     """The target's baseline with its vars: baseline defaults < inventory vars < --var."""
-    return load_baseline(baseline or target.baseline_path, {**target.vars, **overrides})
+    written_at = {name: where for name, where in target.var_positions.items() if name not in overrides}
+    return load_baseline(baseline or target.baseline_path, {**target.vars, **overrides}, written_at=written_at)
 
 
 def plan_folder(baseline: Path, folder: Path, overrides: Mapping[str, Any]) -> Plan:

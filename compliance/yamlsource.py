@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import pydantic
 import yaml
 
-from compliance.errors import InputError
+from compliance.errors import InputError, InputErrors
 
 Loc = tuple[int | str, ...]
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -163,6 +163,19 @@ class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml
             node.value.append((item_key, item_value))
         node.end_mark = self._take().end_mark
         return node
+
+
+@dataclass(frozen=True)
+class VarPosition:
+    """Where a value given for a baseline var was written (an inventory's ``targets[i].vars.NAME``)."""
+
+    path: Path | str
+    line: int
+    column: int
+    loc: Loc
+
+    def error(self, message: str) -> str:
+        return located(self.path, self.line, self.column, self.loc, message)
 
 
 def located(path: Path | str, line: int, column: int, loc: Loc, message: str) -> str:
@@ -321,11 +334,11 @@ def _refused(tag: str) -> str:
 
 
 def validate(model: type[M], doc: YamlDocument) -> M:
-    """Validate a document against a pydantic model; every error becomes one line."""
+    """Validate a document against a pydantic model; every error becomes one located line."""
     try:
         return model.model_validate(doc.data)
     except pydantic.ValidationError as exc:
-        raise InputError("\n".join(format_errors(model, doc, exc.errors()))) from None
+        raise InputErrors(format_errors(model, doc, exc.errors())) from None
 
 
 def format_errors(model: type[pydantic.BaseModel], doc: YamlDocument, errors: Iterable[Any]) -> list[str]:

@@ -32,6 +32,7 @@ from compliance.errors import ComplianceError, InputError
 from compliance.facts.values import Shown
 from compliance.files import write_atomic
 from compliance.plan import Action, Change, ChangeKind, Plan
+from compliance.reporters.common import json_text
 
 KIND = "uccx-compliance/plan"
 FORMAT_VERSION = 1
@@ -78,7 +79,10 @@ class SavedPlan:
 
 def _canonical(document: Mapping[str, Any], leave_out: frozenset[str]) -> bytes:
     body = {k: v for k, v in document.items() if k not in leave_out}
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # "surrogatepass": a lone surrogate (JSON can carry "\ud800") still has one byte form, so an
+    # edited plan gets a checksum mismatch, never a UnicodeEncodeError.
+    return text.encode("utf-8", "surrogatepass")
 
 
 def canonical_checksum(document: Mapping[str, Any]) -> str:
@@ -199,7 +203,7 @@ def write_saved_plan(
 ) -> dict[str, Any]:
     """Write the saved plan atomically (temporary file, fsync, rename); returns the document."""
     document = build_document(plans, inventory, overrides)
-    write_atomic(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n", what="saved plan")
+    write_atomic(path, json_text(document, indent=2) + "\n", what="saved plan")
     return document
 
 

@@ -15,7 +15,7 @@ from compliance.baseline.expressions import ExpressionError, render
 from compliance.baseline.model import Baseline, Vars, VarSpec
 from compliance.errors import InputError
 from compliance.facts.collection import CollectionRequest, EventQuery
-from compliance.yamlsource import Loc, YamlDocument, located, parse_yaml, read_yaml, validate
+from compliance.yamlsource import Loc, VarPosition, YamlDocument, located, parse_yaml, read_yaml, validate
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,11 @@ class _VarsBlock(BaseModel):
     vars: Vars = {}
 
 
-def load_baseline(path: Path, overrides: Mapping[str, Any] | None = None) -> LoadedBaseline:
+def load_baseline(
+    path: Path, overrides: Mapping[str, Any] | None = None, *, written_at: Mapping[str, VarPosition] | None = None
+) -> LoadedBaseline:
+    """The baseline with ``overrides`` for its vars. A refused override is located at ``written_at[name]``
+    (an inventory's ``targets[i].vars.NAME``) when given, otherwise as ``--var NAME``."""
     doc = read_yaml(path)
     if not isinstance(doc.data, dict):
         raise InputError(located(path, 1, 1, (), "expected a mapping with apiVersion, kind, metadata, rules"))
@@ -85,7 +89,7 @@ def load_baseline(path: Path, overrides: Mapping[str, Any] | None = None) -> Loa
         raise InputError(located(path, pos.line, pos.column, ("vars",), "expected a mapping of name: var"))
     specs = validate(_VarsBlock, YamlDocument(path, {"vars": block}, doc.positions)).vars
     variables = {name: spec.default for name, spec in specs.items()}
-    variables.update(_checked_overrides(specs, overrides or {}))
+    variables.update(_checked_overrides(specs, overrides or {}, written_at or {}))
     rendered = YamlDocument(doc.path, _render_tree(doc, doc.data, (), variables), doc.positions)
     _refuse_duplicate_ids(rendered)
     baseline = validate(Baseline, rendered)
@@ -116,7 +120,9 @@ def _ids(data: Any, loc: Loc) -> Iterable[tuple[str, Loc]]:
             yield from _ids(value, (*loc, index))
 
 
-def _checked_overrides(specs: Mapping[str, VarSpec], overrides: Mapping[str, Any]) -> dict[str, Any]:
+def _checked_overrides(
+    specs: Mapping[str, VarSpec], overrides: Mapping[str, Any], written_at: Mapping[str, VarPosition]
+) -> dict[str, Any]:
     for name, value in overrides.items():
         if name not in specs:
             close = difflib.get_close_matches(name, list(specs), n=1)
@@ -125,7 +131,8 @@ def _checked_overrides(specs: Mapping[str, VarSpec], overrides: Mapping[str, Any
         else:
             problem = specs[name].problem(value)
         if problem:
-            raise InputError(located(var_source(name), 1, 1, (name,), problem))
+            where = written_at.get(name)
+            raise InputError(where.error(problem) if where else located(var_source(name), 1, 1, (name,), problem))
     return dict(overrides)
 
 

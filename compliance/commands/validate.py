@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from compliance.baseline import load_baseline, parse_var_overrides
-    from compliance.errors import InputError
+    from compliance.errors import InputError, InputErrors
 
     overrides = parse_var_overrides(args.var)
     failed = False
@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
             loaded = load_baseline(path, overrides)
         except InputError as exc:
             failed = True
-            output.note(str(exc))
+            for line in exc.lines if isinstance(exc, InputErrors) else [str(exc)]:
+                output.note(line)
             continue
         checks = len(check_ids(loaded))
         output.say(f"{path}: ok ({loaded.name}, {checks} checks, applies to Exchange {loaded.baseline.applies_to})")

@@ -143,3 +143,21 @@ def test_an_offline_plan_cannot_be_saved_for_apply(tmp_path: Path) -> None:
     plan.target = None
     with pytest.raises(InputError, match="only a live plan"):
         write_saved_plan(tmp_path / "plan.json", [plan], inventory)
+
+
+def test_a_lone_surrogate_in_a_plan_is_written_and_checked_never_a_crash(tmp_path: Path) -> None:
+    """JSON can carry "\\ud800", UTF-8 cannot: the writer escapes it and the checksum still covers it."""
+    import dataclasses
+
+    inventory = tmp_path / "inventory.yaml"
+    inventory.write_text(INVENTORY, encoding="utf-8")
+    plan = offline_plan()
+    plan.changes[0] = dataclasses.replace(plan.changes[0], title="IMAP \ud800 limit")
+    path = tmp_path / "plan.json"
+    write_saved_plan(path, [plan], inventory, {})
+    assert "\\ud800" in path.read_text(encoding="utf-8")
+    assert read_saved_plan(path).targets[0].changes[0].title == "IMAP \ud800 limit"
+    edited = path.read_text(encoding="utf-8").replace("\\ud800", "\\udfff")
+    path.write_text(edited, encoding="utf-8")
+    with pytest.raises(InputError, match="checksum mismatch"):
+        read_saved_plan(path)

@@ -277,3 +277,19 @@ def test_wrong_shape_is_one_line(tmp_path: Path, text: str, message: str) -> Non
 def test_missing_file_is_one_line(tmp_path: Path, cli: Any) -> None:
     result = cli("validate", tmp_path / "nope.yaml")
     assert (result.code, result.err) == (1, f"{tmp_path / 'nope.yaml'}:1:1: (top level): file not found\n")
+
+
+def test_several_mistakes_validate_lists_each_and_plan_says_the_first_in_one_line(tmp_path: Path, cli: Any) -> None:
+    text = mutate("severity: medium", "severity: urgent").replace("severity: critical", "severity: dire")
+    path = tmp_path / "site.yaml"
+    path.write_text(text, encoding="utf-8")
+    first = f"{path}:{position_of(text, 'severity: urgent')}: rules.imap_settings.checks[0].severity:"
+    second = f"{path}:{position_of(text, 'severity: dire')}: rules.imap_settings.checks[1].severity:"
+    listed = cli("validate", path)
+    assert listed.code == 1
+    [one, two] = listed.err.splitlines()
+    assert one.startswith(first) and two.startswith(second)
+    planned = cli("plan", "--baseline", path, "--facts", REPO / "examples" / "facts" / "exchange2010-sp3-defaults")
+    assert planned.code == 1
+    [line] = planned.err.splitlines()
+    assert line.startswith(f"uccx-compliance: error: {first}") and line.endswith("(and 1 more in this file)")

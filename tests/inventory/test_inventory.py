@@ -127,3 +127,20 @@ def test_a_prompted_password_is_asked_once_per_target_and_run(tmp_path: Path, mo
     again = load_inventory(path).targets[0].password()  # apply --inventory loads it a second time
     assert first == again == "typed-secret"
     assert len(asked) == 1 and "typed-secret" not in asked[0]
+
+
+def test_a_target_var_the_baseline_refuses_is_located_in_the_inventory(tmp_path: Path) -> None:
+    from compliance import resources
+    from compliance.pipeline import target_baseline
+
+    text = VALID.replace("vars: {uccx_mailbox: uccx}", "vars:\n      uccx_mailbox: uccx\n      agents: -5")
+    path = write(tmp_path, text)
+    target = load_inventory(path).targets[0]
+    sp1 = resources.shipped_baseline("uccx-exchange2010-sp1")
+    with pytest.raises(InputError) as refused:
+        target_baseline(target, {}, sp1)
+    assert str(refused.value) == f"{path}:11:7: targets[0].vars.agents: -5 is below the minimum 0"
+    # A --var given for it replaces the inventory's value, so the error is the --var's own.
+    with pytest.raises(InputError) as overridden:
+        target_baseline(target, {"agents": -6}, sp1)
+    assert str(overridden.value) == "--var agents:1:1: agents: -6 is below the minimum 0"
