@@ -114,5 +114,5 @@ def save_plan(plans: Sequence[Plan], out: Path, inventory: Path, overrides: Mapp
     from compliance.apply.saved_plan import write_saved_plan
 
     write_saved_plan(out, plans, inventory, overrides)
-    note(f"wrote saved plan to {out}; review it, then: uccx-compliance apply {out}")
+    note(f"wrote saved plan to {out}; review it, then: uccx-compliance apply {out} --inventory {inventory}")
     return int(combined_exit(plans))

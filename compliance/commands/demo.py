@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     output.note(
         "next: keep a lab running with `uccx-compliance lab serve --write-inventory lab.yaml`; then, in "
         "another shell, `export UCCX_LAB_PASSWORD=uccx-lab`, `uccx-compliance plan --inventory lab.yaml "
-        "--format json --out plan.json` and `uccx-compliance apply plan.json --dry-run` (docs/apply.md)"
+        "--format json --out plan.json` and `uccx-compliance apply plan.json --inventory lab.yaml --dry-run` "
+        "(docs/apply.md)"
     )
     return code
