@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, fie
 
 from compliance import resources
 from compliance.errors import InputError
-from compliance.yamlsource import VarPosition, YamlDocument, dotted, read_yaml, validate
+from compliance.modelerrors import validate
+from compliance.yamlsource import VarPosition, YamlDocument, dotted, read_yaml
 
 Auth = Literal["kerberos", "negotiate", "ntlm", "basic", "certificate", "credssp"]
 Role = Literal["Mailbox", "ClientAccess", "HubTransport", "UnifiedMessaging", "Edge"]

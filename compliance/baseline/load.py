@@ -15,7 +15,8 @@ from compliance.baseline.expressions import ExpressionError, render
 from compliance.baseline.model import Baseline, Vars, VarSpec
 from compliance.errors import InputError
 from compliance.facts.collection import CollectionRequest, EventQuery
-from compliance.yamlsource import Loc, VarPosition, YamlDocument, located, parse_yaml, read_yaml, validate
+from compliance.modelerrors import validate
+from compliance.yamlsource import Loc, VarPosition, YamlDocument, located, parse_yaml, read_yaml
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def assert_one_located_line(exc: InputError, form: re.Pattern[str] = LOCATED) ->
 
 def assert_located_lines(exc: InputError, form: re.Pattern[str] = LOCATED) -> list[str]:
     """A baseline that breaks the model in several places gets one located line per mistake
-    (``yamlsource.validate`` reports them all); everything else is one line."""
+    (``modelerrors.validate`` reports them all); everything else is one line."""
     lines = str(exc).split("\n")
     assert lines and all(form.match(line) for line in lines), str(exc)
     return lines
