@@ -8,7 +8,7 @@ from typing import Any
 
 from compliance.facts.psobject import PSObj
 from compliance.facts.values import ServerVersion, has_role
-from compliance.kinds.base import ResourceKind, text
+from compliance.kinds.base import FactError, ResourceKind, text
 
 _VERSION_TEXT = re.compile(r"Version (\d+)\.(\d+) \(Build (\d+)\.(\d+)\)")
 _ROLE_FLAGS = {
@@ -67,6 +67,10 @@ if ($serversListed) {
                     roles=frozenset(roles),
                 )
             )
+        if not servers:
+            # Every organization has a server; an empty list would make the per-server checks vanish
+            # and the rest read as compliant. It is a failed read, not an organization without servers.
+            raise FactError("lists no Exchange server (an empty or filtered export?)")
         return servers
 
 

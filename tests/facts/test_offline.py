@@ -283,3 +283,16 @@ def test_a_folder_over_its_total_size_makes_the_remaining_files_unreadable(copy_
     over = {stem for stem, reading in raw.items() if reading.error and "together" in reading.error}
     assert over and "GetExchangeServer" not in over
     assert all(raw[stem].error for stem in over)
+
+
+def test_an_exchange_server_file_with_no_server_is_unreadable_not_compliant(copy_of: Any, plan: Any) -> None:
+    """Found by the hostile-fact-file property: an empty Get-ExchangeServer export made every
+    per-server check vanish and the rest read as compliant (exit 0)."""
+    folder = copy_of(COMPLIANT)
+    empty = '<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">\n</Objs>\n'
+    (folder / "GetExchangeServer.xml").write_text(empty, encoding="utf-8")
+    code, report = plan(folder)
+    assert code == 3
+    reasons = {u["reason"] for u in report["unreadable"]}
+    assert "GetExchangeServer.xml: lists no Exchange server (an empty or filtered export?)" in reasons
+    assert {"applies_to", "UCCX-STORE-001"} <= {u["check"] for u in report["unreadable"]}
