@@ -23,6 +23,7 @@ from compliance.remoting.secrets import install_log_redaction
 # An explicit registry: command name -> module. Order is the order shown in --help.
 COMMANDS: dict[str, str] = {
     "validate": "compliance.commands.validate",
+    "baselines": "compliance.commands.baselines",
     "plan": "compliance.commands.plan",
     "apply": "compliance.commands.apply",
     "rollback": "compliance.commands.rollback",

@@ -21,11 +21,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from compliance.errors import OutputLost
+from compliance.errors import InputError, OutputLost
 from compliance.files import write_atomic
 from compliance.plan import Plan
 from compliance.reporters import render
-from compliance.reporters.common import combined_exit, terminal_safe
+from compliance.reporters.common import combined_exit, json_text, terminal_safe
 
 _lost: list[str] = []  # why stdout failed, once it has; empty while it works
 
@@ -110,9 +110,33 @@ def emit(plans: Sequence[Plan], fmt: str, out: Path | None, *, verbose: bool) ->
 
 
 def save_plan(plans: Sequence[Plan], out: Path, inventory: Path, overrides: Mapping[str, Any] | None = None) -> int:
-    """The JSON report plus what apply needs (targets, commands, checksum): ``apply FILE`` takes it."""
-    from compliance.apply.saved_plan import write_saved_plan
+    """The JSON report plus what apply needs (targets, commands, checksum): ``apply FILE`` takes it.
 
-    write_saved_plan(out, plans, inventory, overrides)
+    A target that was not planned stays in the report (its reason under ``unreadable``) but is left
+    out of the plan's ``targets``: apply reaches only the targets listed there, and refuses a change
+    that names any other (``saved_plan``'s "names unknown target"), so it can never be applied.
+    """
+    from compliance.apply.saved_plan import build_document, canonical_checksum, plan_signature, signing_key
+
+    named = [p.target for p in plans]
+    if (twice := next((t for t in named if named.count(t) > 1), None)) is not None:
+        raise InputError(
+            f"target {twice}: a coexistence plan (one plan per baseline) cannot be saved for apply, which "
+            "applies one baseline per target; give --baseline NAME, or use --format json without --out"
+        )
+    document = build_document(plans, inventory, overrides)
+    skipped = {p.target for p in plans if p.not_planned is not None}
+    if skipped:
+        # build_document sealed every target; leave the unplanned ones out and seal it again.
+        document["targets"] = [t for t in document["targets"] if t["name"] not in skipped]
+        document["not_planned"] = sorted(str(t) for t in skipped)
+        document["baseline"] = document["targets"][0]["baseline"] if document["targets"] else None
+        document.pop("signature", None)
+        if (key := signing_key()) is not None:
+            document["signature"] = plan_signature(document, key)
+        document["checksum"] = canonical_checksum(document)
+    write_atomic(out, json_text(document, indent=2) + "\n", what="saved plan")
     note(f"wrote saved plan to {out}; review it, then: uccx-compliance apply {out} --inventory {inventory}")
+    for target in sorted(str(t) for t in skipped):
+        note(f"target {target} was not planned, so the saved plan leaves it out: apply will not touch it")
     return int(combined_exit(plans))

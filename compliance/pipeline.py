@@ -9,6 +9,7 @@ go through here, so a live plan, an offline plan and apply's re-read see the sam
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import sys
 from collections.abc import Callable, Mapping
@@ -16,15 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from compliance import resources
 from compliance.baseline import LoadedBaseline, load_baseline
+from compliance.baseline.versions import Shipped, dotted, shipped_baselines, shipped_for
 from compliance.checks.engine import evaluate
-from compliance.errors import InputError
+from compliance.errors import ComplianceError, InputError, UnreachableError
 from compliance.facts import offline
 from compliance.facts.collection import CollectionRequest, RawFacts
 from compliance.facts.model import Facts, Reading
 from compliance.inventory import Target, load_inventory
-from compliance.kinds import KINDS
+from compliance.kinds import KINDS, exchange_server, imap_settings, receive_connector
 from compliance.kinds.base import FactError
+from compliance.kinds.exchange_server import ExchangeServer
 from compliance.plan import Plan
 
 Warn = Callable[[str], None]
@@ -124,6 +128,25 @@ def plan(loaded: LoadedBaseline, facts: Facts, *, target: str | None = None) -> 
     return result
 
 
+AUTO = "auto"  # --baseline auto: each server's shipped baseline, picked by its version
+# What only one part of a coexistence organization may judge: objects of the organization, not of a server.
+_ORGANIZATION_RULES: dict[str, Any] = {"throttling_policy": None, "mailbox_policy": None, "ad_permissions": []}
+
+
+def resolve_baseline(value: str) -> Path | None:
+    """``--baseline``: a file, a shipped baseline by name (``uccx-compliance baselines``), or ``auto`` (None)."""
+    if value == AUTO:
+        return None
+    path = Path(value)
+    if path.is_file() or "/" in value or "\\" in value:
+        return path  # a path: load_baseline says "file not found" with its name
+    shipped = resources.shipped_baseline(value)
+    if shipped.is_file():
+        return shipped
+    names = ", ".join(s.name for s in shipped_baselines())
+    raise InputError(f"--baseline {value}: no such file and no shipped baseline of that name (shipped: {names}, auto)")
+
+
 def target_baseline(target: Target, overrides: Mapping[str, Any], baseline: Path | None = None) -> LoadedBaseline:
     """The target's baseline with its vars: baseline defaults < inventory vars < --var."""
     written_at = {name: where for name, where in target.var_positions.items() if name not in overrides}
@@ -135,27 +158,131 @@ def plan_folder(baseline: Path, folder: Path, overrides: Mapping[str, Any]) -> P
     return plan(load_baseline(baseline, dict(overrides)), read(FactsFolder(folder)))
 
 
+def plan_folder_by_version(folder: Path, overrides: Mapping[str, Any]) -> list[Plan]:
+    """``plan --facts DIR --baseline auto``: one plan per shipped baseline its servers' versions need."""
+    return plan_by_version(read(FactsFolder(folder)), lambda path: load_baseline(path, dict(overrides)))
+
+
+def plan_by_version(facts: Facts, load: Callable[[Path], LoadedBaseline], *, target: str | None = None) -> list[Plan]:
+    """Each server judged by the shipped baseline of its version; a coexistence organization (2010
+    and 2016 servers) gets one plan per baseline. The organization's own objects (throttling policy,
+    UCCX mailbox, AD permission) are judged once, by the NEWEST version's baseline: see
+    docs/baselines.md, "Coexistence", for why."""
+    reading = facts.of(exchange_server.KIND)
+    if (servers := reading.get()) is None:
+        raise UnreachableError(f"--baseline auto needs the Exchange servers' versions: {reading.reason}")
+    parts: dict[str, tuple[Shipped, list[ExchangeServer]]] = {}
+    for server in servers:
+        if server.version is None:
+            raise UnreachableError(f"--baseline auto: the version of {server.name} was not read (AdminDisplayVersion)")
+        if (shipped := shipped_for(server.version)) is None:
+            raise InputError(
+                f"{server.name} runs Exchange {dotted(server.version)} ({server.version.product}); "
+                "no shipped baseline applies to it; give --baseline FILE"
+            )
+        parts.setdefault(shipped.name, (shipped, []))[1].append(server)
+    if not parts:
+        raise InputError("--baseline auto: Get-ExchangeServer lists no server, so no version to pick a baseline by")
+    ordered = sorted(parts.values(), key=lambda part: max(s.version for s in part[1] if s.version))
+    owner = ordered[-1][0].name
+    plans = []
+    for shipped, members in ordered:
+        loaded = load(shipped.path)
+        if len(ordered) > 1 and shipped.name != owner:
+            rules = loaded.baseline.rules.model_copy(update=_ORGANIZATION_RULES)
+            loaded = dataclasses.replace(loaded, baseline=loaded.baseline.model_copy(update={"rules": rules}))
+        result = plan(loaded, _servers_only(facts, members) if len(ordered) > 1 else facts, target=target)
+        if len(ordered) > 1:
+            names = ", ".join(s.name for s in members)
+            result.notes.append(
+                f"coexistence: {shipped.name} judges {names}; the organization's throttling policy, "
+                f"mailbox and AD permission are judged by {owner} (the newest version)"
+            )
+        plans.append(result)
+    return plans
+
+
+def _servers_only(facts: Facts, servers: list[ExchangeServer]) -> Facts:
+    """The facts of ``servers`` alone (per-server files, their IMAP settings and connectors); the
+    organization's objects stay, for the part that judges them."""
+    names = {s.name.casefold() for s in servers}
+    part = Facts(source=facts.source, collected_at=facts.collected_at, warnings=list(facts.warnings))
+    for stem, reading in facts.readings.items():
+        _, _, server = stem.partition("-")
+        if not server or server.casefold() in names:
+            part.readings[stem] = reading
+    part.readings[exchange_server.KIND.stem] = Reading(list(servers))
+    if (imap := facts.of(imap_settings.KIND).get()) is not None:
+        part.readings[imap_settings.KIND.stem] = Reading([i for i in imap if i.server.casefold() in names])
+    if (connectors := facts.of(receive_connector.KIND).get()) is not None:
+        kept = [c for c in connectors if c.server.casefold() in names]
+        part.readings[receive_connector.KIND.stem] = Reading(kept)
+    return part
+
+
+def _union_request(loaded: list[LoadedBaseline]) -> CollectionRequest:
+    """One live read that serves every shipped baseline: the versions are known only after it."""
+    requests = [b.collection_request() for b in loaded]
+    return CollectionRequest(
+        uccx_mailbox=requests[0].uccx_mailbox,
+        registry_paths=tuple(dict.fromkeys(p for r in requests for p in r.registry_paths)),
+        events=tuple(dict.fromkeys(e for r in requests for e in r.events)),
+        event_lookback_days=max(r.event_lookback_days for r in requests),
+        services=tuple(dict.fromkeys(svc for r in requests for svc in r.services)),
+    )
+
+
 def plan_inventory(
     inventory: Path,
     overrides: Mapping[str, Any],
     *,
     baseline: Path | None = None,
+    by_version: bool = False,
     only_target: str | None = None,
     allow_insecure_transport: bool = False,
     warn: Warn = stderr_warning,
+    keep_going: bool = False,
 ) -> list[Plan]:
-    """``plan --inventory FILE``: the live plan of each target, one after another."""
+    """``plan --inventory FILE``: the live plan of each target, one after another.
+
+    With ``keep_going`` (``plan``) a target that cannot be planned (a baseline for another version,
+    an unreachable endpoint, a password not set) is that target's failure: its plan names it and
+    the reason, and the others go on. Without it (``apply --inventory``) the first such failure
+    stops the run, named by its target, before anything is sent.
+    """
     loaded_inventory = load_inventory(inventory)
     targets = list(loaded_inventory.targets)
     if only_target is not None:
         targets = [loaded_inventory.target(only_target)]
     if not targets:
         raise InputError(f"{inventory}: no targets")
-    plans = []
+    plans: list[Plan] = []
     for target in targets:
-        loaded = target_baseline(target, overrides, baseline)
-        source = live(
-            target, loaded, password=target.password(), allow_insecure_transport=allow_insecure_transport, warn=warn
-        )
-        plans.append(plan(loaded, read(source), target=target.name))
+        try:
+            plans += _plan_target(target, overrides, baseline, by_version, allow_insecure_transport, warn)
+        except ComplianceError as exc:
+            reason = f"target {target.name}: {exc}"
+            if not keep_going:
+                raise type(exc)(reason) from None
+            warn(f"not planned: {reason}")
+            plans.append(Plan.failed_target(target.name, target.exchange_endpoint, reason, exc.exit_code))
     return plans
+
+
+def _plan_target(
+    target: Target,
+    overrides: Mapping[str, Any],
+    baseline: Path | None,
+    by_version: bool,
+    allow_insecure_transport: bool,
+    warn: Warn,
+) -> list[Plan]:
+    password = target.password()
+    if not by_version:
+        loaded = target_baseline(target, overrides, baseline)
+        source = live(target, loaded, password=password, allow_insecure_transport=allow_insecure_transport, warn=warn)
+        return [plan(loaded, read(source), target=target.name)]
+    candidates = {s.path: target_baseline(target, overrides, s.path) for s in shipped_baselines()}
+    request = _union_request(list(candidates.values()))
+    source = LiveTarget(target, request, password, allow_insecure_transport, warn)
+    return plan_by_version(read(source), candidates.__getitem__, target=target.name)

@@ -15,6 +15,7 @@ from compliance.errors import ExitCode
 from compliance.facts.values import Shown
 
 FORMAT_VERSION = 1
+NOT_PLANNED = "not-planned"  # the check id of a target that could not be planned at all
 
 
 class Action(str, enum.Enum):
@@ -105,6 +106,18 @@ class Plan:
     selectors: list[SelectorMatch] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     capacity: list[dict[str, Any]] = field(default_factory=list)
+    # Set when the target could not be planned at all (a baseline for another version, an
+    # unreachable endpoint): its one Unreadable (check NOT_PLANNED) says why, and this is its exit.
+    not_planned: ExitCode | None = None
+
+    @classmethod
+    def failed_target(cls, target: str, source: str, reason: str, exit_code: ExitCode) -> Plan:
+        """The plan of a target that could not be planned: one unreadable result naming it, so every
+        report format shows it where it shows what could not be read, and nothing to change."""
+        plan = cls(baseline="", baseline_path="", baseline_sha256="", source=source, target=target)
+        plan.not_planned = exit_code
+        plan.add(Unreadable(check=NOT_PLANNED, resource=f"target {target}", reason=reason))
+        return plan
 
     def add(self, result: Result) -> None:
         if isinstance(result, Change):
@@ -131,7 +144,10 @@ class Plan:
 
     @property
     def exit_code(self) -> ExitCode:
-        """3 when anything could not be read (the verdict is incomplete), else 2 on drift, else 0."""
+        """The target's own failure (1 or 3) when it was not planned; else 3 when anything could not
+        be read (the verdict is incomplete), else 2 on drift, else 0."""
+        if self.not_planned is not None:
+            return self.not_planned
         if self.unreadable:
             return ExitCode.INCOMPLETE
         if self.changes or self.findings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from compliance.baseline.load import LoadedBaseline
+from compliance.baseline.versions import VersionRange, dotted, shipped_for
 from compliance.checks.adpermission import check_ad_permission
 from compliance.checks.capacity import capacity
 from compliance.checks.connectors import check_receive_connectors
@@ -14,6 +15,7 @@ from compliance.checks.imap import check_imap
 from compliance.checks.throttling import check_mailbox_policy, check_throttling_policy
 from compliance.errors import InputError
 from compliance.facts.model import Facts
+from compliance.facts.values import ServerVersion
 from compliance.kinds import exchange_server
 from compliance.plan import Plan, Result, SelectorMatch, Unreadable
 
@@ -30,10 +32,17 @@ def check_versions(loaded: LoadedBaseline, facts: Facts, plan: Plan) -> None:
             why = "AdminDisplayVersion not read"
             plan.add(Unreadable(check="applies_to", resource=f"server {server.name}", reason=why))
         elif not wanted.contains(server.version):
-            raise InputError(
-                f"baseline {loaded.name} applies to Exchange {wanted} but {server.name} runs "
-                f"{server.version} ({server.version.product}); choose the baseline for that version"
-            )
+            raise InputError(wrong_version(loaded.name, wanted, server.name, server.version))
+
+
+def wrong_version(baseline: str, wanted: VersionRange, server: str, version: ServerVersion) -> str:
+    """The one line for a baseline of another version; it names the shipped baseline that fits."""
+    fits = shipped_for(version)
+    hint = f"use --baseline {fits.name} (or --baseline auto)" if fits else "no shipped baseline applies to it"
+    return (
+        f"{server} runs Exchange {dotted(version)} ({version.product.removeprefix('Exchange ')}); "
+        f"baseline {baseline} applies to {wanted}; {hint}"
+    )
 
 
 def evaluate(loaded: LoadedBaseline, facts: Facts) -> Plan:

@@ -15,9 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--inventory", type=Path, metavar="FILE", help="inventory of live targets (WinRM/PSRP)")
     parser.add_argument(
         "--baseline",
-        type=Path,
-        metavar="FILE",
-        help="baseline YAML (required with --facts; with --inventory overrides each target's)",
+        metavar="FILE|NAME|auto",
+        help="baseline YAML, a shipped baseline's name (uccx-compliance baselines lists them), or auto: "
+        "each server's shipped baseline by its version (required with --facts; with --inventory "
+        "overrides each target's)",
     )
     add_common_arguments(parser)
 
@@ -58,17 +59,24 @@ def run(args: argparse.Namespace) -> int:
     from compliance.errors import InputError
 
     overrides = parse_var_overrides(args.var)
+    baseline = None if args.baseline is None else pipeline.resolve_baseline(args.baseline)
+    by_version = args.baseline is not None and baseline is None
     if args.facts is not None:
         if args.baseline is None:
-            raise InputError("plan --facts needs --baseline FILE (shipped ones are in baselines/)")
-        plans = [pipeline.plan_folder(args.baseline, args.facts, overrides)]
+            raise InputError("plan --facts needs --baseline FILE, NAME or auto (uccx-compliance baselines lists them)")
+        if baseline is None:
+            plans = pipeline.plan_folder_by_version(args.facts, overrides)
+        else:
+            plans = [pipeline.plan_folder(baseline, args.facts, overrides)]
     else:
         plans = pipeline.plan_inventory(
             args.inventory,
             overrides,
-            baseline=args.baseline,
+            baseline=baseline,
+            by_version=by_version,
             only_target=args.only_target,
             allow_insecure_transport=args.allow_insecure_transport,
+            keep_going=True,
         )
         if args.format == "json" and args.out is not None:
             return output.save_plan(plans, args.out, args.inventory, overrides)

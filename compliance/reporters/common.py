@@ -18,7 +18,15 @@ from typing import Any
 from compliance.errors import ExitCode
 from compliance.plan import Change, Plan
 
-RESULT_WORDS = {ExitCode.OK: "compliant", ExitCode.DRIFT: "drift", ExitCode.INCOMPLETE: "incomplete"}
+RESULT_WORDS = {
+    ExitCode.OK: "compliant",
+    ExitCode.DRIFT: "drift",
+    ExitCode.INCOMPLETE: "incomplete",
+    ExitCode.BAD_INPUT: "error",
+}
+# The worst first (docs/exit-codes.md): a target whose input is wrong (1) cannot be fixed by
+# running again, an incomplete audit (3) cannot vouch for the rest, drift (2) beats compliant.
+_WORST_FIRST = (ExitCode.BAD_INPUT, ExitCode.INCOMPLETE, ExitCode.DRIFT)
 
 
 def show(value: Any) -> str:
@@ -40,7 +48,7 @@ def show_current(change: Change) -> str:
 
 def combined_exit(plans: Sequence[Plan]) -> ExitCode:
     codes = {p.exit_code for p in plans}
-    for code in (ExitCode.INCOMPLETE, ExitCode.DRIFT):
+    for code in _WORST_FIRST:
         if code in codes:
             return code
     return ExitCode.OK

@@ -31,6 +31,7 @@ def plan_dict(plan: Plan, *, verbose: bool = True) -> dict[str, Any]:
             "vars": plan.vars,
         },
         "source": plan.source,
+        "planned": plan.not_planned is None,  # False: the target's one unreadable result says why
         "summary": plan.summary(),
         "exit_code": int(plan.exit_code),
         "changes": [change_dict(c, plan.target) for c in plan.changes],

@@ -20,13 +20,13 @@ def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
     for plan in plans:
         title = plan.target or plan.baseline
         s = plan.summary()
-        out += [
-            f"## {_cell(title)}",
-            "",
-            f"Baseline {md_code(plan.baseline)} against {_cell(plan.source)}: "
-            f"**{s['drift']} drift**, {s['compliant']} compliant, {s['unreadable']} unreadable.",
-            "",
-        ]
+        head = (
+            f"**Not planned** ({_cell(plan.source)})."
+            if plan.not_planned is not None
+            else f"Baseline {md_code(plan.baseline)} against {_cell(plan.source)}: "
+            f"**{s['drift']} drift**, {s['compliant']} compliant, {s['unreadable']} unreadable."
+        )
+        out += [f"## {_cell(title)}", "", head, ""]
         if plan.changes:
             out += ["| check | resource | setting | current | required | action |", "|---|---|---|---|---|---|"]
             out += [

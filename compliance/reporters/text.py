@@ -37,7 +37,10 @@ def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
 
 def _plan(plan: Plan, verbose: bool) -> list[str]:
     target = f"target {plan.target}: " if plan.target else ""
-    lines = [f"{target}baseline {plan.baseline} against {plan.source}", ""]
+    if plan.not_planned is not None:
+        lines = [f"{target}NOT PLANNED ({plan.source})", ""]
+    else:
+        lines = [f"{target}baseline {plan.baseline} against {plan.source}", ""]
     for resource, changes in grouped(plan.changes):
         creating = any(c.setting is None and c.action is Action.CREATE for c in changes)
         head = "+" if creating else "~"

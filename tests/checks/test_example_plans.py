@@ -136,8 +136,8 @@ def test_rtm_baseline_refuses_sp3(cli: Any) -> None:
     result = cli("plan", "--facts", COMPLIANT, "--baseline", RTM)
     assert (result.code, result.out) == (1, "")
     assert result.err == (
-        "uccx-compliance: error: baseline uccx-exchange2010-rtm applies to Exchange >=14.0,<14.1 but EX01 "
-        "runs Version 14.3 (Build 123.4) (Exchange 2010 SP3); choose the baseline for that version\n"
+        "uccx-compliance: error: EX01 runs Exchange 14.3.123.4 (2010 SP3); baseline uccx-exchange2010-rtm "
+        "applies to >=14.0,<14.1; use --baseline uccx-exchange2010-sp1 (or --baseline auto)\n"
     )
 
 

@@ -189,8 +189,9 @@ def test_2010_baselines_refuse_an_exchange_2019_server(css: Path, fact_folder: A
     [line] = result.err.splitlines()
     wanted = re.search(r'^applies_to: "(.*)"$', baseline.read_text(encoding="utf-8"), re.M)
     assert wanted is not None
-    assert f"applies to Exchange {wanted.group(1)}" in line
-    assert "SOLO-E19A runs Version 15.2 (Build 986.5) (Exchange 2019)" in line
+    assert f"baseline {baseline.stem} applies to {wanted.group(1)}" in line
+    assert "SOLO-E19A runs Exchange 15.2.986.5 (2019)" in line
+    assert line.endswith("use --baseline uccx-exchange2013 (or --baseline auto)")
 
 
 @pytest.mark.parametrize(
