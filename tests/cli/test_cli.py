@@ -90,7 +90,8 @@ def test_facts_without_baseline_is_one_line(cli: Any) -> None:
     result = cli("plan", "--facts", DEFAULTS)
     assert (result.code, result.out) == (1, "")
     assert result.err == (
-        "uccx-compliance: error: plan --facts needs --baseline FILE (shipped ones are in baselines/)\n"
+        "uccx-compliance: error: plan --facts needs --baseline FILE, NAME or auto "
+        "(uccx-compliance baselines lists them)\n"
     )
 
 
