@@ -14,14 +14,13 @@ string at any one of them alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tree_sitter
-import tree_sitter_powershell
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -34,9 +33,9 @@ from compliance.kinds import CHANGE_HANDLERS
 from compliance.pipeline import plan_folder
 from compliance.plan import Action, Change, ChangeKind, Finding, Plan, Unreadable
 from compliance.reporters.ps1 import render
+from tests.psgrammar import PARSER, parse, text, walk
 
 ROOT = Path(__file__).resolve().parents[2]
-PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 
 # The cmdlets a remediation script may run: what the kinds send forward (not their Remove- undo),
 # and Invoke-Command for host writes.
@@ -50,23 +49,6 @@ HEADER_ASSIGNMENT = "$ErrorActionPreference = 'Stop'"
 
 
 # --- the decoder ----------------------------------------------------------------------------------
-
-
-def parse(script: str) -> tree_sitter.Node:
-    tree = PARSER.parse(script.encode("utf-8"))
-    bad = [n for n in walk(tree.root_node) if n.type == "ERROR" or n.is_error or n.is_missing]
-    assert not bad, f"parse errors at {[n.start_point for n in bad]}"
-    return tree.root_node
-
-
-def walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
-    yield node
-    for child in node.children:
-        yield from walk(child)
-
-
-def text(node: tree_sitter.Node) -> str:
-    return (node.text or b"").decode("utf-8")
 
 
 def only(node: tree_sitter.Node, *types: str) -> tree_sitter.Node:
