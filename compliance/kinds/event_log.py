@@ -85,6 +85,7 @@ class EventLogKind(ResourceKind[list[EventRecord]]):
         }
     }
 """
+
     def reads_on(self, context: ReadContext, server: AuditedServer) -> tuple[Command, ...]:
         queries = [q for q in context.request.events if server.has_role(q.role)]
         if not queries:

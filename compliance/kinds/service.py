@@ -54,6 +54,7 @@ class ServiceKind(ResourceKind[list[ServiceState]]):
         }
     }
 """
+
     def reads_on(self, context: ReadContext, server: AuditedServer) -> tuple[Command, ...]:
         if not context.request.services:
             return ()
