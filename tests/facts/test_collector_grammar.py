@@ -20,27 +20,16 @@ import tree_sitter
 
 from compliance.facts import collector
 from compliance.kinds import KINDS
+from tests.facts.test_collector_script import ALLOWED as script_allow_list
 from tests.psgrammar import ancestors, parse, text, walk
 
 SCRIPT = collector.script()
 ROOT = parse(SCRIPT)
 APSE = "[System.Management.Automation.ActionPreferenceStopException]"
 
-# Commands the script may run besides the Get-* reads (the output folder, exports, messages).
-ALLOWED = {
-    "Export-Clixml",
-    "New-Item",
-    "Join-Path",
-    "Write-Warning",
-    "Write-Host",
-    "Invoke-Command",
-    "Out-File",
-    "Out-Null",
-    "Where-Object",
-    "ForEach-Object",
-    "Save-Facts",  # the script's own function
-    "$Read",  # Save-Facts running its script block (& $Read): each is in this file, and walked here
-}
+# The text-level allow-list, and what only the tree shows as a command: the script's own function,
+# and Save-Facts running its script block (& $Read), each of which is in this file and walked here.
+ALLOWED = script_allow_list | {"Save-Facts", "$Read"}
 
 
 # --- reading the tree -----------------------------------------------------------------------------
