@@ -1,17 +1,29 @@
 """The plan as a remediation script for the Exchange Management Shell (``plan --format ps1``).
 
-For admins who run changes by hand: every change is one line under a comment naming its check,
+For admins who run changes by hand: every change is one command under a comment naming its check,
 ``param([switch]$WhatIf)`` makes ``.\\remediate.ps1 -WhatIf`` a dry run, and the script stops at
-the first error (``$ErrorActionPreference = 'Stop'``) so nothing that depends on a failed change
-runs.
+the first failed change, so nothing that depends on it runs.
+
+Stopping does not rely on the script-level ``$ErrorActionPreference = 'Stop'`` alone. In EMS 2010
+the Exchange cmdlets are implicit-remoting proxy functions that run in their module's scope, where
+a script's preference variable may not reach, so a failure would be a non-terminating error and the
+next change would run. So every command carries ``-ErrorAction Stop`` (the Exchange cmdlet, and for
+a host write both ``Invoke-Command`` and the cmdlet inside its script block, whose remote runspace
+has its own default), and each change is wrapped in ``try { } catch { throw ('<check> (<resource>)
+failed: ' + $_) }``. ``throw``, not ``Write-Error`` and ``exit 1``: under the header's preference
+``Write-Error`` is itself a terminating error, so ``exit`` would never run, and ``exit`` in a
+dot-sourced script or a pasted block closes the admin's EMS window; ``throw`` ends the script in
+PowerShell 2.0 and later whatever the preferences, names the change, and gives exit code 1 under
+``powershell.exe -File``.
 
 Values are never pasted into script text unquoted. Every value is a single-quoted literal, in
 which PowerShell treats FIVE characters as a quote: ``'`` and the typographic U+2018, U+2019,
 U+201A, U+201B (its tokenizer's ``IsSingleQuote``). Each of them is doubled, so no value can end
 its string early; ``$``, backticks, ``;``, ``#`` and newlines mean nothing inside single quotes.
-Comments are built from names too, so line breaks in them are replaced: a comment cannot end
-early either. Registry writes go through ``Invoke-Command -ArgumentList``: the values travel as
-arguments, and the script block is fixed text.
+Comments and the failure message are built from names too, so line breaks and control characters
+in them are replaced: a comment cannot end early either. Registry writes go through
+``Invoke-Command -ArgumentList``: the values travel as arguments, and the script block is fixed
+text.
 """
 
 from __future__ import annotations
@@ -30,9 +42,13 @@ def _comment(text: str) -> str:
     return f"# {comment_text(text)}"
 
 
+# Every command stops on its own error: EMS 2010's proxy commands may not see the script's preference.
+STOP = "-ErrorAction Stop"
+
+
 def _call(command: CommandSpec) -> str:
     _writable(command)
-    return f"{command} -WhatIf:$WhatIf"
+    return f"{command} -WhatIf:$WhatIf {STOP}"
 
 
 def _remote_call(command: CommandSpec) -> list[str]:
@@ -43,9 +59,9 @@ def _remote_call(command: CommandSpec) -> list[str]:
     inner = " ".join(f"-{n} ${_variable(n)}" for n in names)
     values = ", ".join(argument(command.parameters[n]) for n in names)
     return [
-        f"Invoke-Command -ComputerName {quote(command.server or '')} -ScriptBlock {{",
+        f"Invoke-Command -ComputerName {quote(command.server or '')} {STOP} -ScriptBlock {{",
         f"    param({params}, $WhatIfRemote)",
-        f"    {command.cmdlet} {inner} -WhatIf:$WhatIfRemote",
+        f"    {command.cmdlet} {inner} -WhatIf:$WhatIfRemote {STOP}",
         f"}} -ArgumentList {values}, $WhatIf.IsPresent",
     ]
 
@@ -71,7 +87,7 @@ def _variable(parameter: str) -> str:
     return parameter
 
 
-def _step_lines(step: Step, changes: Sequence[Change]) -> list[str]:
+def _step_lines(step: Step, changes: Sequence[Change], target: str | None) -> list[str]:
     lines = []
     for index in step.changes:
         change = changes[index]
@@ -86,6 +102,7 @@ def _step_lines(step: Step, changes: Sequence[Change]) -> list[str]:
     body: list[str] = []
     for command in step.commands:
         body += _remote_call(command) if command.server else [_call(command)]
+    body = _stop_on_failure(body, failure_message([changes[i] for i in step.changes], target))
     if step.needs_created:
         # With -WhatIf the object an earlier step creates does not exist, so this would only fail.
         lines.append("# Needs the object created above; -WhatIf cannot show it before it exists.")
@@ -95,6 +112,31 @@ def _step_lines(step: Step, changes: Sequence[Change]) -> list[str]:
     else:
         lines += body
     return lines
+
+
+def failure_message(changes: Sequence[Change], target: str | None = None) -> str:
+    """What the script says when a step fails, before the error: its checks, by resource, and the
+    inventory target when the plan has one (one script may hold several targets)."""
+    by_resource: dict[str, list[str]] = {}
+    for change in changes:
+        checks = by_resource.setdefault(change.resource, [])
+        if change.check not in checks:
+            checks.append(change.check)
+    named = "; ".join(f"{', '.join(checks)} ({resource})" for resource, checks in by_resource.items())
+    where = f"target {target}: " if target else ""
+    return comment_text(f"{where}{named} failed: ")
+
+
+def _stop_on_failure(body: list[str], message: str) -> list[str]:
+    """The step's commands in ``try``; a failure ends the script with a message naming the change."""
+    return [
+        "try {",
+        *(f"    {line}" for line in body),
+        "}",
+        "catch {",
+        f"    throw ({quote(message)} + $_)",
+        "}",
+    ]
 
 
 def _shown(value: Any) -> str:
@@ -110,8 +152,8 @@ def _restart_lines(plan: Plan) -> list[str]:
     ]
     for server, service in plan.restarts:
         lines.append(
-            f"# Invoke-Command -ComputerName {quote(server)} -ScriptBlock {{ param($Name) "
-            f"Restart-Service -Name $Name }} -ArgumentList {quote(service)}"
+            f"# Invoke-Command -ComputerName {quote(server)} {STOP} -ScriptBlock {{ param($Name) "
+            f"Restart-Service -Name $Name {STOP} }} -ArgumentList {quote(service)}"
         )
     return [comment_text(line) if line.startswith("#") else line for line in lines]
 
@@ -124,7 +166,7 @@ def _plan_lines(plan: Plan) -> list[str]:
     changes = plan.changes
     for step in build_steps(changes):
         lines.append("")
-        lines += _step_lines(step, changes)
+        lines += _step_lines(step, changes, plan.target)
     for finding in plan.findings:
         lines.append(_comment(f"Not changed by this script: {finding.check} {finding.resource}: {finding.message}"))
     for unreadable in plan.unreadable:
@@ -141,6 +183,7 @@ def render_script(plans: Iterable[Plan]) -> str:
         "# uccx-compliance remediation script for the Exchange Management Shell.",
         "# Review every line. Dry run first:  .\\remediate.ps1 -WhatIf",
         "# Each change names its check id; values are single-quoted literals, $null means no limit.",
+        "# The first change that fails stops the script with a message naming it; nothing after it runs.",
         "param([switch]$WhatIf)",
         "$ErrorActionPreference = 'Stop'  # stop at the first failed change: nothing after it runs",
     ]
@@ -148,4 +191,4 @@ def render_script(plans: Iterable[Plan]) -> str:
     return "\n".join(header + body) + "\n"
 
 
-__all__ = ["SINGLE_QUOTES", "argument", "comment_text", "quote", "render_script"]
+__all__ = ["SINGLE_QUOTES", "STOP", "argument", "comment_text", "failure_message", "quote", "render_script"]

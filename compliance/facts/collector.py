@@ -53,7 +53,7 @@ param(
     [string[]]$Server
 )
 
-$CollectorVersion = '1.0.0'
+$CollectorVersion = '1.1.0'
 $CollectedAt = (Get-Date).ToUniversalTime()
 
 # Runs one read and exports what it returned. Any error (including a non-terminating one from an

@@ -54,19 +54,33 @@ class EventLogKind(ResourceKind[list[EventRecord]]):
     Save-Facts "GetWinEvent-$name.xml" "Application log on $name" {
         Invoke-Command -ComputerName $name -ErrorAction Stop -ArgumentList $EventLookbackDays -ScriptBlock {
             param($days)
-            $filter = @{
-                LogName      = 'Application'
-                ProviderName = 'MSExchangeIS', 'MSExchangeTransport'
-                Id           = 9646, 1021
-                StartTime    = (Get-Date).AddDays(-$days)
-            }
-            try {
-                Get-WinEvent -FilterHashtable $filter -ErrorAction Stop
-            }
-            catch {
-                # Get-WinEvent reports "no match" as an error ("No events were found that match the
-                # specified selection criteria"); that is an empty result, anything else is not.
-                if ($_.FullyQualifiedErrorId -notlike 'NoMatchingEventsFound*') { throw }
+            $since = (Get-Date).AddDays(-$days)
+            # Get-WinEvent's own error ids (GetEventCommand.cs) that mean "no such event here": no
+            # match, a provider not registered on this server (MSExchangeIS without the Mailbox
+            # role), a provider that does not write to this log. Anything else fails the read.
+            $noEvents = 'NoMatchingEventsFound', 'NoMatchingProvidersFound', 'LogsAndProvidersDontOverlap'
+            # One query per provider: under -ErrorAction Stop an unregistered provider would
+            # otherwise abort the query for the other one too.
+            foreach ($provider in @('MSExchangeIS', 'MSExchangeTransport')) {
+                $filter = @{
+                    LogName      = 'Application'
+                    ProviderName = $provider
+                    Id           = 9646, 1021
+                    StartTime    = $since
+                }
+                try {
+                    Get-WinEvent -FilterHashtable $filter -ErrorAction Stop
+                }
+                catch {
+                    # PowerShell 2.0 catches an ActionPreferenceStopException whose id may be
+                    # ActionPreferenceStop; its ErrorRecord is the cmdlet's original record.
+                    $record = $_
+                    if ($record.Exception -is [System.Management.Automation.ActionPreferenceStopException]) {
+                        if ($record.Exception.ErrorRecord) { $record = $record.Exception.ErrorRecord }
+                    }
+                    $id = ([string]$record.FullyQualifiedErrorId).Split(',')[0]
+                    if ($noEvents -notcontains $id) { throw }
+                }
             }
         }
     }

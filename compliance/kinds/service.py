@@ -32,8 +32,25 @@ class ServiceKind(ResourceKind[list[ServiceState]]):
     collector = """
     Save-Facts "GetService-$name.xml" "services on $name" {
         Invoke-Command -ComputerName $name -ErrorAction Stop -ScriptBlock {
-            # A role that is not installed has no such service: leave it out rather than fail.
-            Get-Service -Name 'MSExchangeIS', 'MSExchangeIMAP4', 'MSExchangeIMAP4BE' -ErrorAction SilentlyContinue
+            # One name at a time: MSExchangeIMAP4BE exists on 2013+ only, and a role that is not
+            # installed has no service. Get-Service says so with NoServiceFoundForGivenName, which
+            # leaves that name out; any other error (access denied) fails the read rather than
+            # writing a file that reads as "service absent".
+            foreach ($service in @('MSExchangeIS', 'MSExchangeIMAP4', 'MSExchangeIMAP4BE')) {
+                try {
+                    Get-Service -Name $service -ErrorAction Stop
+                }
+                catch {
+                    # PowerShell 2.0 catches an ActionPreferenceStopException whose id may be
+                    # ActionPreferenceStop; its ErrorRecord is the cmdlet's original record.
+                    $record = $_
+                    if ($record.Exception -is [System.Management.Automation.ActionPreferenceStopException]) {
+                        if ($record.Exception.ErrorRecord) { $record = $record.Exception.ErrorRecord }
+                    }
+                    $id = ([string]$record.FullyQualifiedErrorId).Split(',')[0]
+                    if ($id -ne 'NoServiceFoundForGivenName') { throw }
+                }
+            }
         }
     }
 """

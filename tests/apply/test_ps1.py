@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from compliance.apply.ps1 import SINGLE_QUOTES, comment_text, quote, render_script
+from compliance.apply.commands import build_steps
+from compliance.apply.ps1 import SINGLE_QUOTES, STOP, comment_text, failure_message, quote, render_script
 from compliance.pipeline import plan_folder
 from compliance.plan import Action, Change, ChangeKind, Plan
 
@@ -132,28 +133,75 @@ def test_a_hostile_mailbox_name_is_one_argument_in_the_script(name: str) -> None
         arguments = lexed[start + 1 :]
         position = next(i for i, t in enumerate(arguments) if t == ("word", parameter))
         assert arguments[position + 1] == ("string", name)
-        # The rest of the command is the other parameters, then -WhatIf:$WhatIf and the end of the line.
+        # The rest of the command is the other parameters, then -WhatIf:$WhatIf -ErrorAction Stop
+        # and the end of the line.
         rest = arguments[position + 2 :]
         end = next(i for i, t in enumerate(rest) if t[0] == "newline")
-        assert rest[end - 1] == ("word", "-WhatIf:$WhatIf")
-        assert all(kind in ("word", "string") for kind, _ in rest[:end])
-        assert all(value.startswith("-") for kind, value in rest[:end] if kind == "word")
+        assert rest[end - 3 : end] == [("word", "-WhatIf:$WhatIf"), ("word", "-ErrorAction"), ("word", "Stop")]
+        assert all(kind in ("word", "string") for kind, _ in rest[: end - 3])
+        assert all(value.startswith("-") for kind, value in rest[: end - 3] if kind == "word")
 
 
 def test_script_shape() -> None:
     script = render_script([hostile_plan("uccx")])
     lines = script.splitlines()
+    code = [line.strip() for line in lines]
     assert next(line for line in lines if not line.startswith("#")) == "param([switch]$WhatIf)"
-    changes = [line.strip() for line in lines if line.strip().startswith(("Set-", "New-", "Add-"))]
-    assert changes and all(line.endswith(("-WhatIf:$WhatIf", "-WhatIf:$WhatIfRemote")) for line in changes)
-    assert "Set-ImapSettings -Server 'EX01' -MaxConnectionsPerUser '2400' -WhatIf:$WhatIf" in lines
+    changes = [line for line in code if line.startswith(("Set-", "New-", "Add-"))]
+    assert changes and all(
+        line.endswith((f"-WhatIf:$WhatIf {STOP}", f"-WhatIf:$WhatIfRemote {STOP}")) for line in changes
+    )
+    remote = [line for line in code if line.startswith("Invoke-Command")]
+    assert remote and all(line.endswith(f" {STOP} -ScriptBlock {{") for line in remote)
+    assert f"Set-ImapSettings -Server 'EX01' -MaxConnectionsPerUser '2400' -WhatIf:$WhatIf {STOP}" in code
     assert "# UCCX-IMAP-004 (critical): IMAP MaxConnectionsPerUser admits every agent on the one UCCX account" in lines
     assert "-IMAPMaxConcurrency $null" in script
     # The registry value goes to its server as arguments of a fixed script block.
-    i = lines.index("Invoke-Command -ComputerName 'EX01' -ScriptBlock {")
-    assert lines[i + 2].strip().startswith("New-ItemProperty -Path $Path -Name $Name")
-    assert lines[i + 3].startswith("} -ArgumentList 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeIS")
-    assert lines[i + 3].endswith("'204', $WhatIf.IsPresent")
+    i = code.index(f"Invoke-Command -ComputerName 'EX01' {STOP} -ScriptBlock {{")
+    assert code[i + 2].startswith("New-ItemProperty -Path $Path -Name $Name")
+    assert code[i + 2].endswith(f"-WhatIf:$WhatIfRemote {STOP}")
+    assert code[i + 3].startswith("} -ArgumentList 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeIS")
+    assert code[i + 3].endswith("'204', $WhatIf.IsPresent")
+
+
+def test_each_change_stops_the_script_with_a_message_naming_it() -> None:
+    lines = render_script([hostile_plan("uccx")]).splitlines()
+    i = lines.index(f"    Set-ImapSettings -Server 'EX01' -MaxConnectionsPerUser '2400' -WhatIf:$WhatIf {STOP}")
+    assert lines[i - 1 : i + 5] == [
+        "try {",
+        lines[i],
+        "}",
+        "catch {",
+        "    throw ('UCCX-IMAP-004 (IMAP settings on EX01) failed: ' + $_)",
+        "}",
+    ]
+    # Every command of the script is inside such a try: count them against the changes' steps.
+    tries = sum(1 for line in lines if line.strip() == "try {")
+    throws = [line.strip() for line in lines if line.strip().startswith("throw (")]
+    assert tries == len(throws) == len(build_steps(hostile_plan("uccx").changes))
+    # Restarts stay commented out, and carry -ErrorAction Stop for when an admin runs them.
+    restarts = [line for line in lines if "Restart-Service" in line]
+    assert all(line.startswith("# ") and line.count(STOP) == 2 for line in restarts)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_a_hostile_check_or_resource_is_one_literal_in_the_failure_message(value: str) -> None:
+    plan = hostile_plan("uccx")
+    imap = next(c for c in plan.changes if c.kind is ChangeKind.IMAP)
+    plan.changes = [replace(imap, check=value, resource=value)]
+    script = render_script([plan])
+    lexed = tokens(script)
+    at = lexed.index(("word", "throw"))
+    assert lexed[at + 1 : at + 5] == [
+        ("word", "("),
+        ("string", failure_message(plan.changes)),
+        ("word", "+"),
+        ("word", "$_)"),
+    ]
+    # Shown on one line: a line break in a name cannot end the literal's line or start code.
+    message = failure_message(plan.changes)
+    assert "\n" not in message and "\r" not in message
+    assert message == f"{comment_text(value)} ({comment_text(value)}) failed: "
 
 
 def test_the_plan_command_writes_ps1(tmp_path: Path) -> None:
@@ -174,4 +222,4 @@ def test_the_plan_command_writes_ps1(tmp_path: Path) -> None:
         kind=ChangeKind.IMAP,
     )
     plan = Plan("b", "b.yaml", "0" * 64, "test", changes=[change])
-    assert "Set-ImapSettings -Server 'EX01' -MaxConnectionsPerUser '2400' -WhatIf:$WhatIf" in render([plan])
+    assert f"Set-ImapSettings -Server 'EX01' -MaxConnectionsPerUser '2400' -WhatIf:$WhatIf {STOP}" in render([plan])

@@ -4,39 +4,41 @@ The property: for any plan (hypothesis-generated names and values, any text), th
 refuses in one line, exactly when it must (a parameter name its cmdlet does not take, a value
 holding NUL), or writes a script that parses with no ERROR/MISSING node in which every statement is
 one of: the ``param`` block, the ``$ErrorActionPreference`` assignment, the ``if (-not $WhatIf)``
-wrapper, or ONE command on the allow-list with the expected parameters, each value ONE verbatim
-string whose decoded text is the value (or ``$null``/``$true``/``$false``). Every ``#`` line is one
-comment node. The grammar treats only ``'`` as a quote, so the decoder also insists that each of
-PowerShell's five single-quote characters inside a literal is doubled: the real tokenizer ends a
-string at any one of them alone.
+wrapper, or one step: ``try { <commands> } catch { throw ('<message>' + $_) }``, where each command
+is ONE command on the allow-list with the expected parameters, each value ONE verbatim string whose
+decoded text is the value (or ``$null``/``$true``/``$false``), then ``-WhatIf`` and
+``-ErrorAction Stop`` (a host write: on ``Invoke-Command`` and on the cmdlet in its block), and the
+message is ONE verbatim string naming the step's checks. Every ``#`` line is one comment node. The
+grammar treats only ``'`` as a quote, so the decoder also insists that each of PowerShell's five
+single-quote characters inside a literal is doubled: the real tokenizer ends a string at any one
+of them alone.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tree_sitter
-import tree_sitter_powershell
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from compliance import parameters
 from compliance.apply.commands import build_steps
-from compliance.apply.ps1 import render_script
-from compliance.cmdlet import SINGLE_QUOTES, CommandSpec
+from compliance.apply.ps1 import failure_message, render_script
+from compliance.cmdlet import SINGLE_QUOTES, CommandSpec, one_line
 from compliance.errors import InputError
 from compliance.kinds import CHANGE_HANDLERS
 from compliance.pipeline import plan_folder
 from compliance.plan import Action, Change, ChangeKind, Finding, Plan, Unreadable
 from compliance.reporters.ps1 import render
+from tests.psgrammar import PARSER, parse, text, walk
 
 ROOT = Path(__file__).resolve().parents[2]
-PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 
 # The cmdlets a remediation script may run: what the kinds send forward (not their Remove- undo),
 # and Invoke-Command for host writes.
@@ -50,23 +52,6 @@ HEADER_ASSIGNMENT = "$ErrorActionPreference = 'Stop'"
 
 
 # --- the decoder ----------------------------------------------------------------------------------
-
-
-def parse(script: str) -> tree_sitter.Node:
-    tree = PARSER.parse(script.encode("utf-8"))
-    bad = [n for n in walk(tree.root_node) if n.type == "ERROR" or n.is_error or n.is_missing]
-    assert not bad, f"parse errors at {[n.start_point for n in bad]}"
-    return tree.root_node
-
-
-def walk(node: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
-    yield node
-    for child in node.children:
-        yield from walk(child)
-
-
-def text(node: tree_sitter.Node) -> str:
-    return (node.text or b"").decode("utf-8")
 
 
 def only(node: tree_sitter.Node, *types: str) -> tree_sitter.Node:
@@ -114,6 +99,7 @@ class Parsed:
     cmdlet: str
     parameters: list[tuple[str, Any]]
     guarded: bool  # inside ``if (-not $WhatIf) { }``
+    message: str = ""  # what the step's catch throws, before the error
 
 
 def command_of(statement: tree_sitter.Node) -> tree_sitter.Node:
@@ -144,21 +130,31 @@ def arguments(command: tree_sitter.Node) -> tuple[str, list[tuple[str, tree_sitt
     return text(name), pairs
 
 
+def stops(pairs: list[tuple[str, tree_sitter.Node]]) -> list[tuple[str, tree_sitter.Node]]:
+    """The pairs before the last one, which must be ``-ErrorAction Stop``."""
+    assert pairs and pairs[-1][0] == "ErrorAction", [n for n, _ in pairs]
+    assert pairs[-1][1].type == "generic_token" and text(pairs[-1][1]) == "Stop", text(pairs[-1][1])
+    return pairs[:-1]
+
+
 def simple_command(statement: tree_sitter.Node, guarded: bool) -> Parsed:
     cmdlet, pairs = arguments(command_of(statement))
     assert cmdlet in ALLOWED, cmdlet
     if cmdlet == "Invoke-Command":
         return remote_command(pairs, guarded)
+    pairs = stops(pairs)
     assert [n for n, _ in pairs][-1] == "WhatIf" and value(pairs[-1][1]) == Variable("$WhatIf")
     return Parsed(cmdlet, [(n, value(v)) for n, v in pairs[:-1]], guarded)
 
 
 def remote_command(pairs: list[tuple[str, tree_sitter.Node]], guarded: bool) -> Parsed:
-    """``Invoke-Command -ComputerName 'S' -ScriptBlock { param($A, ..., $WhatIfRemote) Cmd -A $A ...
-    -WhatIf:$WhatIfRemote } -ArgumentList 'a', ..., $WhatIf.IsPresent``: the values only as arguments."""
-    assert [n for n, _ in pairs] == ["ComputerName", "ScriptBlock", "ArgumentList"]
+    """``Invoke-Command -ComputerName 'S' -ErrorAction Stop -ScriptBlock { param($A, ..., $WhatIfRemote)
+    Cmd -A $A ... -WhatIf:$WhatIfRemote -ErrorAction Stop } -ArgumentList 'a', ..., $WhatIf.IsPresent``:
+    the values only as arguments."""
+    assert [n for n, _ in pairs] == ["ComputerName", "ErrorAction", "ScriptBlock", "ArgumentList"]
+    stops(pairs[:2])
     server = value(pairs[0][1])
-    block = only(only(pairs[1][1], "unary_expression"), "script_block_expression")
+    block = only(only(pairs[2][1], "unary_expression"), "script_block_expression")
     script = only(block, "script_block")
     param_block, body = script.named_children
     assert param_block.type == "param_block" and body.type == "script_block_body"
@@ -167,11 +163,11 @@ def remote_command(pairs: list[tuple[str, tree_sitter.Node]], guarded: bool) -> 
     [inner] = only(body, "statement_list").named_children
     cmdlet, inner_pairs = arguments(command_of(inner))
     assert cmdlet in ALLOWED and cmdlet != "Invoke-Command", cmdlet
-    assert [(n, value(v)) for n, v in inner_pairs] == [
+    assert [(n, value(v)) for n, v in stops(inner_pairs)] == [
         *((name[1:], Variable(name)) for name in names[:-1]),
         ("WhatIf", Variable("$WhatIfRemote")),
     ]
-    items = pairs[2][1]
+    items = pairs[3][1]
     assert items.type == "array_literal_expression"
     values = [child for child in items.named_children]
     last = only(values[-1], "member_access")
@@ -179,6 +175,32 @@ def remote_command(pairs: list[tuple[str, tree_sitter.Node]], guarded: bool) -> 
     assert len(values) - 1 == len(names) - 1
     decoded = [value(v) for v in values[:-1]]
     return Parsed(f"[{server}] {cmdlet}", list(zip((n[1:] for n in names[:-1]), decoded, strict=True)), guarded)
+
+
+def failure_throw(clause: tree_sitter.Node) -> str:
+    """``catch { throw ('<message>' + $_) }``: a bare catch whose one statement throws ONE verbatim
+    string joined to the error. Returns the decoded message."""
+    assert clause.type == "catch_clause"
+    block = only(clause, "statement_block")  # no catch type list: every error stops the script
+    statement = only(only(block, "statement_list"), "flow_control_statement")
+    literals = [n for n in walk(statement) if n.type == "string_literal"]
+    assert len(literals) == 1, [text(n) for n in literals]
+    literal = literals[0]
+    assert [text(n) for n in walk(statement) if n.type == "variable"] == ["$_"]
+    assert text(statement) == f"throw ({text(literal)} + $_)", text(statement)
+    return decode_literal(literal)
+
+
+def step(statement: tree_sitter.Node, guarded: bool) -> list[Parsed]:
+    """``try { <commands> } catch { throw (...) }``: the commands, each with the step's message."""
+    assert statement.type == "try_statement", statement.type
+    parts = statement.named_children  # no finally: nothing runs after a failed change
+    assert [c.type for c in parts] == ["statement_block", "catch_clauses"], [c.type for c in parts]
+    block, clauses = parts
+    message = failure_throw(only(clauses, "catch_clause"))
+    commands = [c for c in only(block, "statement_list").named_children if c.type != "comment"]
+    assert commands, "an empty try"
+    return [replace(simple_command(c, guarded), message=message) for c in commands]
 
 
 def statements(script: str) -> list[Parsed]:
@@ -218,7 +240,7 @@ def statements(script: str) -> list[Parsed]:
                 assert text(condition[0]) == "-not $WhatIf"
                 for inner in only(condition[1], "statement_list").named_children:
                     if inner.type != "comment":
-                        parsed.append(simple_command(inner, guarded=True))
+                        parsed += step(inner, guarded=True)
                 continue
             if not header_seen:
                 header_seen = True
@@ -228,7 +250,7 @@ def statements(script: str) -> list[Parsed]:
                 assert [text(n) for n in leaves if n.type != "comment"] == ["$ErrorActionPreference", "=", "'Stop'"]
                 assert [n.type for n in leaves if n.type == "comment"] == ["comment"]
                 continue
-            parsed.append(simple_command(statement, guarded=False))
+            parsed += step(statement, guarded=False)
     assert header_seen
     return parsed
 
@@ -245,15 +267,21 @@ def shown(value: Any) -> Any:
 def expected(plans: list[Plan]) -> list[Parsed]:
     out = []
     for plan in plans:
-        for step in build_steps(plan.changes):
-            for command in step.commands:
-                out.append(expected_command(command, step.needs_created))
+        for built in build_steps(plan.changes):
+            changes = [plan.changes[i] for i in built.changes]
+            message = failure_message(changes, plan.target)
+            # The message names every check of the step, and the target, as they read on one line.
+            for change in changes:
+                assert one_line(change.check) in message and one_line(change.resource) in message
+            assert one_line(plan.target or "") in message and message.endswith(" failed: ")
+            for command in built.commands:
+                out.append(expected_command(command, built.needs_created, message))
     return out
 
 
-def expected_command(command: CommandSpec, guarded: bool) -> Parsed:
+def expected_command(command: CommandSpec, guarded: bool, message: str) -> Parsed:
     cmdlet = f"[{command.server}] {command.cmdlet}" if command.server else command.cmdlet
-    return Parsed(cmdlet, [(n, shown(v)) for n, v in command.parameters.items()], guarded)
+    return Parsed(cmdlet, [(n, shown(v)) for n, v in command.parameters.items()], guarded, message)
 
 
 def assert_script_says_what_the_plan_says(plans: list[Plan]) -> str:
@@ -289,21 +317,69 @@ def test_the_defaults_script_has_every_kind_of_statement() -> None:
     assert any(p.guarded for p in parsed) and any(not p.guarded for p in parsed)
     imap = next(p for p in parsed if p.cmdlet == "Set-ImapSettings")
     assert imap.parameters == [("Server", "EX01"), ("MaxConnections", "2400")]
+    # Each step stops the script with its own message: the check and the resource it changes.
+    assert imap.message == "UCCX-IMAP-003 (IMAP settings on EX01) failed: "
+    store = next(p for p in parsed if p.cmdlet == "[EX01] New-ItemProperty")
+    assert store.message == "UCCX-STORE-001 (registry on EX01) failed: "
+    merged = next(p for p in parsed if p.cmdlet == "Set-ThrottlingPolicy")
+    assert merged.message.startswith("UCCX-THR-001, UCCX-THR-002, ") and merged.message.endswith(
+        " (throttling policy UCCX) failed: "
+    )
 
 
-def test_the_checker_rejects_what_it_must() -> None:
-    """The decoder is not a rubber stamp: injected code, an undoubled typographic quote and a
-    comment that ends early all fail it."""
+def wrapped(command: str, catch: str = "throw ('X (y) failed: ' + $_)") -> str:
+    return f"try {{\n    {command}\n}}\ncatch {{\n    {catch}\n}}\n"
+
+
+GOOD_STEP = "Set-Mailbox -Identity 'x' -WhatIf:$WhatIf -ErrorAction Stop"
+GOOD_REMOTE = (
+    "Invoke-Command -ComputerName 'EX01' -ErrorAction Stop -ScriptBlock {\n"
+    "    param($Path, $WhatIfRemote)\n"
+    "    New-ItemProperty -Path $Path -WhatIf:$WhatIfRemote -ErrorAction Stop\n"
+    "} -ArgumentList 'p', $WhatIf.IsPresent"
+)
+
+
+def test_the_checker_accepts_the_shapes_it_rejects_the_neighbours_of() -> None:
     good = render_script([Plan("b", "b.yaml", "0" * 64, "s")])
-    for bad in (
-        good + "Set-Mailbox -Identity 'x' -WhatIf:$WhatIf; Remove-Mailbox -Identity 'ceo'\n",
-        good + "Set-Mailbox -Identity 'a\u2019; Remove-Mailbox ceo; \u2018' -WhatIf:$WhatIf\n",
-        good + "# a comment\nRemove-Mailbox -Identity 'ceo'\n",
-        good + "Set-Mailbox -Identity ('x' + 'y') -WhatIf:$WhatIf\n",
-        good + "Set-Mailbox -Identity 'x\0' -WhatIf:$WhatIf\n",
-    ):
-        with pytest.raises(AssertionError):
-            statements(bad)
+    assert statements(good + wrapped(GOOD_STEP)) == [
+        Parsed("Set-Mailbox", [("Identity", "x")], False, "X (y) failed: ")
+    ]
+    assert statements(good + wrapped(GOOD_REMOTE))[0].parameters == [("Path", "p")]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        # Injected code, an undoubled typographic quote, a comment that ends early, an expression, NUL.
+        wrapped("Set-Mailbox -Identity 'x' -WhatIf:$WhatIf -ErrorAction Stop; Remove-Mailbox -Identity 'ceo'"),
+        wrapped("Set-Mailbox -Identity 'a\u2019; Remove-Mailbox ceo; \u2018' -WhatIf:$WhatIf -ErrorAction Stop"),
+        "# a comment\nRemove-Mailbox -Identity 'ceo'\n",
+        wrapped("Set-Mailbox -Identity ('x' + 'y') -WhatIf:$WhatIf -ErrorAction Stop"),
+        wrapped("Set-Mailbox -Identity 'x\0' -WhatIf:$WhatIf -ErrorAction Stop"),
+        # A change outside try/catch, without -ErrorAction Stop, or with another action.
+        GOOD_STEP + "\n",
+        wrapped("Set-Mailbox -Identity 'x' -WhatIf:$WhatIf"),
+        wrapped("Set-Mailbox -Identity 'x' -WhatIf:$WhatIf -ErrorAction Continue"),
+        wrapped("Set-Mailbox -Identity 'x' -WhatIf:$WhatIf -ErrorAction $ErrorActionPreference"),
+        wrapped(GOOD_REMOTE.replace(" -ErrorAction Stop -ScriptBlock", " -ScriptBlock")),
+        wrapped(GOOD_REMOTE.replace(" -WhatIf:$WhatIfRemote -ErrorAction Stop", " -WhatIf:$WhatIfRemote")),
+        # A catch that swallows, goes on, writes instead of stopping, or builds its message from code.
+        wrapped(GOOD_STEP, catch=""),
+        wrapped(GOOD_STEP, catch="Write-Warning ('X failed: ' + $_)"),
+        wrapped(GOOD_STEP, catch="throw ('X failed: ' + $_); Remove-Mailbox -Identity 'ceo'"),
+        wrapped(GOOD_STEP, catch="throw ('X ' + $(Remove-Mailbox -Identity 'ceo') + $_)"),
+        wrapped(GOOD_STEP, catch='throw ("X $env:USERNAME failed: " + $_)'),
+        wrapped(GOOD_STEP, catch="throw ('X \u2019 failed: ' + $_)"),
+        wrapped(GOOD_STEP).replace("catch {", "catch [System.Exception] {"),
+        wrapped(GOOD_STEP) + "finally {\n    Remove-Mailbox -Identity 'ceo'\n}\n",
+    ],
+)
+def test_the_checker_rejects_what_it_must(bad: str) -> None:
+    """The decoder is not a rubber stamp: each of these is one small step from the real shape."""
+    good = render_script([Plan("b", "b.yaml", "0" * 64, "s")])
+    with pytest.raises(AssertionError):
+        statements(good + bad)
 
 
 # --- the property -------------------------------------------------------------------------------

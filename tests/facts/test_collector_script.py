@@ -113,8 +113,8 @@ def test_parameters_and_no_match_handling() -> None:
     assert re.search(r"\[Parameter\(Mandatory = \$true\)\]\s*\[string\]\$UccxMailbox", SCRIPT)
     assert re.search(r"\[int\]\$EventLookbackDays = 7", SCRIPT)
     assert "[string[]]$Server" in SCRIPT and "$OutputPath = (Join-Path" in SCRIPT
-    # Get-WinEvent's "no events" error becomes an empty file; anything else is rethrown.
-    assert "NoMatchingEventsFound" in SCRIPT and "{ throw }" in SCRIPT
+    # Get-WinEvent's "no events" and "no such provider here" errors are empty; anything else is rethrown.
+    assert "NoMatchingEventsFound" in SCRIPT and "NoMatchingProvidersFound" in SCRIPT and "{ throw }" in SCRIPT
 
 
 def test_braces_and_parentheses_are_balanced() -> None:
