@@ -18,6 +18,7 @@ from typing import Any
 
 from compliance.baseline import LoadedBaseline, load_baseline
 from compliance.checks.engine import evaluate
+from compliance.checks.restarts import ApplyRecords
 from compliance.errors import InputError
 from compliance.facts import offline
 from compliance.facts.collection import CollectionRequest, RawFacts
@@ -119,7 +120,7 @@ def read(source: Source) -> Facts:
 
 
 def plan(loaded: LoadedBaseline, facts: Facts, *, target: str | None = None) -> Plan:
-    result = evaluate(loaded, facts)
+    result = evaluate(loaded, facts, ApplyRecords.of_target(target))  # apply's change times: restart pending
     result.target = target
     return result
 
