@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from compliance import pipeline
-from compliance.apply import DEFAULT_AUDIT_LOG, DEFAULT_BACKUP_DIR
+from compliance.apply import DEFAULT_AUDIT_LOG, DEFAULT_BACKUP_DIR, state
 from compliance.apply import backup as backups
-from compliance.apply import state
 from compliance.apply.auditlog import AuditLog, AuditResult
 from compliance.apply.commands import build_steps
 from compliance.apply.executor import Outcome, Runner, Sent, StepOutcome, run_steps

@@ -86,7 +86,7 @@ def _before_restart(event: EventRecord, rule: EventLogRule, rules: Rules, gate: 
     if gate is None or event.time is None:
         return False
     for fix in (r for r in rules.registry_values if r.id in rule.fixed_by and r.restart_service):
-        effect = gate.effect(event.server, fix.id, (fix.restart_service,))
+        effect = gate.effect(event.server, fix.id, (fix.restart_service or "",))
         if effect.changed is None:
             continue
         if effect.since is not None:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from compliance.cmdlet import Command
