@@ -21,6 +21,7 @@ from compliance import resources
 from compliance.baseline import LoadedBaseline, load_baseline
 from compliance.baseline.versions import Shipped, dotted, shipped_baselines, shipped_for
 from compliance.checks.engine import evaluate
+from compliance.checks.restarts import ApplyRecords
 from compliance.errors import ComplianceError, InputError, UnreachableError
 from compliance.facts import offline
 from compliance.facts.collection import CollectionRequest, RawFacts
@@ -123,7 +124,7 @@ def read(source: Source) -> Facts:
 
 
 def plan(loaded: LoadedBaseline, facts: Facts, *, target: str | None = None) -> Plan:
-    result = evaluate(loaded, facts)
+    result = evaluate(loaded, facts, ApplyRecords.of_target(target))  # apply's change times: restart pending
     result.target = target
     return result
 

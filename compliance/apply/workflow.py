@@ -15,14 +15,16 @@ each change's live value is comes from its resource kind (``compliance.kinds``).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from compliance import pipeline
-from compliance.apply import DEFAULT_AUDIT_LOG, DEFAULT_BACKUP_DIR
+from compliance.apply import DEFAULT_AUDIT_LOG, DEFAULT_BACKUP_DIR, state
 from compliance.apply import backup as backups
 from compliance.apply.auditlog import AuditLog, AuditResult
 from compliance.apply.commands import build_steps
@@ -34,8 +36,9 @@ from compliance.errors import InputError, StalePlanError, UnreachableError
 from compliance.facts.model import Facts
 from compliance.facts.values import same_value
 from compliance.inventory import Target, load_inventory
-from compliance.kinds import handler
-from compliance.kinds.base import Observed
+from compliance.kinds import handler, service_start
+from compliance.kinds.base import FactError, Observed
+from compliance.kinds.service_start import ServiceStart
 from compliance.plan import Change, ChangeKind
 
 Say = Callable[[str], None]
@@ -50,6 +53,9 @@ class Options:
     only: tuple[str, ...] = ()  # --target CHECK_OR_RESOURCE
     allow_insecure_transport: bool = False
     inventory: Path | None = None  # --inventory with a saved plan: the plan must name this file
+    state_dir: Path | None = None  # --state-dir; None: $UCCX_COMPLIANCE_STATE_DIR or beside the audit log
+    restart_wait: float = 120.0  # --restart-wait: seconds a restarted service has to report Running
+    restart_poll: float = 1.0  # seconds between re-reads while waiting
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,10 +75,11 @@ class TargetResult:
     what_if: list[str] = field(default_factory=list)
     restarts_done: list[tuple[str, str]] = field(default_factory=list)
     restarts_pending: list[tuple[str, str]] = field(default_factory=list)
+    restarts_failed: list[tuple[str, str, str]] = field(default_factory=list)  # server, service, why
 
     @property
     def failed(self) -> bool:
-        return any(c.result in (Outcome.FAILED, Outcome.MISMATCH) for c in self.changes)
+        return bool(self.restarts_failed) or any(c.result in (Outcome.FAILED, Outcome.MISMATCH) for c in self.changes)
 
 
 @dataclass
@@ -284,7 +291,9 @@ def apply_target(
     steps = build_steps(changes)
     result = TargetResult(target=plan.target.name)
     record: backups.Backup | None = None
+    state_file = state.state_path(state.state_dir(options.state_dir, options.audit_log), plan.target.name)
     if not options.dry_run:
+        state.load(state_file)  # a damaged state file stops the run before anything is sent
         entries = [backups.BackupEntry(change=c, old=c.current, new=c.desired) for c in changes]
         record = backups.write_new_backup(
             options.backup_dir,
@@ -303,6 +312,8 @@ def apply_target(
 
         def on_outcome(outcome: StepOutcome) -> None:
             _record_step(outcome, changes, result, record, audit, say)
+            if outcome.result is Outcome.APPLIED:
+                _record_change_times(state_file, plan.target.name, [changes[i] for i in outcome.step.changes])
 
         outcomes = run_steps(send, steps, dry_run=options.dry_run, on_outcome=on_outcome)
         if options.dry_run:
@@ -314,7 +325,7 @@ def apply_target(
         verify(connection, [(c, c.current, c.desired) for c in applied], result, audit)
         restarts = _restarts(applied)
         if options.restart_services and not result.failed:
-            _restart(runner, restarts, result, audit, say)
+            _restart(runner, restarts, result, audit, say, options)
         else:
             result.restarts_pending = restarts
     return result
@@ -403,28 +414,101 @@ def _restarts(applied: Sequence[Change]) -> list[tuple[str, str]]:
     return sorted({(c.server or "", svc) for c in applied for svc in c.requires_restart})
 
 
+def _record_change_times(path: Path, target: str, applied: Sequence[Change]) -> None:
+    """When each applied change that needs a restart was made, for plan's restart-pending check.
+
+    Taken when the step returned, so never before the value was written; written at once, so a
+    run that stops later still leaves the record (compliance.apply.state).
+    """
+    now = datetime.datetime.now(datetime.timezone.utc)
+    records = [
+        state.ChangeRecord(c.server or "", c.check, c.setting, c.requires_restart, now)
+        for c in applied
+        if c.requires_restart
+    ]
+    if records:
+        state.record(path, target, records)
+
+
+def service_starts(runner: Runner, server: str, services: Sequence[str]) -> list[ServiceStart]:
+    """``services`` on ``server`` as the service_start kind reads them; ``FactError`` when unreadable."""
+    from compliance.remoting.convert import from_pypsrp
+
+    kind = service_start.KIND
+    objects: list[Any] = []
+    for reads in (kind.service_reads(services), None):
+        for command in reads if reads is not None else kind.process_reads(objects):
+            sent = runner.send(CommandSpec(host_endpoint(server), command.cmdlet, dict(command.parameters)))
+            if sent.error:
+                raise FactError(sent.error)
+            objects += [from_pypsrp(o) for o in sent.output]
+    return kind.parse(objects, server)
+
+
 def _restart(
-    runner: Runner, restarts: Sequence[tuple[str, str]], result: TargetResult, audit: AuditLog, say: Say
+    runner: Runner,
+    restarts: Sequence[tuple[str, str]],
+    result: TargetResult,
+    audit: AuditLog,
+    say: Say,
+    options: Options,
 ) -> None:
+    """Each (server, service) once, after every change: restart, wait for Running, check the start moved."""
     for server, service in restarts:
-        sent = runner.send(CommandSpec(host_endpoint(server), "Restart-Service", {"Name": service}))
         resource = f"service {service} on {server}"
+        try:
+            before = _start_of(service_starts(runner, server, [service]), service)
+        except FactError as exc:
+            before = None
+            say(f"warning: start time of {service} on {server} before the restart not read: {exc}")
+        sent = runner.send(CommandSpec(host_endpoint(server), "Restart-Service", {"Name": service}))
+        failure = sent.error or _wait_running(runner, server, service, before, options)
         audit.record(
             result.target,
             None,
-            old=None,
+            old=None if before is None else before.isoformat(),
             new="restarted",
-            result=AuditResult.FAILED if sent.error else AuditResult.APPLIED,
-            message=sent.error,
+            result=AuditResult.FAILED if failure else AuditResult.APPLIED,
+            message=failure,
             resource=resource,
             setting="Restart-Service",
         )
-        if sent.error:
-            say(f"FAILED: Restart-Service {service} on {server}: {sent.error}")
+        if failure:
+            say(f"FAILED: Restart-Service {service} on {server}: {failure}")
+            result.restarts_failed.append((server, service, failure))
             result.restarts_pending.append((server, service))
         else:
             say(f"restarted {service} on {server}")
             result.restarts_done.append((server, service))
+
+
+def _start_of(starts: Sequence[ServiceStart], service: str) -> datetime.datetime | None:
+    found = next((s for s in starts if s.name.casefold() == service.casefold()), None)
+    return found.started if found is not None and found.state.casefold() == "running" else None
+
+
+def _wait_running(
+    runner: Runner, server: str, service: str, before: datetime.datetime | None, options: Options
+) -> str | None:
+    """None once ``service`` reports Running with a start later than ``before``; else why not."""
+    deadline = time.monotonic() + options.restart_wait
+    seen = "not read"
+    while True:
+        try:
+            starts = service_starts(runner, server, [service])
+            found = next((s for s in starts if s.name.casefold() == service.casefold()), None)
+            started = _start_of(starts, service)
+            seen = f"State {found.state if found else 'absent'}" + (
+                f", up since {started.isoformat()}" if started else ""
+            )
+            if started is not None and (before is None or started > before):
+                return None
+        except FactError as exc:
+            seen = f"start time not read: {exc}"
+        if time.monotonic() >= deadline:
+            moved = "" if before is None else f"; before the restart it was up since {before.isoformat()}"
+            return f"did not report Running with a new start time within {options.restart_wait:g} s ({seen}{moved})"
+        time.sleep(options.restart_poll)
 
 
 def apply_saved(saved: SavedPlan, options: Options, say: Say) -> list[TargetResult]:
@@ -457,6 +541,9 @@ def failure_summary(results: Sequence[TargetResult]) -> str | None:
                 f"{result.target}: {first.change.check} on {first.change.resource} failed: {first.message}; "
                 f"{applied} applied, {len(failed)} failed, {skipped} not attempted{backup}"
             )
+        if result.restarts_failed:
+            server, service, why = result.restarts_failed[0]
+            return f"{result.target}: restart of {service} on {server} failed: {why}"
         if mismatched:
             first = mismatched[0]
             return (

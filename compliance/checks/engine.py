@@ -12,6 +12,7 @@ from compliance.checks.connectors import check_receive_connectors
 from compliance.checks.events import check_event_log
 from compliance.checks.host import check_registry_value
 from compliance.checks.imap import check_imap
+from compliance.checks.restarts import NO_TARGET, ApplyRecords, RestartGate
 from compliance.checks.throttling import check_mailbox_policy, check_throttling_policy
 from compliance.errors import InputError
 from compliance.facts.model import Facts
@@ -45,7 +46,8 @@ def wrong_version(baseline: str, wanted: VersionRange, server: str, version: Ser
     )
 
 
-def evaluate(loaded: LoadedBaseline, facts: Facts) -> Plan:
+def evaluate(loaded: LoadedBaseline, facts: Facts, records: ApplyRecords = NO_TARGET) -> Plan:
+    """Every check of ``loaded`` against ``facts``; ``records`` are apply's change times (restart pending)."""
     plan = Plan(
         baseline=loaded.name,
         baseline_path=str(loaded.path),
@@ -55,18 +57,19 @@ def evaluate(loaded: LoadedBaseline, facts: Facts) -> Plan:
     )
     check_versions(loaded, facts, plan)
     rules = loaded.baseline.rules
+    gate = RestartGate(facts, records)
     results: list[Iterable[Result | SelectorMatch]] = []
     if rules.imap_settings:
-        results.append(check_imap(rules.imap_settings, facts))
+        results.append(check_imap(rules.imap_settings, facts, gate))
     if rules.receive_connectors:
         results.append(check_receive_connectors(rules.receive_connectors, facts))
     if rules.throttling_policy:
         results.append(check_throttling_policy(rules.throttling_policy, facts))
     if rules.mailbox_policy:
         results.append(check_mailbox_policy(rules.mailbox_policy, facts))
-    results += [check_registry_value(rule, facts) for rule in rules.registry_values]
+    results += [check_registry_value(rule, facts, gate) for rule in rules.registry_values]
     results += [check_ad_permission(rule, facts) for rule in rules.ad_permissions]
-    results += [check_event_log(rule, facts, rules) for rule in rules.event_log]
+    results += [check_event_log(rule, facts, rules, gate) for rule in rules.event_log]
     for batch in results:
         for result in batch:
             if isinstance(result, SelectorMatch):

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from compliance.baseline.model import EventLogRule, Rules
 from compliance.checks.eventfix import before_fix
 from compliance.checks.host import servers_with_role
+from compliance.checks.restarts import RestartGate
 from compliance.facts.model import Facts, server_file
 from compliance.facts.offline import COLLECTED_AT, COLLECTION_INFO
 from compliance.kinds import event_log, exchange_server
@@ -74,7 +75,31 @@ def describe(records: list[EventRecord]) -> str:
     return text
 
 
-def check_event_log(rule: EventLogRule, facts: Facts, rules: Rules) -> Iterator[Result]:
+def _before_restart(event: EventRecord, rule: EventLogRule, rules: Rules, gate: RestartGate | None) -> bool:
+    """Logged after its fix was set but before the service restarted onto it: current, not history.
+
+    An event at the old limit is history only once the fix is in effect: logged before the
+    service started onto the changed value. While the restart is pending, every event logged
+    since the change is current. Unknown change time: ``before_fix`` alone decides (the restart
+    check of the fix is then unreadable, so the verdict cannot be compliant anyway).
+    """
+    if gate is None or event.time is None:
+        return False
+    for fix in (r for r in rules.registry_values if r.id in rule.fixed_by and r.restart_service):
+        effect = gate.effect(event.server, fix.id, (fix.restart_service or "",))
+        if effect.changed is None:
+            continue
+        if effect.since is not None:
+            if _event_time(event) >= effect.since:
+                return True
+        elif _event_time(event) >= effect.changed:
+            return True
+    return False
+
+
+def check_event_log(
+    rule: EventLogRule, facts: Facts, rules: Rules, gate: RestartGate | None = None
+) -> Iterator[Result]:
     servers = servers_with_role(facts, rule.role)
     if servers is None:
         reason = facts.of(exchange_server.KIND).reason
@@ -88,7 +113,11 @@ def check_event_log(rule: EventLogRule, facts: Facts, rules: Rules) -> Iterator[
             continue
         try:
             window = in_window(records, rule, facts.collected_at)
-            history = [e for e in window if before_fix(rules, rule.fixed_by, facts, e)]
+            history = [
+                e
+                for e in window
+                if before_fix(rules, rule.fixed_by, facts, e) and not _before_restart(e, rule, rules, gate)
+            ]
             hits = [e for e in window if e not in history]
             described = (describe(history), describe(hits))
         except TimeWindowError as exc:

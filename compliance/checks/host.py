@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from compliance.baseline.model import RegistryValueRule
 from compliance.checks.compare import desired_value, meets, requirement
+from compliance.checks.restarts import RestartGate
 from compliance.facts.model import Facts
 from compliance.kinds import exchange_server, registry_value
 from compliance.kinds.exchange_server import ExchangeServer
@@ -18,7 +19,7 @@ def servers_with_role(facts: Facts, role: str) -> list[ExchangeServer] | None:
     return None if servers is None else [s for s in servers if s.has_role(role)]
 
 
-def check_registry_value(rule: RegistryValueRule, facts: Facts) -> Iterator[Result]:
+def check_registry_value(rule: RegistryValueRule, facts: Facts, gate: RestartGate | None = None) -> Iterator[Result]:
     servers = servers_with_role(facts, rule.role)
     if servers is None:
         reason = facts.of(exchange_server.KIND).reason
@@ -37,7 +38,11 @@ def check_registry_value(rule: RegistryValueRule, facts: Facts) -> Iterator[Resu
         if meets(rule, current):
             shown = "absent" if current is None else current.shown
             evidence = f"{rule.path}\\{rule.name} is {shown} ({wanted})"
-            yield Compliant(check=rule.id, title=rule.title, resource=resource, evidence=evidence)
+            found = Compliant(check=rule.id, title=rule.title, resource=resource, evidence=evidence)
+            # No Exchange evidence of when: a key's last write time needs P/Invoke on PowerShell 2.0.
+            yield (
+                gate.judge(found, server=server.name, services=restart, severity=rule.severity.value) if gate else found
+            )
             continue
         if current is not None and rule.type == "DWord" and not isinstance(current.value, int):
             wanted += f" (DWORD; found {type(current.shown).__name__} {current.shown!r})"

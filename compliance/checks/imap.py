@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compliance.baseline.model import ImapRules
+from compliance.checks.restarts import RestartGate, when_changed
 from compliance.checks.settings import check_setting
 from compliance.facts.model import Facts
 from compliance.facts.values import same_name
@@ -12,7 +13,7 @@ from compliance.kinds import exchange_server, imap_settings
 from compliance.plan import ChangeKind, Result, Unreadable
 
 
-def check_imap(rules: ImapRules, facts: Facts) -> Iterator[Result]:
+def check_imap(rules: ImapRules, facts: Facts, gate: RestartGate | None = None) -> Iterator[Result]:
     reading = facts.of(imap_settings.KIND)
     if (found := reading.get()) is None:
         for check in rules.checks:
@@ -31,7 +32,7 @@ def check_imap(rules: ImapRules, facts: Facts) -> Iterator[Result]:
                 why = f"{imap_settings.KIND.cmdlet} returned nothing for {server}"
                 yield Unreadable(check=check.id, resource=resource, reason=why)
                 continue
-            yield check_setting(
+            result = check_setting(
                 check,
                 imap.settings,
                 resource=resource,
@@ -40,3 +41,15 @@ def check_imap(rules: ImapRules, facts: Facts) -> Iterator[Result]:
                 restart=tuple(rules.restart_services),
                 kind=ChangeKind.IMAP,
             )
+            if gate is not None:
+                # Exchange's own evidence of the last change: WhenChangedUTC of the settings object.
+                changed = when_changed(imap.settings.get("WhenChangedUTC"))
+                result = gate.judge(
+                    result,
+                    server=server,
+                    services=tuple(rules.restart_services),
+                    severity=check.severity.value,
+                    evidence=changed,
+                    evidence_name="WhenChangedUTC of the IMAP settings",
+                )
+            yield result

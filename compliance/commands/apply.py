@@ -53,6 +53,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="restart the services the changes need (IMAP4, Information Store) after a clean run",
     )
+    parser.add_argument(
+        "--restart-wait",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="with --restart-services: how long a restarted service has to report Running with a new "
+        "start time before the restart counts as failed (default: 120)",
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="where apply records when each restart-dependent setting changed, per target "
+        "(default: $UCCX_COMPLIANCE_STATE_DIR, else state/ beside the audit log); plan reads it",
+    )
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -99,6 +114,8 @@ def options(args: argparse.Namespace) -> Options:
         only=tuple(getattr(args, "only", ())),
         allow_insecure_transport=args.allow_insecure_transport,
         inventory=getattr(args, "inventory", None),
+        state_dir=getattr(args, "state_dir", None),
+        restart_wait=max(0.0, getattr(args, "restart_wait", 120.0)),
     )
 
 
@@ -202,6 +219,7 @@ def result_dict(results: list[TargetResult], dry_run: bool) -> dict[str, Any]:
                 "what_if": r.what_if,
                 "restarts_done": [{"server": s, "service": v} for s, v in r.restarts_done],
                 "restarts_pending": [{"server": s, "service": v} for s, v in r.restarts_pending],
+                "restarts_failed": [{"server": s, "service": v, "message": m} for s, v, m in r.restarts_failed],
             }
         )
     pending = [

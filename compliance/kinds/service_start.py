@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,12 +84,20 @@ class ServiceStartKind(ResourceKind[list[ServiceStart]]):
 """
 
     def reads_on(self, context: ReadContext, server: AuditedServer) -> tuple[Command, ...]:
-        if not context.request.services:
-            return ()
-        where = wql_filter("Name", list(context.request.services))
-        return (Command(self.cmdlet, (("Class", "Win32_Service"), ("Filter", where))),)
+        return self.service_reads(context.request.services)
 
     def follow_up(self, context: ReadContext, server: AuditedServer, found: list[Any]) -> tuple[Command, ...]:
+        return self.process_reads(found)
+
+    def service_reads(self, services: Iterable[str]) -> tuple[Command, ...]:
+        """The Win32_Service read of ``services`` (also apply's re-read around a restart)."""
+        names = list(services)
+        if not names:
+            return ()
+        return (Command(self.cmdlet, (("Class", "Win32_Service"), ("Filter", wql_filter("Name", names)))),)
+
+    def process_reads(self, found: list[Any]) -> tuple[Command, ...]:
+        """The Win32_Process read of the running services among ``found``."""
         pids = (o.get("ProcessId") for o in found if isinstance(o, PSObj))
         ids = sorted({pid for pid in pids if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0})
         if not ids:

@@ -216,8 +216,22 @@ def restart_service(call: CmdletCall) -> None:
         name = str(prop(service, "Name"))
         if call.should_process(f"{prop(service, 'DisplayName')} ({name})"):
             call.state.service_restarts.append((_server(call), name))
-            now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-            call.state.service_started[(_server(call).lower(), name.lower())] = now
+            if not call.state.restart_moves_start:
+                continue
+            # Full precision, as WMI's CreationDate has: a restart within the second of a change
+            # must still start after it.
+            now = datetime.datetime.now(datetime.timezone.utc)
+            key = (_server(call).lower(), name.lower())
+            call.state.service_started[key] = now + call.state.restart_takes
+            call.state.service_pending_until[key] = now + call.state.restart_takes
+
+
+def _service_state(call: CmdletCall, server: str, name: str, status: str) -> str:
+    """Win32_Service's State: "Start Pending" until a restart's start time, else the service's status."""
+    until = call.state.service_pending_until.get((server.lower(), name.lower()))
+    if until is not None and datetime.datetime.now(datetime.timezone.utc) < until:
+        return "Start Pending"
+    return "Running" if status.lower() == "running" else "Stopped"
 
 
 # --- WMI: service processes and their start times ----------------------------------------------
@@ -275,8 +289,8 @@ def get_wmi_object(call: CmdletCall) -> None:
         for name, status in running:
             if wanted and name.lower() not in wanted:
                 continue
-            pid = _process_id(server, name) if status.lower() == "running" else 0
-            state = "Running" if pid else "Stopped"
+            state = _service_state(call, server, name, status)
+            pid = _process_id(server, name) if state == "Running" else 0
             to_string = f'\\\\{server}\\root\\cimv2:Win32_Service.Name="{name}"'
             call.write_output(
                 _wmi_object("Win32_Service", to_string, {"Name": name, "State": state, "ProcessId": PSUInt(pid)})
@@ -286,7 +300,7 @@ def get_wmi_object(call: CmdletCall) -> None:
         wanted_ids = {int(v) for f, v in terms if f == "processid"}
         for name, status in running:
             pid = _process_id(server, name)
-            if status.lower() != "running" or (wanted_ids and pid not in wanted_ids):
+            if _service_state(call, server, name, status) != "Running" or (wanted_ids and pid not in wanted_ids):
                 continue
             started = call.state.service_started.get((server.lower(), name.lower()), call.state.started_at)
             properties = {"ProcessId": PSUInt(pid), "Name": f"{name}.exe", "CreationDate": _dmtf(started)}

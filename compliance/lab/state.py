@@ -58,6 +58,13 @@ class LabState:
         # When each (server, service) process started: the lab's start, until Restart-Service.
         self.started_at = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
         self.service_started: dict[tuple[str, str], datetime.datetime] = {}
+        # After Restart-Service a service reports "Start Pending" (no process) this many seconds,
+        # as a real one does while it starts; apply must wait for Running (tests set it).
+        self.restart_takes = datetime.timedelta(0)
+        self.service_pending_until: dict[tuple[str, str], datetime.datetime] = {}
+        # False: Restart-Service succeeds but the process keeps its start (a restart that did not
+        # happen, which apply must report as failed).
+        self.restart_moves_start = True
 
     @classmethod
     def from_folder(cls, path: str | Path) -> LabState:

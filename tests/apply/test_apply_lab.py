@@ -17,7 +17,7 @@ from tests.apply.applyhelpers import PASSWORD, Workspace, run_cmdlet
 pytestmark = pytest.mark.server
 
 
-def test_apply_changes_the_lab_and_a_new_plan_is_clean(workspace: Workspace) -> None:
+def test_apply_changes_the_lab_and_a_new_plan_has_only_restarts_left(workspace: Workspace) -> None:
     plan = workspace.save_plan()
 
     assert workspace.cli("apply", str(plan)) == 0
@@ -25,6 +25,9 @@ def test_apply_changes_the_lab_and_a_new_plan_is_clean(workspace: Workspace) -> 
     [replan] = plan_inventory(workspace.inventory, {})
     assert replan.changes == []
     assert replan.unreadable == []
+    # Not restarted: the services still run with the old values (tests/apply/test_restarts_lab.py).
+    assert {f.check for f in replan.findings} == {"UCCX-IMAP-003", "UCCX-IMAP-004", "UCCX-STORE-001"}
+    assert all(f.message.startswith("restart pending: ") for f in replan.findings)
     results = {(line["check"], line["result"]) for line in workspace.audit_lines()}
     assert ("UCCX-IMAP-004", "applied") in results
     assert ("UCCX-IMAP-004", "verified") in results
