@@ -65,5 +65,5 @@ def evaluate(loaded: LoadedBaseline, facts: Facts) -> Plan:
             else:
                 plan.add(result)
     plan.notes += facts.warnings
-    plan.capacity = capacity(facts, loaded.vars)
+    plan.capacity = capacity(facts, loaded.vars, loaded.baseline)
     return plan

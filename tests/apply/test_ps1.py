@@ -153,7 +153,7 @@ def test_script_shape() -> None:
     i = lines.index("Invoke-Command -ComputerName 'EX01' -ScriptBlock {")
     assert lines[i + 2].strip().startswith("New-ItemProperty -Path $Path -Name $Name")
     assert lines[i + 3].startswith("} -ArgumentList 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeIS")
-    assert lines[i + 3].endswith("'204', $WhatIf.IsPresent")
+    assert lines[i + 3].endswith("'255', $WhatIf.IsPresent")
 
 
 def test_the_plan_command_writes_ps1(tmp_path: Path) -> None:
