@@ -60,8 +60,12 @@ def real_connectors() -> list[ReceiveConnector]:
 def test_real_export_gives_role_and_bindings_as_exchange_shows_them() -> None:
     by_name = {c.name: c for c in real_connectors()}
     front, back = by_name[f"Default Frontend {SERVER}"], by_name[f"Default {SERVER}"]
-    assert (front.transport_role, front.bindings, front.ports) == (FRONTEND, ("[::]:25", "0.0.0.0:25"), {25})
-    assert (back.transport_role, back.bindings, back.ports) == ("HubTransport", ("0.0.0.0:2525", "[::]:2525"), {2525})
+    assert (front.transport_role, front.bindings, front.ports) == (FRONTEND, ("[::]:25", "0.0.0.0:25"), frozenset({25}))
+    assert (back.transport_role, back.bindings, back.ports) == (
+        "HubTransport",
+        ("0.0.0.0:2525", "[::]:2525"),
+        frozenset({2525}),
+    )
     assert by_name[f"Client Frontend {SERVER}"].ports == {587}
 
 
