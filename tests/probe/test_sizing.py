@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from compliance.checks.capacity import connections_needed
 from compliance.probe.advice import ProbeContext, classify_imap
 from compliance.probe.result import Outcome, Refusal
 from compliance.probe.session import FailureKind, SessionFailed
+from tests.probe.test_imap_dovecot import imap_args as dovecot_args
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINES = sorted((REPO / "baselines").glob("*.yaml"))
@@ -114,19 +116,8 @@ def test_store_minimum_is_floor_or_need_plus_a_quarter(agents: int, own: int) ->
 
 
 def imap_args(port: int, *extra: str) -> list[str]:
-    return [
-        "imap",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--user",
-        "uccx-agent@example.test",
-        "--password-env",
-        "UCCX_PROBE_PASSWORD",
-        "--allow-insecure-transport",
-        *extra,
-    ]
+    """The Dovecot tests' arguments (a login without TLS, allowed on loopback) for ``port``."""
+    return dovecot_args(SimpleNamespace(port=port, user="uccx-agent@example.test"), *extra)
 
 
 @pytest.mark.parametrize(
