@@ -86,6 +86,8 @@ class SelectorMatch:
     check: str
     patterns: tuple[str, ...]
     matched: tuple[str, ...]
+    why: tuple[str, ...] = ()  # for each of ``matched``: why it was selected ("selected by name")
+    left_out: tuple[str, ...] = ()  # "IDENTITY: why", the connectors the globs named but UCCX does not reach
 
 
 Result = Change | Finding | Compliant | Unreadable

@@ -2,7 +2,8 @@
 
 Not a check (the baseline's minimums are the checks); a summary that shows the headroom left, so
 an admin sizing a larger contact centre sees which limit runs out first. Each agent desktop opens
-2 IMAP connections with the one UCCX account, plus UCCX's own (docs/baselines.md).
+2 IMAP connections with the one UCCX account, plus UCCX's own: the formula is ``compliance.sizing``,
+the same one ``probe imap`` uses (docs/baselines.md).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from compliance.facts.model import Facts, Settings
+from compliance import sizing
+from compliance.baseline.model import Baseline
+from compliance.facts.model import Facts
 from compliance.facts.values import UNLIMITED, Setting, same_name
 from compliance.kinds import exchange_server, imap_settings, mailbox, registry_value, throttling_policy
 
@@ -18,13 +21,31 @@ STORE_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\MSExchangeIS\ParametersSyst
 STORE_VALUE = "Maximum Allowed Service Sessions Per User"
 STORE_DEFAULT = 16  # KB 980049: service sessions per user when the value is absent
 IMAP_LIMITS = ("MaxConnectionsPerUser", "MaxConnections", "MaxConnectionFromSingleIP")
+# The throttling setting's name differs by version: 2010 IMAPMaxConcurrency, 2013+ ImapMaxConcurrency.
+CONCURRENCY_2010, CONCURRENCY_2013 = "IMAPMaxConcurrency", "ImapMaxConcurrency"
 
 
 def connections_needed(variables: Mapping[str, Any]) -> int | None:
     agents, own = variables.get("agents"), variables.get("uccx_server_connections", 0)
-    if not isinstance(agents, int) or not isinstance(own, int):
+    if not isinstance(agents, int) or not isinstance(own, int) or agents < 0 or own < 0:
         return None
-    return 2 * agents + own
+    return sizing.connections_needed(agents, own)
+
+
+def concurrency_name(baseline: Baseline | None) -> str:
+    """The IMAP concurrency setting as the baseline's Exchange version spells it.
+
+    The baseline's own throttling check names it when it has one; otherwise its ``applies_to``
+    decides: a range that starts at 15 (2013) or later is the 2013+ policy model.
+    """
+    if baseline is None:
+        return CONCURRENCY_2010
+    rules = baseline.rules.throttling_policy
+    for check in rules.checks if rules else []:
+        if check.setting.casefold() == CONCURRENCY_2010.casefold():
+            return check.setting
+    lower = [bound for op, bound in baseline.version_range.clauses if op in (">=", ">", "==")]
+    return CONCURRENCY_2013 if lower and max(lower)[0] >= 15 else CONCURRENCY_2010
 
 
 def _row(server: str, limit: str, setting: Setting | None, needed: int, note: str = "") -> dict[str, Any]:
@@ -85,9 +106,9 @@ def _imap_rows(facts: Facts, needed: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _policy_row(facts: Facts, needed: int) -> dict[str, Any]:
-    """IMAPMaxConcurrency of the policy that applies to the UCCX mailbox (assigned, else default)."""
-    label = "throttling IMAPMaxConcurrency"
+def _policy_row(facts: Facts, needed: int, setting_name: str) -> dict[str, Any]:
+    """The IMAP concurrency of the policy that applies to the UCCX mailbox (assigned, else default)."""
+    label = f"throttling {setting_name}"
     box, listed = facts.of(mailbox.KIND), facts.of(throttling_policy.KIND)
     found, policies = box.get(), listed.get()
     if found is None or policies is None:
@@ -100,15 +121,8 @@ def _policy_row(facts: Facts, needed: int) -> dict[str, Any]:
     )
     if policy is None:
         return _row("-", label, None, needed, f"policy {assigned or '(default)'} not found")
-    setting = _imap_concurrency(policy.settings)
+    setting = policy.settings.get(setting_name)  # Settings look names up case-insensitively
     return _row("-", f"{label} ({policy.name})", setting, needed)
-
-
-def _imap_concurrency(settings: Settings) -> Setting | None:
-    for name in ("IMAPMaxConcurrency", "ImapMaxConcurrency"):
-        if name in settings:
-            return settings[name]
-    return None
 
 
 def _store_rows(facts: Facts, needed: int) -> list[dict[str, Any]]:
@@ -136,8 +150,10 @@ def _store_rows(facts: Facts, needed: int) -> list[dict[str, Any]]:
     return rows
 
 
-def capacity(facts: Facts, variables: Mapping[str, Any]) -> list[dict[str, Any]]:
+def capacity(facts: Facts, variables: Mapping[str, Any], baseline: Baseline | None = None) -> list[dict[str, Any]]:
+    """The rows; ``baseline`` names the settings as its Exchange version does."""
     needed = connections_needed(variables)
     if needed is None:
         return []
-    return [*_imap_rows(facts, needed), _policy_row(facts, needed), *_store_rows(facts, needed)]
+    policy = _policy_row(facts, needed, concurrency_name(baseline))
+    return [*_imap_rows(facts, needed), policy, *_store_rows(facts, needed)]

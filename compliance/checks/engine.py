@@ -77,5 +77,5 @@ def evaluate(loaded: LoadedBaseline, facts: Facts, records: ApplyRecords = NO_TA
             else:
                 plan.add(result)
     plan.notes += facts.warnings
-    plan.capacity = capacity(facts, loaded.vars)
+    plan.capacity = capacity(facts, loaded.vars, loaded.baseline)
     return plan

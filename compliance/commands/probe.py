@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from compliance import output
+from compliance import output, sizing
 from compliance.errors import InputError
 from compliance.files import write_atomic
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the probe modules load ssl: only imported inside run()
 
 HELP = "probe IMAP/SMTP as UCCX does: login with the shared account, N sessions at once, refusals"
 
-DEFAULT_CAP = 64
+DEFAULT_CAP = 64  # without --agents; with it, the cap is what that many agents need (compliance.sizing)
 _FORMATS = ("text", "json", "junit")
 
 
@@ -52,6 +52,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="time budget for the whole probe in seconds (default 60)",
     )
+    imap.add_argument(
+        "--agents",
+        type=int,
+        metavar="N",
+        help="hold the sessions N agents and UCCX need (2 x N + UCCX's own, as the plan counts); "
+        "instead of --connections, and the cap follows it",
+    )
+    imap.add_argument(
+        "--uccx-server-connections",
+        type=int,
+        default=sizing.UCCX_SERVER_CONNECTIONS,
+        metavar="N",
+        help=f"IMAP sessions UCCX itself holds (default {sizing.UCCX_SERVER_CONNECTIONS}, "
+        "the baselines' uccx_server_connections)",
+    )
     imap.set_defaults(_probe="imap")
 
     smtp = sub.add_parser("smtp", help="SMTP: greeting, EHLO, STARTTLS, AUTH offered, test message, N sessions")
@@ -83,16 +98,14 @@ def _common(parser: argparse.ArgumentParser, default_ports: str) -> None:
     parser.add_argument(
         "--connections",
         type=int,
-        default=1,
         metavar="N",
         help="sessions to hold open at once with the one account (default 1)",
     )
     parser.add_argument(
         "--max-connections",
         type=int,
-        default=DEFAULT_CAP,
         metavar="CAP",
-        help=f"refuse --connections above this (default {DEFAULT_CAP})",
+        help=f"refuse more sessions than this (default {DEFAULT_CAP}, or what --agents needs)",
     )
     parser.add_argument(
         "--timeout",
@@ -136,11 +149,31 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_limits(args: argparse.Namespace) -> None:
+    """Resolve ``--connections`` and the cap from ``--agents``, then hold them to their bounds."""
+    agents = getattr(args, "agents", None)
+    if agents is not None:
+        if args.connections is not None:
+            raise InputError("--agents and --connections exclude each other: --agents N holds 2 x N + UCCX's own")
+        if agents < 1:
+            raise InputError(f"--agents {agents}: must be 1 or more")
+        if args.uccx_server_connections < 0:
+            raise InputError(f"--uccx-server-connections {args.uccx_server_connections}: must be 0 or more")
+        args.connections = sizing.connections_needed(agents, args.uccx_server_connections)
+    elif args.connections is None:
+        args.connections = 1
+    if args.max_connections is None:
+        # An explicit --agents is the operator's statement of the load; the default cap guards a typo.
+        args.max_connections = max(DEFAULT_CAP, args.connections) if agents is not None else DEFAULT_CAP
     if args.connections < 1:
         raise InputError(f"--connections {args.connections}: must be 1 or more")
     if args.connections > args.max_connections:
+        asked = (
+            f"--agents {agents} needs {args.connections} sessions, which"
+            if agents
+            else f"--connections {args.connections}"
+        )
         raise InputError(
-            f"--connections {args.connections} is above the cap of {args.max_connections}; "
+            f"{asked} is above the cap of {args.max_connections}; "
             f"raise it with --max-connections {args.connections} if the server may take that load"
         )
     for name in ("timeout", "budget"):
@@ -189,6 +222,8 @@ def _run_imap(args: argparse.Namespace) -> ProbeResult:
         timeout=args.timeout,
         budget=args.budget,
         allow_insecure_transport=args.allow_insecure_transport,
+        agents=args.agents,
+        uccx_connections=args.uccx_server_connections,
     )
     return probe_imap(options)
 

@@ -161,7 +161,12 @@ class ServerVersion:
 
     @property
     def product(self) -> str:
+        if (self.major, self.minor) == (15, 2) and self.build >= SE_FIRST_BUILD:
+            return "Exchange Server Subscription Edition"  # SE RTM is 15.2.2562.17: 2019's version line
         return _PRODUCTS.get((self.major, self.minor), f"Exchange {self.major}.{self.minor}")
+
+
+SE_FIRST_BUILD = 2562  # Exchange Server SE RTM, Version 15.2 (Build 2562.17), July 2025
 
 
 _PRODUCTS = {

@@ -1,4 +1,14 @@
-"""``Get-ReceiveConnector`` / ``Set-ReceiveConnector``: the SMTP limits of each receive connector."""
+"""``Get-ReceiveConnector`` / ``Set-ReceiveConnector``: the SMTP limits of each receive connector.
+
+``TransportRole`` and ``Bindings`` say which connector UCCX's SMTP reaches on 2013+ (the check in
+``checks/connectors.py`` chooses by them). Their forms were confirmed against CSS-Exchange's real
+Exchange 2019 export (tests/fixtures/real/E19-GetReceiveConnector.xml): ``TransportRole`` is a
+``...SystemConfiguration.ServerRole`` enum shown as ``FrontendTransport`` (16384) or ``HubTransport``
+(32); ``Bindings`` is a ``MultiValuedProperty<IPBinding>`` whose items show as ``[::]:25`` and
+``0.0.0.0:25`` (each with a ``Port`` property). Exchange 2010 has no Front End Transport service;
+whether its export carries ``TransportRole`` at all is unconfirmed, so a connector without it is
+chosen by name.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +18,7 @@ from typing import Any
 from compliance import parameters as known
 from compliance.cmdlet import EXCHANGE, Command, CommandSpec
 from compliance.facts.model import Facts, Reading, Settings
-from compliance.kinds.base import Observed, ReadContext, ResourceKind, setting_value, settings_of, text
+from compliance.kinds.base import Observed, ReadContext, ResourceKind, setting_value, settings_of, strings, text
 from compliance.plan import Change, ChangeKind
 
 HUB_TRANSPORT = "HubTransport"
@@ -20,6 +30,18 @@ class ReceiveConnector:
     server: str
     name: str
     settings: Settings
+    transport_role: str | None = None  # FrontendTransport, HubTransport; None when the export lacks it
+    bindings: tuple[str, ...] = ()  # as Exchange shows them: "[::]:25", "0.0.0.0:25"
+
+    @property
+    def ports(self) -> frozenset[int]:
+        """The TCP ports of ``bindings`` (the text after the last colon)."""
+        ports = set()
+        for binding in self.bindings:
+            _, _, port = binding.rpartition(":")
+            if port.isdigit():
+                ports.add(int(port))
+        return frozenset(ports)
 
 
 class ReceiveConnectorKind(ResourceKind[list[ReceiveConnector]]):
@@ -54,7 +76,9 @@ if ($serversListed) {
             identity = str(text(obj, "Identity"))
             host = text(obj, "Server", required=False) or identity.split("\\", 1)[0]
             name = text(obj, "Name", required=False) or identity.split("\\", 1)[-1]
-            connectors.append(ReceiveConnector(identity, host, name, settings_of(obj)))
+            role = text(obj, "TransportRole", required=False)
+            bindings = strings(obj.get("Bindings"))
+            connectors.append(ReceiveConnector(identity, host, name, settings_of(obj), role, bindings))
         return connectors
 
     def forward(self, change: Change) -> CommandSpec:

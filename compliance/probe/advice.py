@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from compliance import sizing
 from compliance.kinds.imap_settings import KIND as IMAP_SETTINGS
 from compliance.probe.result import Outcome, Refusal, plural
 from compliance.probe.session import FailureKind, SessionFailed
@@ -35,6 +36,8 @@ class ProbeContext:
     port: int
     user: str | None  # None: no login was asked for
     budget: float
+    agents: int | None = None  # --agents: the team size the probe's sessions stand for
+    own: int = sizing.UCCX_SERVER_CONNECTIONS  # UCCX's own sessions on the account (as the plan counts)
 
     @property
     def where(self) -> str:
@@ -48,10 +51,15 @@ def classify_imap(ctx: ProbeContext, accepted: int, refusal: Refusal | None) -> 
                 "The server answers IMAP. Add --user and --password-env to test the UCCX account's "
                 "login, and --connections to test how many sessions it may hold at once."
             )
+        if ctx.agents is not None:
+            return Outcome.OK, (
+                f"The server held {plural(accepted, 'session')} for {ctx.user} at once: enough for "
+                f"{plural(ctx.agents, 'agent')} (2 IMAP sessions per agent desktop + {ctx.own} of UCCX's own)."
+            )
         return Outcome.OK, (
-            f"The server held {plural(accepted, 'session')} for {ctx.user} at once. UCCX and every "
-            "agent desktop share this account (2 IMAP sessions per agent): probe again with --connections at "
-            "2 x agents + 2 to cover the whole team."
+            f"The server held {plural(accepted, 'session')} for {ctx.user} at once, room for "
+            f"{plural(sizing.agents_fit(accepted, ctx.own), 'agent desktop')} (2 IMAP sessions per agent + "
+            f"{ctx.own} of UCCX's own). Probe again with --agents N to cover the whole team."
         )
     failure = refusal.failure
     if failure.kind is FailureKind.BUDGET:
@@ -65,15 +73,19 @@ def classify_imap(ctx: ProbeContext, accepted: int, refusal: Refusal | None) -> 
             f"{accepted} with {IMAP} MaxConnectionFromSingleIP (checklist 2000) and "
             "MaxConnections (checklist 2400), and with any firewall or load balancer connection limit."
         )
-    return Outcome.THROTTLED, _imap_per_user_advice(accepted, ctx.user or "the account", refusal)
+    return Outcome.THROTTLED, _imap_per_user_advice(ctx, accepted, refusal)
 
 
-def _imap_per_user_advice(accepted: int, user: str, refusal: Refusal) -> str:
+def _imap_per_user_advice(ctx: ProbeContext, accepted: int, refusal: Refusal) -> str:
+    fit = sizing.agents_fit(accepted, ctx.own)
+    wanted = (
+        "" if ctx.agents is None else f", {plural(max(0, ctx.agents - fit), 'agent')} short of --agents {ctx.agents}"
+    )
     advice = (
-        f"The server accepted {accepted} concurrent sessions for {user}, then refused "
+        f"The server accepted {accepted} concurrent sessions for {ctx.user or 'the account'}, then refused "
         f"({refusal.describe()}). UCCX and every agent desktop share this account, 2 IMAP sessions per "
-        f"agent, so {plural(accepted, 'session')} leave room for {plural(accepted // 2, 'agent desktop')} "
-        "at most. "
+        f"agent plus {ctx.own} of UCCX's own, so {plural(accepted, 'session')} leave room for "
+        f"{plural(fit, 'agent desktop')} at most{wanted}. "
         f"Compare {accepted} with: "
         f"{IMAP} MaxConnectionsPerUser (default 16, checklist 2400); IMAPMaxConcurrency of the "
         "throttling policy on the UCCX mailbox (Get-Mailbox | fl ThrottlingPolicy, Get-ThrottlingPolicy; "

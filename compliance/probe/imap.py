@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from compliance import sizing
 from compliance.errors import InputError
 from compliance.probe.advice import NOT_EXCHANGE_NOTE, ProbeContext, classify_imap
 from compliance.probe.concurrency import close_step, connections_step, open_sessions
@@ -52,6 +53,8 @@ class ImapProbeOptions:
     timeout: float = 10.0
     budget: float = 60.0
     allow_insecure_transport: bool = False  # send the login in clear text (a lab without TLS)
+    agents: int | None = None  # --agents: the team the sessions stand for (connections = sizing of it)
+    uccx_connections: int = sizing.UCCX_SERVER_CONNECTIONS  # UCCX's own sessions, as in the plan
 
 
 @dataclass
@@ -283,7 +286,11 @@ def probe_imap(options: ImapProbeOptions) -> ProbeResult:
 
     user = options.credentials.user if options.credentials else None
     outcome, advice = classify_imap(
-        ProbeContext(options.host, options.port, user, options.budget), accepted, opened.refusal
+        ProbeContext(
+            options.host, options.port, user, options.budget, agents=options.agents, own=options.uccx_connections
+        ),
+        accepted,
+        opened.refusal,
     )
     server = None
     if greetings:

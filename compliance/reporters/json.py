@@ -39,7 +39,14 @@ def plan_dict(plan: Plan, *, verbose: bool = True) -> dict[str, Any]:
         "unreadable": [{**asdict(u), "target": plan.target} for u in plan.unreadable],
         "compliant": [{**asdict(c), "target": plan.target} for c in plan.compliant] if verbose else [],
         "selectors": [
-            {"check": s.check, "patterns": list(s.patterns), "matched": list(s.matched)} for s in plan.selectors
+            {
+                "check": s.check,
+                "patterns": list(s.patterns),
+                "matched": list(s.matched),
+                "why": list(s.why),
+                "left_out": list(s.left_out),
+            }
+            for s in plan.selectors
         ],
         "restarts": [{"server": srv, "service": svc} for srv, svc in plan.restarts],
         "capacity": plan.capacity,

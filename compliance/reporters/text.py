@@ -63,6 +63,8 @@ def _plan(plan: Plan, verbose: bool) -> list[str]:
     for selector in plan.selectors:
         matched = ", ".join(selector.matched) or "NOTHING"
         lines.append(f"Receive connectors matched by {', '.join(selector.patterns)}: {matched}")
+        lines += [f"  {identity}: {why}" for identity, why in zip(selector.matched, selector.why, strict=False)]
+        lines += [f"  left out {item}" for item in selector.left_out]
     if plan.unreadable:
         count = len(plan.unreadable)
         lines.append(f"Could not read ({count} check{'s' if count != 1 else ''}):")

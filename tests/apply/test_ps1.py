@@ -161,7 +161,7 @@ def test_script_shape() -> None:
     assert code[i + 2].startswith("New-ItemProperty -Path $Path -Name $Name")
     assert code[i + 2].endswith(f"-WhatIf:$WhatIfRemote {STOP}")
     assert code[i + 3].startswith("} -ArgumentList 'HKLM:\\SYSTEM\\CurrentControlSet\\Services\\MSExchangeIS")
-    assert code[i + 3].endswith("'204', $WhatIf.IsPresent")
+    assert code[i + 3].endswith("'255', $WhatIf.IsPresent")
 
 
 def test_each_change_stops_the_script_with_a_message_naming_it() -> None:

@@ -53,7 +53,7 @@ def result(plan: Plan, check: str) -> Compliant | Finding:
 
 
 def test_9646_at_the_old_limit_is_history_once_the_store_value_is_raised(defaults: Facts) -> None:
-    outcome = result(evaluate(BASELINE, with_store_value(defaults, 204)), "UCCX-EVT-001")
+    outcome = result(evaluate(BASELINE, with_store_value(defaults, 255)), "UCCX-EVT-001")
     assert isinstance(outcome, Compliant)
     assert "3 event(s)" in outcome.evidence and "before UCCX-STORE-001 was applied" in outcome.evidence
 

@@ -151,6 +151,11 @@ def test_plan_of_e19_connectors_shows_exactly_the_settings_below_the_checklist(
     # Worked from the table: PerSource 20 and Percentage 2 on four connectors, MessageRateLimit 5 on the
     # two Client connectors; Default (Unlimited, 100, Unlimited) is compliant.
     assert len(expected) == 10
+    # Of the five, UCCX's SMTP reaches only the front end on port 25 (TransportRole FrontendTransport,
+    # Bindings [::]:25, 0.0.0.0:25): the others are left out with their reason (checks/connectors.py).
+    front = f"{SERVER}\\Default Frontend {SERVER}"
+    expected = {row for row in expected if row[0] == front}
+    assert len(expected) == 2
 
     result = cli(
         "plan",
@@ -169,15 +174,16 @@ def test_plan_of_e19_connectors_shows_exactly_the_settings_below_the_checklist(
     assert len(changes) == len(expected)
     assert all(c["action"] == "update" and c["requirement"] == f"at least {c['desired']}" for c in changes)
     assert report["findings"] == []
+    [selector] = report["selectors"]
+    assert selector["matched"] == [front] and len(selector["left_out"]) == len(table) - 1
     smtp = [u for u in report["unreadable"] if u["check"].startswith("UCCX-SMTP")]
     assert smtp == []
     # Everything else was simply not in the folder, and says so.
     assert all(u["reason"].endswith("not collected") for u in report["unreadable"]), report["unreadable"]
     compliant = {(c["check"], c["resource"]) for c in report["compliant"]}
     assert ("UCCX-SMTP-000", "receive connectors") in compliant
-    assert {r for r in compliant if r[1] == f"{SERVER}\\Default {SERVER}"} == {
-        (f"UCCX-SMTP-00{i}", f"{SERVER}\\Default {SERVER}") for i in (1, 2, 3, 4)
-    }
+    # The front end: MaxInboundConnection 5000 and MessageRateLimit Unlimited; the back end is not checked.
+    assert {r for r in compliant if r[1].startswith(SERVER)} == {("UCCX-SMTP-001", front), ("UCCX-SMTP-002", front)}
     assert result.code == 3  # IMAP, throttling, mailbox... files are absent: incomplete, not compliant
 
 
