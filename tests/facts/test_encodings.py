@@ -3,7 +3,7 @@
 Windows PowerShell 2.0 and 5.1 write ``Export-Clixml`` as UTF-16LE with a BOM and CRLF. The same
 export in UTF-8 or UTF-16 (LE or BE), with a BOM or without one, LF or CRLF, must give a JSON plan
 identical byte for byte. The real UTF-16 bytes come from dpaulson45/PublicPowerShellScripts
-(``tests/fixtures/real/*-utf16.xml``, copied unchanged); the rest are the real CSS-Exchange exports
+(``tests/fixtures/real/utf16/``, copied unchanged); the rest are the real CSS-Exchange exports
 and the example folders, transcoded here.
 """
 
@@ -100,7 +100,7 @@ def server_version(obj: object) -> tuple[str, int, int, int, int]:
     ],
 )
 def test_real_utf16_export_reads_as_windows_wrote_it(file: str, expected: tuple[object, ...], tmp_path: Path) -> None:
-    path = CSS / file
+    path = CSS / "utf16" / file
     data = path.read_bytes()
     # The fixture really is what Windows PowerShell writes: BOM, UTF-16LE, CRLF.
     assert data.startswith(codecs.BOM_UTF16_LE + "<Objs".encode("utf-16-le"))
