@@ -18,8 +18,13 @@ def check_ad_permission(rule: AdPermissionRule, facts: Facts) -> Iterator[Result
     if (aces := reading.get()) is None:
         yield Unreadable(check=rule.id, resource=resource, reason=reading.reason)
         return
-    # Get-ADPermission was asked for -User <uccx>, so every entry returned is that user's.
-    entries = [e for e in aces if e.grants(rule.extended_right)]
+    # Get-ADPermission is asked for -User <uccx>; a file that holds other users' entries (asked
+    # without -User, or for another account) must not decide this user's check.
+    mine = ad_permission.for_user(aces, rule.user, facts)
+    if isinstance(mine, str):
+        yield Unreadable(check=rule.id, resource=resource, reason=mine)
+        return
+    entries = [e for e in mine if e.grants(rule.extended_right)]
     denied = [e for e in entries if e.deny]
     allowed = [e for e in entries if not e.deny]
     if denied:
@@ -31,7 +36,10 @@ def check_ad_permission(rule: AdPermissionRule, facts: Facts) -> Iterator[Result
         return
     if allowed:
         inherited = " (inherited)" if allowed[0].inherited else ""
-        evidence = f"{allowed[0].user} has {rule.extended_right!r}{inherited}"
+        forms = ad_permission.right_forms(rule.extended_right)
+        listed = next(r for r in allowed[0].extended_rights if r.strip().casefold() in forms)
+        form = f" (shown as {listed!r})" if listed.strip().casefold() != rule.extended_right.casefold() else ""
+        evidence = f"{allowed[0].user} has {rule.extended_right!r}{form}{inherited}"
         yield Compliant(check=rule.id, title=rule.title, resource=resource, evidence=evidence)
         return
     if org is None:

@@ -70,6 +70,10 @@ def check_mailbox_policy(rule: MailboxPolicyRule, facts: Facts) -> Iterator[Resu
     if (found := reading.get()) is None:
         yield Unreadable(check=rule.id, resource=resource, reason=reading.reason)
         return
+    if not found.answers_to(rule.mailbox):
+        # Another mailbox's policy says nothing about UCCX's, and a change would target that mailbox.
+        yield Unreadable(check=rule.id, resource=resource, reason=mailbox.KIND.other_mailbox(found, rule.mailbox))
+        return
     current = found.throttling_policy
     if same_name(current, rule.throttling_policy):
         yield Compliant(check=rule.id, title=rule.title, resource=resource, evidence=f"ThrottlingPolicy is {current}")

@@ -15,6 +15,7 @@ from typing import Any
 
 from compliance.errors import InputError
 from compliance.facts.collection import RawFacts
+from compliance.facts.encoding import EncodingError, decode
 from compliance.facts.model import Reading
 from compliance.facts.psobject import deserialize, from_psrpcore
 from compliance.kinds import organization_kinds, server_kinds
@@ -27,19 +28,24 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_FOLDER_BYTES = 48 * 1024 * 1024
 COLLECTED_AT = "CollectedAtUtc"
 _COLLECTED_AT_KEYS = ("collectedatutc", "collectedat")  # CollectedAt (with its offset): early collectors
+_XML_DECLARATION = re.compile(r"\s*<\?xml\s[^>]{0,200}\?>\s*")
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII)
 
 
 def read_clixml(path: Path, *, limit: int = MAX_FILE_BYTES) -> list[Any]:
     """Every top-level object of an ``Export-Clixml`` file, in neutral form.
 
-    Raises ``ValueError`` with a short reason when the file is not CLIXML or is over ``limit`` bytes.
+    Raises ``ValueError`` with a short reason when the file is over ``limit`` bytes (counted in bytes,
+    whatever the encoding), cannot be decoded (``compliance.facts.encoding``), or is not CLIXML.
     """
     with path.open("rb") as handle:
         data = handle.read(limit + 1)  # never more than the limit in memory, whatever the file says
     if len(data) > limit:
         raise ValueError(f"larger than the {limit // (1024 * 1024)} MiB a fact file may be; not read")
-    text = data.decode("utf-8-sig")  # real exports start with a BOM
+    text = decode(data)  # UTF-16LE with a BOM from Windows PowerShell, UTF-8 from PowerShell 7
+    # psrpcore takes the text up to the first ">" for the <Objs> tag: a declaration would be cut.
+    if (declaration := _XML_DECLARATION.match(text)) is not None:
+        text = text[declaration.end() :]
     if "<Objs" not in text[:512]:
         raise ValueError("not an Export-Clixml file (no <Objs> root)")
     try:
@@ -88,7 +94,13 @@ def collected_at(folder: Path) -> datetime.datetime | None:
     info = folder / COLLECTION_INFO
     if not info.is_file():
         return None
-    text = info.read_text(encoding="utf-8-sig", errors="replace")
+    with info.open("rb") as handle:
+        data = handle.read(MAX_FILE_BYTES)  # the key is on the first lines; a larger file is cut
+    try:
+        # Out-File on Windows PowerShell writes UTF-16LE by default: read as UTF-8, no key would match.
+        text = decode(data, errors="replace")
+    except EncodingError as exc:
+        raise InputError(f"{info}: {exc}") from None
     for number, line in enumerate(text.splitlines(), start=1):
         key, sep, value = line.partition(":")
         if sep and key.strip().casefold() in _COLLECTED_AT_KEYS:

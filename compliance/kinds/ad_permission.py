@@ -1,4 +1,14 @@
-"""``Get-ADPermission`` / ``Add-``/``Remove-ADPermission``: the extended right on the organization."""
+"""``Get-ADPermission`` / ``Add-``/``Remove-ADPermission``: the extended right on the organization.
+
+``Get-ADPermission`` shows an extended right by its AD name (``ms-Exch-Store-Visible``);
+``Add-ADPermission`` accepts that name or the display name ("View Information Store status"), and
+baselines and runbooks use either. Both name one right (``EXTENDED_RIGHT_FORMS``), so a grant is
+recognised in either form.
+
+A file may hold other users' entries (``Get-ADPermission`` without ``-User``, or for another
+account): only the entries of the baseline's user count (``for_user``), so another user's Allow or
+Deny never decides the UCCX account's check.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +19,26 @@ from compliance import parameters as known
 from compliance.cmdlet import EXCHANGE, Command, CommandSpec
 from compliance.errors import ApplyError
 from compliance.facts.model import Facts, Reading
-from compliance.kinds import organization_config
+from compliance.kinds import mailbox, organization_config
 from compliance.kinds.base import Observed, ReadContext, ResourceKind, strings
 from compliance.plan import Change, ChangeKind
+
+# Each tuple: the names of one extended right, its AD name (what Get-ADPermission shows) first.
+# ms-Exch-Store-Visible and "View Information Store Status" share the rightsGuid
+# d74a875e-22b9-11d3-aa62-00c04f8eedd8: the AD schema's control-access-right table names it
+# ms-Exch-Store-Visible, Exchange's own GUID-to-display-name table "View Information Store Status";
+# Exchange 2010 runbooks pass either to Add-ADPermission -ExtendedRights (docs/facts-folder.md).
+EXTENDED_RIGHT_FORMS: tuple[tuple[str, ...], ...] = (("ms-Exch-Store-Visible", "View Information Store status"),)
+
+
+def right_forms(right: str) -> frozenset[str]:
+    """Every name of ``right`` (itself included), casefolded."""
+    key = right.strip().casefold()
+    for forms in EXTENDED_RIGHT_FORMS:
+        folded = frozenset(f.casefold() for f in forms)
+        if key in folded:
+            return folded
+    return frozenset({key})
 
 
 @dataclass(frozen=True)
@@ -24,13 +51,49 @@ class AdPermissionEntry:
     inherited: bool
 
     def grants(self, right: str) -> bool:
-        return any(r.casefold() == right.casefold() for r in self.extended_rights)
+        """True when the entry names ``right`` in any of its forms (AD name or display name)."""
+        forms = right_forms(right)
+        return any(r.strip().casefold() in forms for r in self.extended_rights)
+
+    def is_for(self, names: frozenset[str]) -> bool:
+        """True when the entry's user (``LAB\\uccx``) is one of ``names`` (casefolded), with or without domain."""
+        user = self.user.strip().casefold()
+        return user in names or user.rpartition("\\")[2] in names
+
+
+def principal_names(user: str, facts: Facts) -> frozenset[str]:
+    """The names ``user`` appears under in ``Get-ADPermission``'s ``User`` (``DOMAIN\\sam``), casefolded.
+
+    The baseline names the UCCX account as it names the mailbox (an alias, an SMTP address...);
+    when the mailbox fact is that mailbox, its SamAccountName is the name the ACE shows.
+    """
+    names = {user.strip().casefold()}
+    found = facts.of(mailbox.KIND).get()
+    if found is not None and found.answers_to(user) and found.sam_account_name:
+        names.add(found.sam_account_name.casefold())
+    return frozenset(names)
+
+
+def for_user(aces: list[AdPermissionEntry], user: str, facts: Facts) -> list[AdPermissionEntry] | str:
+    """The entries of ``user``; a reason naming what the file holds when it has entries, none of them its."""
+    names = principal_names(user, facts)
+    mine = [e for e in aces if e.is_for(names)]
+    if aces and not mine:
+        others = sorted({e.user for e in aces}, key=str.casefold)
+        shown = ", ".join(mailbox.quoted(o) for o in others[:3]) + (
+            f" and {len(others) - 3} more" if len(others) > 3 else ""
+        )
+        return f"{AdPermissionKind.stem}.xml holds entries for {shown}, not {mailbox.quoted(user)}"
+    return mine
 
 
 class AdPermissionKind(ResourceKind[list[AdPermissionEntry]]):
     stem = "GetADPermission"
     cmdlet = "Get-ADPermission"
-    # ADAcePresentationObject; any object is accepted, as no real export was found to confirm it.
+    # The type Add-ADPermission -Instance takes and Get-ADPermission returns (Microsoft's
+    # Add-ADPermission reference; Idera's Get-IEXSendAsPermission names it as its output). No real
+    # export of it was found, so the base types are not checked (matched by suffix on the name).
+    type_names = ("Microsoft.Exchange.Management.RecipientTasks.ADAcePresentationObject",)
     output_type = "ADAcePresentationObject"
     after_servers = True  # after Get-OrganizationConfig, whose DN it reads
     lab_cmdlets = ("get-adpermission", "add-adpermission", "remove-adpermission")
@@ -40,7 +103,7 @@ class AdPermissionKind(ResourceKind[list[AdPermissionEntry]]):
     )
     collector = """
 if ($org) {
-    # "View Information Store status" is granted on the organization object to the UCCX account.
+    # ms-Exch-Store-Visible ("View Information Store status") on the organization, for the UCCX account.
     Save-Facts 'GetADPermission.xml' "Get-ADPermission for $UccxMailbox" {
         Get-ADPermission -Identity $org.DistinguishedName -User $UccxMailbox -ErrorAction Stop
     }
@@ -92,7 +155,10 @@ if ($org) {
         reading = facts.of(self)
         if (aces := reading.get()) is None:
             return Observed(error=reading.reason)
-        granted = any(not e.deny and e.grants(str(change.desired)) for e in aces)
+        mine = for_user(aces, principal(change), facts)
+        if isinstance(mine, str):
+            return Observed(error=mine)
+        granted = any(not e.deny and e.grants(str(change.desired)) for e in mine)
         return Observed(change.desired if granted else None)
 
 

@@ -24,13 +24,14 @@ class ThrottlingPolicy:
 class ThrottlingPolicyKind(ResourceKind[list[ThrottlingPolicy]]):
     stem = "GetThrottlingPolicy"
     cmdlet = "Get-ThrottlingPolicy"
-    # Real Get-ThrottlingPolicy output is SystemConfiguration.ThrottlingPolicy (exchange-facts.md,
-    # corrected); the shipped 2010 examples were written with the Management namespace, so both
-    # are accepted until the examples are corrected.
-    type_names = (
-        "Microsoft.Exchange.Data.Directory.SystemConfiguration.ThrottlingPolicy",
-        "Microsoft.Exchange.Data.Directory.Management.ThrottlingPolicy",
-    )
+    # Get-ThrottlingPolicy returns Exchange's own class: "public sealed class ThrottlingPolicy :
+    # ADConfigurationObject" in namespace Microsoft.Exchange.Data.Directory.SystemConfiguration
+    # (Microsoft.Exchange.Data.Directory.dll, 2013+, decompiled in PiratesRE/exchange_diff; Microsoft's
+    # EWS throttling docs link microsoft.exchange.data.directory.systemconfiguration.throttlingpolicy).
+    # No real source shows a Management.ThrottlingPolicy (the examples once used it), so only this
+    # name is accepted. Exchange 2010's namespace is from the corrected shared reference, not from a
+    # 2010 export (docs/facts-folder.md).
+    type_names = ("Microsoft.Exchange.Data.Directory.SystemConfiguration.ThrottlingPolicy",)
     output_type = "ThrottlingPolicy"
     lab_cmdlets = ("get-throttlingpolicy", "new-throttlingpolicy", "set-throttlingpolicy", "remove-throttlingpolicy")
     change_kinds = (ChangeKind.THROTTLING_POLICY, ChangeKind.THROTTLING_SETTING)

@@ -127,7 +127,7 @@ def test_defaults_imap_connectors_and_policy() -> None:
     assert unlimited(connectors["EX01\\Client EX01"].MessageRateLimit) == 5
 
     [policy] = read(DEFAULTS, "GetThrottlingPolicy.xml")
-    assert type_name(policy) == "Microsoft.Exchange.Data.Directory.Management.ThrottlingPolicy"
+    assert type_name(policy) == "Microsoft.Exchange.Data.Directory.SystemConfiguration.ThrottlingPolicy"
     assert policy.Name.startswith("DefaultThrottlingPolicy_5d1e2f8a-") and policy.IsDefault is True
     expected = {
         "IMAPMaxConcurrency": 20,
@@ -213,7 +213,7 @@ def test_compliant_values_match_the_checklist() -> None:
     [ace] = read(COMPLIANT, "GetADPermission.xml")
     assert type_name(ace) == "Microsoft.Exchange.Management.RecipientTasks.ADAcePresentationObject"
     assert (str(ace.User), ace.Deny, str(ace.Identity)) == ("LAB\\uccx", False, ORG_DN)
-    assert list(ace.ExtendedRights) == ["View Information Store status"]
+    assert list(ace.ExtendedRights) == ["ms-Exch-Store-Visible"]  # the AD name, as Get-ADPermission shows it
     assert [str(r) for r in ace.AccessRights] == ["ExtendedRight"]
 
     [key] = read(COMPLIANT, "GetItemProperty-EX01.xml")

@@ -23,8 +23,8 @@ UNLIMITED_BQS = (
 )
 BQS = "Microsoft.Exchange.Data.ByteQuantifiedSize"
 AD_OBJECT_ID = "Microsoft.Exchange.Data.Directory.ADObjectId"
-SCOPE_ENUM = "Microsoft.Exchange.Data.Directory.ThrottlingPolicyScopeType"
-POLICY = "Microsoft.Exchange.Data.Directory.Management.ThrottlingPolicy"
+SCOPE_ENUM = "Microsoft.Exchange.Data.Directory.SystemConfiguration.ThrottlingPolicyScopeType"
+POLICY = "Microsoft.Exchange.Data.Directory.SystemConfiguration.ThrottlingPolicy"
 
 
 def unlimited_obj(value: int | None, type_name: str = UNLIMITED_INT) -> PSObj:
