@@ -39,9 +39,20 @@ def check_registry_value(rule: RegistryValueRule, facts: Facts, gate: RestartGat
             shown = "absent" if current is None else current.shown
             evidence = f"{rule.path}\\{rule.name} is {shown} ({wanted})"
             found = Compliant(check=rule.id, title=rule.title, resource=resource, evidence=evidence)
-            # No Exchange evidence of when: a key's last write time needs P/Invoke on PowerShell 2.0.
+            # Windows' evidence of when: the key's last write time, which only the collector script reads
+            # (P/Invoke); a live read has apply's records alone (docs/baselines.md, "Restart pending").
+            written = key.written if key is not None else None
             yield (
-                gate.judge(found, server=server.name, services=restart, severity=rule.severity.value) if gate else found
+                gate.judge(
+                    found,
+                    server=server.name,
+                    services=restart,
+                    severity=rule.severity.value,
+                    evidence=written,
+                    evidence_name="key last write time (the collector script reads it; a live read cannot)",
+                )
+                if gate
+                else found
             )
             continue
         if current is not None and rule.type == "DWord" and not isinstance(current.value, int):

@@ -15,6 +15,7 @@ from typing import Any
 
 from psrpcore.types import PSCustomObject, PSInt, PSInt64, PSNoteProperty, PSString, PSUInt
 
+from compliance.kinds.registry_value import KEY_WRITTEN
 from compliance.lab import records, values
 from compliance.lab.cmdlet_base import Cmdlet, CmdletCall, CmdletError, cmdlet
 from compliance.lab.enums import enum_value
@@ -100,7 +101,9 @@ def get_item_property(call: CmdletCall) -> None:
     if key is None:
         return
     if "Name" not in call.params:
-        call.write_output(key)
+        # Every value, but not the key's write time a collector-made scenario file carries: that is the
+        # collector's P/Invoke addition, and Get-ItemProperty itself never shows it.
+        call.write_output(_key_view(key, [n for n in _value_names(key) if n != KEY_WRITTEN]))
         return
     names = [str(n) for n in _as_list(call.params["Name"])]
     present = [n for n in names if find_property(key, n) is not None]

@@ -32,6 +32,10 @@ ALLOWED = {
     "Out-Null",
     "Where-Object",
     "ForEach-Object",
+    # In memory only: the RegQueryInfoKey wrapper compiled for the registry key's last write time,
+    # and the note property that carries it on the Get-ItemProperty object. Nothing on the server.
+    "Add-Type",
+    "Add-Member",
 }
 CONTRACT_FILES = [
     "GetExchangeServer.xml",
