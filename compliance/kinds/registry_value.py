@@ -128,11 +128,12 @@ public static class UccxRegistryKeyTime {
                     if (-not ('UccxRegistryKeyTime' -as [type])) { Add-Type -TypeDefinition $source -ErrorAction Stop }
                     $written = [UccxRegistryKeyTime]::LastWriteUtc($key.Substring(6))
                     if ($written) {
-                        Add-Member -InputObject $item -MemberType NoteProperty -Name UccxKeyLastWriteTimeUtc -Value $written -ErrorAction Stop
+                        $note = 'UccxKeyLastWriteTimeUtc'
+                        $item | Add-Member -MemberType NoteProperty -Name $note -Value $written -ErrorAction Stop
                     }
                 }
                 catch {
-                    Write-Warning "the last write time of $key could not be read, so a restart since cannot be shown: $_"
+                    Write-Warning "no last write time of $key, so a restart since cannot be shown: $_"
                 }
                 $item
             }
