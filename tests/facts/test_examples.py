@@ -34,6 +34,7 @@ FILES = {
     "GetItemProperty-EX01.xml",
     "GetWinEvent-EX01.xml",
     "GetService-EX01.xml",
+    "GetServiceStartTime-EX01.xml",
 }
 CHECKLIST_POLICY_SETTINGS = [
     "IMAPMaxConcurrency",
