@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 
 from compliance.baseline.model import RegistryValueRule
 from compliance.checks.compare import desired_value, meets, requirement
 from compliance.checks.restarts import RestartGate
 from compliance.facts.model import Facts
-from compliance.kinds import exchange_server, registry_value
+from compliance.kinds import exchange_server, registry_key_time, registry_value
 from compliance.kinds.exchange_server import ExchangeServer
 from compliance.plan import Action, Change, ChangeKind, Compliant, Result, Unreadable
 
@@ -17,6 +18,12 @@ def servers_with_role(facts: Facts, role: str) -> list[ExchangeServer] | None:
     """The servers of ``role``; None when Get-ExchangeServer could not be read."""
     servers = facts.of(exchange_server.KIND).get()
     return None if servers is None else [s for s in servers if s.has_role(role)]
+
+
+def _key_written(facts: Facts, server: str, path: str) -> datetime.datetime | None:
+    """When ``path`` was last written on ``server``; None when not read (the check then says so)."""
+    times = facts.on(registry_key_time.KIND, server).get() or []
+    return next((t.written for t in times if t.path.casefold() == path.casefold()), None)
 
 
 def check_registry_value(rule: RegistryValueRule, facts: Facts, gate: RestartGate | None = None) -> Iterator[Result]:
@@ -39,9 +46,8 @@ def check_registry_value(rule: RegistryValueRule, facts: Facts, gate: RestartGat
             shown = "absent" if current is None else current.shown
             evidence = f"{rule.path}\\{rule.name} is {shown} ({wanted})"
             found = Compliant(check=rule.id, title=rule.title, resource=resource, evidence=evidence)
-            # Windows' evidence of when: the key's last write time, which only the collector script reads
-            # (P/Invoke); a live read has apply's records alone (docs/baselines.md, "Restart pending").
-            written = key.written if key is not None else None
+            # Windows' evidence of when the value was set: the key's last write time (RegQueryInfoKey).
+            written = _key_written(facts, server.name, rule.path)
             yield (
                 gate.judge(
                     found,
@@ -49,7 +55,7 @@ def check_registry_value(rule: RegistryValueRule, facts: Facts, gate: RestartGat
                     services=restart,
                     severity=rule.severity.value,
                     evidence=written,
-                    evidence_name="key last write time (the collector script reads it; a live read cannot)",
+                    evidence_name="last write time of the registry key",
                 )
                 if gate
                 else found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,32 +26,11 @@ MAILBOX = "Mailbox"
 NO_REGISTRY_KEY = "PathNotFound"
 
 
-# What the collector script adds to Get-ItemProperty's object: the key's last write time, read with
-# RegQueryInfoKey through Add-Type (PowerShell 2.0 has no other way). Get-ItemProperty itself never
-# has it, so a live read does not either: live, only apply's own records date a registry change.
-KEY_WRITTEN = "UccxKeyLastWriteTimeUtc"
-
-
 @dataclass(frozen=True)
 class RegistryKey:
     server: str
     path: str  # HKLM\SYSTEM\CurrentControlSet\Services\MSExchangeIS\ParametersSystem
     values: Settings
-    written: datetime.datetime | None = None  # the key's last write time (collector only), in UTC
-
-
-def key_written(value: Any) -> datetime.datetime | None:
-    """``2026-11-22T16:05:31Z`` as the collector writes it; None when absent, refused when not a time."""
-    if value is None:
-        return None
-    if isinstance(value, datetime.datetime):
-        when = value
-    else:
-        try:
-            when = datetime.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise FactError(f"{KEY_WRITTEN} is not a time: {str(value)[:40]!r}") from None
-    return when.replace(tzinfo=datetime.timezone.utc) if when.tzinfo is None else when.astimezone(datetime.timezone.utc)
 
 
 def registry_path(ps_path: str) -> str:
@@ -94,48 +72,12 @@ class RegistryValueKind(ResourceKind[list[RegistryKey]]):
             "Remove-ItemProperty": known.REMOVE_ITEM_PROPERTY,
         }
     )
-    # The key's last write time dates the store value for the restart-pending check. PowerShell 2.0
-    # (.NET 2.0) shows it nowhere, so RegQueryInfoKey is called through Add-Type. Never run on a real
-    # server (docs/facts-folder.md); when it fails the object goes without it and the check says so.
     collector = """
     if ($s.IsMailboxServer) {
         Save-Facts "GetItemProperty-$name.xml" "store registry key on $name" {
             Invoke-Command -ComputerName $name -ErrorAction Stop -ArgumentList $storeKey -ScriptBlock {
                 param($key)
-                $item = Get-ItemProperty -Path $key -ErrorAction Stop
-                try {
-                    $source = 'using System; using System.Runtime.InteropServices;
-public static class UccxRegistryKeyTime {
-    [DllImport("advapi32.dll", CharSet = CharSet.Unicode)]
-    static extern int RegOpenKeyEx(UIntPtr hKey, string subKey, int options, int sam, out UIntPtr result);
-    [DllImport("advapi32.dll", CharSet = CharSet.Unicode)]
-    static extern int RegQueryInfoKey(UIntPtr hKey, IntPtr cls, IntPtr clsLength, IntPtr reserved,
-        IntPtr subKeys, IntPtr maxSubKeyLength, IntPtr maxClassLength, IntPtr values, IntPtr maxValueNameLength,
-        IntPtr maxValueLength, IntPtr securityDescriptor, out long lastWriteTime);
-    [DllImport("advapi32.dll")]
-    static extern int RegCloseKey(UIntPtr hKey);
-    public static string LastWriteUtc(string subKey) {
-        UIntPtr key;
-        if (RegOpenKeyEx(new UIntPtr(0x80000002u), subKey, 0, 0x20019, out key) != 0) { return null; }
-        try {
-            long written;
-            if (RegQueryInfoKey(key, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero,
-                IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, out written) != 0) { return null; }
-            return DateTime.FromFileTimeUtc(written).ToString("s") + "Z";
-        } finally { RegCloseKey(key); }
-    }
-}'
-                    if (-not ('UccxRegistryKeyTime' -as [type])) { Add-Type -TypeDefinition $source -ErrorAction Stop }
-                    $written = [UccxRegistryKeyTime]::LastWriteUtc($key.Substring(6))
-                    if ($written) {
-                        $note = 'UccxKeyLastWriteTimeUtc'
-                        $item | Add-Member -MemberType NoteProperty -Name $note -Value $written -ErrorAction Stop
-                    }
-                }
-                catch {
-                    Write-Warning "no last write time of $key, so a restart since cannot be shown: $_"
-                }
-                $item
+                Get-ItemProperty -Path $key -ErrorAction Stop
             }
         }
     }
@@ -158,10 +100,9 @@ public static class UccxRegistryKeyTime {
             values = {
                 name: normalize(obj.get(name))
                 for name in obj.names()
-                if not name.startswith("PS") and name.casefold() not in NOT_SETTINGS and name != KEY_WRITTEN
+                if not name.startswith("PS") and name.casefold() not in NOT_SETTINGS
             }
-            written = key_written(obj.get(KEY_WRITTEN))
-            keys.append(RegistryKey(server or "", registry_path(ps_path), Settings(values), written))
+            keys.append(RegistryKey(server or "", registry_path(ps_path), Settings(values)))
         return keys
 
     def forward(self, change: Change) -> CommandSpec:

@@ -15,7 +15,7 @@ from typing import Any
 
 from psrpcore.types import PSCustomObject, PSInt, PSInt64, PSNoteProperty, PSString, PSUInt
 
-from compliance.kinds.registry_value import KEY_WRITTEN
+from compliance.kinds import registry_key_time
 from compliance.lab import records, values
 from compliance.lab.cmdlet_base import Cmdlet, CmdletCall, CmdletError, cmdlet
 from compliance.lab.enums import enum_value
@@ -101,9 +101,7 @@ def get_item_property(call: CmdletCall) -> None:
     if key is None:
         return
     if "Name" not in call.params:
-        # Every value, but not the key's write time a collector-made scenario file carries: that is the
-        # collector's P/Invoke addition, and Get-ItemProperty itself never shows it.
-        call.write_output(_key_view(key, [n for n in _value_names(key) if n != KEY_WRITTEN]))
+        call.write_output(key)
         return
     names = [str(n) for n in _as_list(call.params["Name"])]
     present = [n for n in names if find_property(key, n) is not None]
@@ -125,6 +123,7 @@ def new_item_property(call: CmdletCall) -> None:
         return
     if call.should_process(_target(key, name), "New Property"):
         key.PSObject.extended_properties.append(PSNoteProperty(name, value=value))
+        _written(call, key)
         call.write_output(_key_view(key, [name]))
 
 
@@ -145,6 +144,7 @@ def set_item_property(call: CmdletCall) -> None:
         existing.set_value(value, key)
     else:
         key.PSObject.extended_properties.append(PSNoteProperty(name, value=value))
+    _written(call, key)
 
 
 def remove_item_property(call: CmdletCall) -> None:
@@ -158,6 +158,35 @@ def remove_item_property(call: CmdletCall) -> None:
         return
     if call.should_process(_target(key, name), "Remove Property"):
         key.PSObject.extended_properties.remove(existing)
+        _written(call, key)
+
+
+def _written(call: CmdletCall, key: Any) -> None:
+    """Windows moves a key's last write time whenever one of its values is written or removed."""
+    full = _key_path(prop(key, "PSPath"))  # HKEY_LOCAL_MACHINE\SYSTEM\...
+    call.state.registry_key_written(_server(call), "HKLM" + full[len("HKEY_LOCAL_MACHINE") :])
+
+
+# --- the registry key's last write time (compliance.kinds.registry_key_time) ----------------------
+
+
+def add_type(call: CmdletCall) -> None:
+    """Only uccx-compliance's own type is simulated: the lab compiles no C#."""
+    if str(call.require("TypeDefinition")) != registry_key_time.SOURCE:
+        raise CmdletError(records.argument_transformation(call.name, "TypeDefinition", "not simulated by the lab"))
+
+
+def new_object(call: CmdletCall) -> None:
+    if str(call.require("TypeName")) != registry_key_time.TYPE_NAME:
+        raise CmdletError(records.argument_transformation(call.name, "TypeName", "not simulated by the lab"))
+    [subkey] = [str(a) for a in _as_list(call.params.get("ArgumentList"))] or [""]
+    path = f"HKLM\\{subkey}"
+    when = call.state.registry_written.get((_server(call).lower(), path.lower()))
+    written = None if when is None else when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    names = [registry_key_time.TYPE_NAME, "System.Object"]
+    call.write_output(
+        values.new_object(names, registry_key_time.TYPE_NAME, {"Path": path, "LastWriteTimeUtc": written})
+    )
 
 
 # --- services ----------------------------------------------------------------------------------
@@ -362,4 +391,6 @@ HOST_CMDLETS: dict[str, Cmdlet] = {
     "restart-service": cmdlet(restart_service, "Name", "Force", pipeline_parameter="Name"),
     "get-winevent": cmdlet(get_win_event, "FilterHashtable", "MaxEvents", "ComputerName"),
     "get-wmiobject": cmdlet(get_wmi_object, "Class", "Filter", "ComputerName", "Namespace"),
+    "add-type": cmdlet(add_type, "TypeDefinition"),
+    "new-object": cmdlet(new_object, "TypeName", "ArgumentList"),
 }

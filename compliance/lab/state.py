@@ -46,6 +46,10 @@ class ServerInfo:
     roles: tuple[str, ...]
 
 
+SERVICE_START_FILE = "GetServiceStartTime"
+REGISTRY_KEY_TIME_FILE = "GetRegistryKeyTime"
+
+
 class LabState:
     """Objects per fact file name (``GetReceiveConnector``, ``GetItemProperty-EX01`` ...)."""
 
@@ -65,6 +69,50 @@ class LabState:
         # False: Restart-Service succeeds but the process keeps its start (a restart that did not
         # happen, which apply must report as failed).
         self.restart_moves_start = True
+        self.service_started.update(self._scenario_starts())
+        # When each (server, HKLM\subkey) was last written: the scenario's GetRegistryKeyTime file,
+        # then New-/Set-/Remove-ItemProperty. A key the scenario does not date has no known time.
+        self.registry_written: dict[tuple[str, str], datetime.datetime] = self._scenario_key_times()
+
+    def _scenario_key_times(self) -> dict[tuple[str, str], datetime.datetime]:
+        from compliance.kinds.registry_key_time import utc_time
+
+        times: dict[tuple[str, str], datetime.datetime] = {}
+        for stem, items in self.objects.items():
+            if not stem.startswith(REGISTRY_KEY_TIME_FILE + "-"):
+                continue
+            server = stem[len(REGISTRY_KEY_TIME_FILE) + 1 :].lower()
+            for item in items:
+                when = utc_time(prop(item, "LastWriteTimeUtc"))
+                if when is not None:
+                    times[(server, str(prop(item, "Path")).lower())] = when
+        return times
+
+    def registry_key_written(self, server: str, path: str) -> None:
+        r"""A value of ``path`` (``HKLM\SYSTEM\...``) on ``server`` was just written."""
+        moment = datetime.datetime.now(datetime.timezone.utc)
+        with self.lock:
+            self.registry_written[(server.lower(), path.lower())] = moment
+
+    def _scenario_starts(self) -> dict[tuple[str, str], datetime.datetime]:
+        """The services' start times a scenario folder records (``GetServiceStartTime-<SERVER>``:
+        Win32_Service joined to Win32_Process by ProcessId), so the lab's processes started when the
+        scenario's did; a scenario without that file starts them with the lab."""
+        from compliance.kinds.service_start import dmtf_time
+
+        starts: dict[tuple[str, str], datetime.datetime] = {}
+        for stem, items in self.objects.items():
+            if not stem.startswith(SERVICE_START_FILE + "-"):
+                continue
+            server = stem[len(SERVICE_START_FILE) + 1 :].lower()
+            created = {
+                prop(o, "ProcessId"): prop(o, "CreationDate") for o in items if prop(o, "CreationDate") is not None
+            }
+            for service in (o for o in items if prop(o, "CreationDate") is None and prop(o, "Name")):
+                when = created.get(prop(service, "ProcessId"))
+                if isinstance(when, str):
+                    starts[(server, str(prop(service, "Name")).lower())] = dmtf_time(when)
+        return starts
 
     @classmethod
     def from_folder(cls, path: str | Path) -> LabState:
@@ -91,6 +139,8 @@ class LabState:
         and the lookback window finds the same events whatever today's date is.
         """
         with self.lock:
+            # The services started as long before now as they did before the collection, too.
+            self.service_started = {key: when + delta for key, when in self.service_started.items()}
             for stem, items in self.objects.items():
                 if not stem.startswith("GetWinEvent-"):
                     continue

@@ -33,9 +33,9 @@ ALLOWED = {
     "Where-Object",
     "ForEach-Object",
     # In memory only: the RegQueryInfoKey wrapper compiled for the registry key's last write time,
-    # and the note property that carries it on the Get-ItemProperty object. Nothing on the server.
+    # and the object of it that reads the time. Nothing on the server changes.
     "Add-Type",
-    "Add-Member",
+    "New-Object",
 }
 CONTRACT_FILES = [
     "GetExchangeServer.xml",

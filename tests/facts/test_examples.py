@@ -35,6 +35,7 @@ FILES = {
     "GetWinEvent-EX01.xml",
     "GetService-EX01.xml",
     "GetServiceStartTime-EX01.xml",
+    "GetRegistryKeyTime-EX01.xml",
 }
 CHECKLIST_POLICY_SETTINGS = [
     "IMAPMaxConcurrency",
