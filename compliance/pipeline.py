@@ -123,8 +123,9 @@ def read(source: Source) -> Facts:
     return build_facts(raw, source=source.name, collected_at=when)
 
 
-def plan(loaded: LoadedBaseline, facts: Facts, *, target: str | None = None) -> Plan:
-    result = evaluate(loaded, facts, ApplyRecords.of_target(target))  # apply's change times: restart pending
+def plan(loaded: LoadedBaseline, facts: Facts, *, target: str | None = None, state_dir: Path | None = None) -> Plan:
+    # apply's change times (restart pending), from the target's state file under ``state_dir``.
+    result = evaluate(loaded, facts, ApplyRecords.of_target(target, state_dir))
     result.target = target
     return result
 
@@ -164,7 +165,13 @@ def plan_folder_by_version(folder: Path, overrides: Mapping[str, Any]) -> list[P
     return plan_by_version(read(FactsFolder(folder)), lambda path: load_baseline(path, dict(overrides)))
 
 
-def plan_by_version(facts: Facts, load: Callable[[Path], LoadedBaseline], *, target: str | None = None) -> list[Plan]:
+def plan_by_version(
+    facts: Facts,
+    load: Callable[[Path], LoadedBaseline],
+    *,
+    target: str | None = None,
+    state_dir: Path | None = None,
+) -> list[Plan]:
     """Each server judged by the shipped baseline of its version; a coexistence organization (2010
     and 2016 servers) gets one plan per baseline. The organization's own objects (throttling policy,
     UCCX mailbox, AD permission) are judged once, by the NEWEST version's baseline: see
@@ -192,7 +199,8 @@ def plan_by_version(facts: Facts, load: Callable[[Path], LoadedBaseline], *, tar
         if len(ordered) > 1 and shipped.name != owner:
             rules = loaded.baseline.rules.model_copy(update=_ORGANIZATION_RULES)
             loaded = dataclasses.replace(loaded, baseline=loaded.baseline.model_copy(update={"rules": rules}))
-        result = plan(loaded, _servers_only(facts, members) if len(ordered) > 1 else facts, target=target)
+        judged = _servers_only(facts, members) if len(ordered) > 1 else facts
+        result = plan(loaded, judged, target=target, state_dir=state_dir)
         if len(ordered) > 1:
             names = ", ".join(s.name for s in members)
             result.notes.append(
@@ -243,6 +251,7 @@ def plan_inventory(
     allow_insecure_transport: bool = False,
     warn: Warn = stderr_warning,
     keep_going: bool = False,
+    state_dir: Path | None = None,
 ) -> list[Plan]:
     """``plan --inventory FILE``: the live plan of each target, one after another.
 
@@ -260,7 +269,7 @@ def plan_inventory(
     plans: list[Plan] = []
     for target in targets:
         try:
-            plans += _plan_target(target, overrides, baseline, by_version, allow_insecure_transport, warn)
+            plans += _plan_target(target, overrides, baseline, by_version, allow_insecure_transport, warn, state_dir)
         except ComplianceError as exc:
             reason = f"target {target.name}: {exc}"
             if not keep_going:
@@ -277,13 +286,14 @@ def _plan_target(
     by_version: bool,
     allow_insecure_transport: bool,
     warn: Warn,
+    state_dir: Path | None = None,
 ) -> list[Plan]:
     password = target.password()
     if not by_version:
         loaded = target_baseline(target, overrides, baseline)
         source = live(target, loaded, password=password, allow_insecure_transport=allow_insecure_transport, warn=warn)
-        return [plan(loaded, read(source), target=target.name)]
+        return [plan(loaded, read(source), target=target.name, state_dir=state_dir)]
     candidates = {s.path: target_baseline(target, overrides, s.path) for s in shipped_baselines()}
     request = _union_request(list(candidates.values()))
     source = LiveTarget(target, request, password, allow_insecure_transport, warn)
-    return plan_by_version(read(source), candidates.__getitem__, target=target.name)
+    return plan_by_version(read(source), candidates.__getitem__, target=target.name, state_dir=state_dir)

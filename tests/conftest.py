@@ -90,3 +90,12 @@ def copy_of(tmp_path: Path) -> Callable[[Path], Path]:
         return target
 
     return copy
+
+
+@pytest.fixture(autouse=True)
+def _private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """apply records change times in a state dir that plan reads (restart pending); every test gets
+    its own, so no test writes into the checkout or sees another test's records."""
+    from compliance.apply.state import STATE_DIR_ENV
+
+    monkeypatch.setenv(STATE_DIR_ENV, str(tmp_path / "state"))

@@ -10,11 +10,11 @@ records it: one JSON file per target, ``<state dir>/<target>.json``::
      "changes": [{"server": "EX01", "check": "UCCX-STORE-001", "setting": "...",
                   "services": ["MSExchangeIS"], "changed": "2026-12-01T09:30:00.123+00:00"}]}
 
-The state dir is ``--state-dir``, else ``$UCCX_COMPLIANCE_STATE_DIR``, else ``state/`` beside the
-audit log (``.uccx-compliance/state`` by default); ``plan`` reads the environment variable or that
-default. Each write is a whole new file renamed into place (``compliance.files.write_atomic``);
-a record replaces the older one of the same server, check and setting. The time is this
-machine's clock when the change's step returned, so it is never earlier than the write.
+The state dir is ``--state-dir`` (of ``apply`` and ``plan`` alike), else
+``$UCCX_COMPLIANCE_STATE_DIR``, else ``.uccx-compliance/state``. Each write is a whole new file
+renamed into place (``compliance.files.write_atomic``); a record replaces the older one of the
+same server, check and setting. The time is this machine's clock when the change's step
+returned, so it is never earlier than the write.
 """
 
 from __future__ import annotations
@@ -53,13 +53,14 @@ class ChangeRecord:
         return (self.server.casefold(), self.check.casefold(), (self.setting or "").casefold())
 
 
-def state_dir(explicit: Path | None = None, audit_log: Path | None = None) -> Path:
-    """``--state-dir``, else the environment variable, else ``state/`` beside the audit log."""
+def state_dir(explicit: Path | None = None) -> Path:
+    """``--state-dir``, else the environment variable, else ``.uccx-compliance/state``: the same for
+    ``apply`` (which writes it) and ``plan`` (which reads it), whatever ``--audit-log`` says."""
     if explicit is not None:
         return explicit
     if env := os.environ.get(STATE_DIR_ENV):
         return Path(env)
-    return (audit_log or DEFAULT_AUDIT_LOG).parent / "state"
+    return DEFAULT_STATE_DIR
 
 
 def state_path(folder: Path, target: str) -> Path:

@@ -291,7 +291,7 @@ def apply_target(
     steps = build_steps(changes)
     result = TargetResult(target=plan.target.name)
     record: backups.Backup | None = None
-    state_file = state.state_path(state.state_dir(options.state_dir, options.audit_log), plan.target.name)
+    state_file = state.state_path(state.state_dir(options.state_dir), plan.target.name)
     if not options.dry_run:
         state.load(state_file)  # a damaged state file stops the run before anything is sent
         entries = [backups.BackupEntry(change=c, old=c.current, new=c.desired) for c in changes]

@@ -43,11 +43,11 @@ class ApplyRecords:
     error: str | None = None  # the state file exists but could not be read
 
     @classmethod
-    def of_target(cls, target: str | None) -> ApplyRecords:
+    def of_target(cls, target: str | None, state_dir: Path | None = None) -> ApplyRecords:
         """The records ``plan`` sees: the target's state file; none for an offline facts folder."""
         if target is None:
             return NO_TARGET
-        path = state.state_path(state.state_dir(), target)
+        path = state.state_path(state.state_dir(state_dir), target)
         try:
             return cls(str(path), tuple(state.load(path)))
         except InputError as exc:

@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="DIR",
         help="where apply records when each restart-dependent setting changed, per target "
-        "(default: $UCCX_COMPLIANCE_STATE_DIR, else state/ beside the audit log); plan reads it",
+        "(default: $UCCX_COMPLIANCE_STATE_DIR, else .uccx-compliance/state); plan --state-dir reads it",
     )
 
 

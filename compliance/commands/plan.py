@@ -47,6 +47,13 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="list compliant checks with their evidence")
     parser.add_argument("--target", dest="only_target", metavar="NAME", help="only this inventory target")
     parser.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="where apply recorded when it changed each setting (restart pending); default "
+        "$UCCX_COMPLIANCE_STATE_DIR, else .uccx-compliance/state",
+    )
+    parser.add_argument(
         "--allow-insecure-transport",
         action="store_true",
         help="allow Basic/certificate authentication over plain HTTP (sends secrets in clear)",
@@ -77,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
             only_target=args.only_target,
             allow_insecure_transport=args.allow_insecure_transport,
             keep_going=True,
+            state_dir=args.state_dir,
         )
         if args.format == "json" and args.out is not None:
             return output.save_plan(plans, args.out, args.inventory, overrides)

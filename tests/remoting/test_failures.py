@@ -35,6 +35,7 @@ ALL_STEMS = {
     "GetReceiveConnector",
     "GetADPermission",
     "GetItemProperty-EX01",
+    "GetRegistryKeyTime-EX01",
     "GetWinEvent-EX01",
     "GetService-EX01",
     "GetServiceStartTime-EX01",
