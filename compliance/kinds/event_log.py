@@ -14,6 +14,8 @@ from compliance.kinds.base import AuditedServer, Endpoint, FactError, ReadContex
 
 # Get-WinEvent: "No events were found that match the specified selection criteria" is no match.
 NO_EVENTS = "NoMatchingEventsFound"
+# Get-WinEvent's ids for "nothing of that provider here" (GetEventCommand.cs), as the collector treats them.
+NOT_THERE = (NO_EVENTS, "NoMatchingProvidersFound", "LogsAndProvidersDontOverlap")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,14 @@ def clixml_datetime(when: datetime.datetime) -> ET.Element:
     utc = when.astimezone(datetime.timezone.utc)
     element.text = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}0Z"
     return element
+
+
+def _by_provider(queries: Sequence[EventQuery]) -> list[list[EventQuery]]:
+    """The queries grouped by provider, in the order the baseline gives them."""
+    groups: dict[str, list[EventQuery]] = {}
+    for query in queries:
+        groups.setdefault(query.provider.casefold(), []).append(query)
+    return list(groups.values())
 
 
 class EventLogKind(ResourceKind[list[EventRecord]]):
@@ -94,9 +104,13 @@ class EventLogKind(ResourceKind[list[EventRecord]]):
         by_log: dict[str, list[EventQuery]] = {}
         for query in queries:
             by_log.setdefault(query.log_name, []).append(query)
+        # One query per provider, as the collector does: a provider that is not registered on this
+        # server (MSExchangeTransport on a Mailbox-only one) or not writing to this log is "no
+        # events" for it alone, and cannot fail the other's query.
         return tuple(
-            Command(self.cmdlet, (("FilterHashtable", event_filter(log, group, start)),), empty_when=(NO_EVENTS,))
+            Command(self.cmdlet, (("FilterHashtable", event_filter(log, same, start)),), empty_when=NOT_THERE)
             for log, group in by_log.items()
+            for same in _by_provider(group)
         )
 
     def parse(self, objects: list[Any], server: str | None) -> list[EventRecord]:

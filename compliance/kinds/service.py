@@ -17,6 +17,10 @@ class ServiceState:
     status: str
 
 
+# Get-Service's error id for a name no service has (Microsoft.PowerShell.Commands.GetServiceCommand).
+NO_SUCH_SERVICE = "NoServiceFoundForGivenName"
+
+
 class ServiceKind(ResourceKind[list[ServiceState]]):
     stem = "GetService"
     cmdlet = "Get-Service"
@@ -58,7 +62,11 @@ class ServiceKind(ResourceKind[list[ServiceState]]):
     def reads_on(self, context: ReadContext, server: AuditedServer) -> tuple[Command, ...]:
         if not context.request.services:
             return ()
-        return (Command(self.cmdlet, (("Name", list(context.request.services)),)),)
+        # One name per call, as the collector does: MSExchangeIMAP4BE exists on 2013+ only, and a
+        # name that is not there is "not installed" for it alone, never a failed read of the others.
+        return tuple(
+            Command(self.cmdlet, (("Name", name),), empty_when=(NO_SUCH_SERVICE,)) for name in context.request.services
+        )
 
     def parse(self, objects: list[Any], server: str | None) -> list[ServiceState]:
         return [

@@ -190,3 +190,20 @@ def test_facts_collect_writes_a_folder_the_offline_reader_accepts(tmp_path: Path
     raw: RawFacts = offline.read_raw(out)
     assert all(r.ok for r in raw.values())
     assert read(FactsFolder(out)).collected_at is not None
+
+
+def test_a_service_the_server_does_not_have_is_left_out_not_a_failed_read(tmp_path: Path) -> None:
+    """MSExchangeIMAP4BE exists on 2013+ only: asked of a 2010 server, Get-Service says
+    NoServiceFoundForGivenName for that name alone, and the others are still read."""
+    import dataclasses
+
+    from compliance.kinds import service
+
+    with lab_server.Lab(scenario=SCENARIOS[1], port=0, password="uccx-lab") as lab:
+        target, request = lab_target(lab, tmp_path)
+        asked = dataclasses.replace(request, services=("MSExchangeIS", "MSExchangeIMAP4BE", "MSExchangeIMAP4"))
+        raw = collect(target, asked, password="uccx-lab", now=NOW)
+    facts = build_facts(raw, source=target.exchange_endpoint)
+    reading = facts.on(service.KIND, "EX01")
+    assert reading.ok, reading.reason
+    assert sorted(s.name for s in reading.value or []) == ["MSExchangeIMAP4", "MSExchangeIS"]
