@@ -106,13 +106,16 @@ def _imap_rows(facts: Facts, needed: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _policy_row(facts: Facts, needed: int, setting_name: str) -> dict[str, Any]:
+def _policy_row(facts: Facts, needed: int, setting_name: str, uccx_mailbox: str | None) -> dict[str, Any]:
     """The IMAP concurrency of the policy that applies to the UCCX mailbox (assigned, else default)."""
     label = f"throttling {setting_name}"
     box, listed = facts.of(mailbox.KIND), facts.of(throttling_policy.KIND)
     found, policies = box.get(), listed.get()
     if found is None or policies is None:
         return _row("-", label, None, needed, box.reason or listed.reason)
+    if uccx_mailbox and not found.answers_to(uccx_mailbox):
+        # Another mailbox's policy says nothing about UCCX's (the check says the same: unreadable).
+        return _row("-", label, None, needed, f"GetMailbox.xml holds another mailbox, not {uccx_mailbox!r}")
     assigned = found.throttling_policy
     policy = (
         next((p for p in policies if same_name(p.name, assigned)), None)
@@ -155,5 +158,7 @@ def capacity(facts: Facts, variables: Mapping[str, Any], baseline: Baseline | No
     needed = connections_needed(variables)
     if needed is None:
         return []
-    policy = _policy_row(facts, needed, concurrency_name(baseline))
+    mailbox_rule = baseline.rules.mailbox_policy if baseline is not None else None
+    uccx = str(variables.get("uccx_mailbox") or (mailbox_rule.mailbox if mailbox_rule else "")) or None
+    policy = _policy_row(facts, needed, concurrency_name(baseline), uccx)
     return [*_imap_rows(facts, needed), policy, *_store_rows(facts, needed)]

@@ -54,6 +54,9 @@ def test_another_mailbox_is_unreadable_and_nothing_targets_it(source: Path, copy
     assert [u["reason"] for u in mbx["unreadable"]] == ["GetMailbox.xml holds mailbox 'Administrator', not 'uccx'"]
     assert result.code == 3
     assert not [c for c in report["changes"] if "Administrator" in json.dumps(c)]
+    # Nor does the capacity summary show the other mailbox's throttling policy as UCCX's.
+    [policy_row] = [row for row in report["capacity"] if str(row["limit"]).startswith("throttling")]
+    assert policy_row["value"] is None and "another mailbox" in str(policy_row["note"]), policy_row
     # The reviewable script runs nothing against the other mailbox, nor any Set-Mailbox at all; it
     # only says why (in a comment).
     script = cli("plan", "--facts", folder, "--baseline", SP1, "--format", "ps1").out
