@@ -2,7 +2,9 @@
 
 Run ``python examples/generate_facts.py`` from the repository root. Every file of a folder comes
 from the source file of the same name (``GetMailbox.yaml`` -> ``GetMailbox.xml``); ``common.yaml``
-holds what they share and ``folders.yaml`` the values that differ between the two organizations.
+holds what they share and ``folders.yaml`` the values that differ between the organizations. A
+folder of another Exchange version names an ``overlay:`` subfolder whose files replace the shared
+files of the same name for that folder only (``source/exchange2019/``).
 The format (typed values, objects, ``${...}`` variables, templates) is described in
 ``examples/source/README.md``. The CLIXML is written by the package's own writer,
 ``compliance.facts.clixml_writer``; the output is byte-identical on every run, so ``git diff`` after
@@ -182,14 +184,22 @@ def _merge(into: dict[str, Any], more: dict[str, Any], what: str) -> None:
     into.update(more)
 
 
-def sources() -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
-    """The output files' sources, the templates, and the variables every folder shares."""
+def sources(overlay: str | None = None) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """The output files' sources, the templates, and the variables every folder shares.
+
+    ``overlay`` names a subfolder of ``source/`` whose files replace the shared files of the same
+    name (their templates and variables too) for one folder: another Exchange version's shapes.
+    """
+    paths = {path.name: path for path in SOURCE.glob("*.yaml") if path.name != "folders.yaml"}
+    if overlay is not None:
+        replacing = {path.name: path for path in (SOURCE / overlay).glob("*.yaml")}
+        if not replacing or set(replacing) - set(paths):
+            raise ValueError(f"overlay {overlay!r}: replaces no file, or one with no shared file {sorted(replacing)}")
+        paths.update(replacing)
     files: list[dict[str, Any]] = []
     templates: dict[str, Any] = {}
     variables: dict[str, Any] = {}
-    for path in sorted(SOURCE.glob("*.yaml")):
-        if path.name == "folders.yaml":
-            continue
+    for _name, path in sorted(paths.items()):
         data = _load(path)
         _merge(templates, data.get("templates") or {}, "templates")
         _merge(variables, data.get("vars") or {}, "variables")
@@ -211,8 +221,9 @@ class Output:
 
 def build(folder: str) -> list[Output]:
     """The files of one example folder, as neutral objects (or lines of text)."""
-    files, templates, variables = sources()
-    _merge(variables, FOLDERS[folder], "variables")
+    values = dict(FOLDERS[folder])
+    files, templates, variables = sources(values.pop("overlay", None))
+    _merge(variables, values, "variables")
     resolver = Resolver(templates, variables)
     outputs = []
     for spec in files:

@@ -11,7 +11,7 @@ from compliance.facts.values import ServerVersion, has_role
 from compliance.kinds.base import FactError, ResourceKind, text
 
 _VERSION_TEXT = re.compile(r"Version (\d+)\.(\d+) \(Build (\d+)\.(\d+)\)")
-_ROLE_FLAGS = {
+ROLE_FLAGS = {
     "IsMailboxServer": "Mailbox",
     "IsClientAccessServer": "ClientAccess",
     "IsHubTransportServer": "HubTransport",
@@ -58,7 +58,7 @@ if ($serversListed) {
         for obj in self.accepted(objects):
             role_text = str(obj.get("ServerRole") or "")
             roles = {r.strip() for r in role_text.split(",") if r.strip() and r.strip() != "None"}
-            roles |= {role for flag, role in _ROLE_FLAGS.items() if obj.get(flag) is True}
+            roles |= {role for flag, role in ROLE_FLAGS.items() if obj.get(flag) is True}
             servers.append(
                 ExchangeServer(
                     name=str(text(obj, "Name")),

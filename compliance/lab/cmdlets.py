@@ -17,6 +17,7 @@ from psrpcore.types import PSGuid, PSList, PSString, deserialize, serialize
 
 from compliance.lab import records, values
 from compliance.lab.cmdlet_base import Cmdlet, CmdletCall, CmdletError, cmdlet
+from compliance.lab.enums import enum_value
 from compliance.lab.host_cmdlets import HOST_CMDLETS
 from compliance.lab.properties import find_property, prop
 from compliance.lab.state import (
@@ -48,7 +49,17 @@ THROTTLING_SETTINGS = (
     "PowerShellMaxConcurrency", "PowerShellMaxTenantConcurrency", "PowerShellMaxCmdlets",
     "PowerShellMaxCmdletsTimePeriod", "PowerShellMaxCmdletQueueDepth", "ExchangeMaxCmdlets",
     "PowerShellMaxDestructiveCmdlets", "PowerShellMaxDestructiveCmdletsTimePeriod",
+    # 2013+ budgets (Unlimited<UInt32>): names a 2010 scenario's policies lack, so refused there.
+    *(
+        f"{family}{suffix}"
+        for family in ("Imap", "Rca", "Cpa", "Owa", "Ews", "Eas", "Pop", "PowerShell", "Anonymous")
+        for suffix in ("MaxBurst", "RechargeRate", "CutoffBalance")
+    ),
+    "ThrottlingPolicyScope",
 )  # fmt: skip
+_SCOPE_TYPE = "Microsoft.Exchange.Data.Directory.SystemConfiguration.ThrottlingPolicyScopeType"
+# ThrottlingPolicyScopeType (Set-ThrottlingPolicy -ThrottlingPolicyScope): its members' numbers.
+_POLICY_SCOPES = {"regular": ("Regular", 0), "organization": ("Organization", 1), "global": ("Global", 2)}
 
 
 # --- finding objects -------------------------------------------------------------------------
@@ -316,8 +327,27 @@ def _throttling_changes(call: CmdletCall, policy: Any) -> dict[str, Any]:
         if name in call.params:
             if policy is not None and _has_setting(policy, name) is False:
                 raise CmdletError(records.parameter_not_found(call.name, name))
-            changes[name] = _converted(call, name, values.uint32_or_nil, call.params[name])
+            changes[name] = _converted(call, name, _throttling_value(policy, name), call.params[name])
     return changes
+
+
+def _throttling_value(policy: Any, name: str) -> Callable[[Any], Any]:
+    """How a setting's value is held: 2013+ policies (they have ThrottlingPolicyScope) say Unlimited
+    or a number, 2010 ones a number or $null."""
+    if policy is None or not _has_setting(policy, "ThrottlingPolicyScope"):
+        return values.uint32_or_nil
+    if name.lower() == "throttlingpolicyscope":
+        return functools.partial(_policy_scope, prop(policy, "ThrottlingPolicyScope"))
+    return values.unlimited_uint32
+
+
+def _policy_scope(template: Any, raw: Any) -> Any:
+    member = _POLICY_SCOPES.get(str(raw).strip().lower())
+    if member is None:
+        known = ", ".join(text for text, _ in _POLICY_SCOPES.values())
+        raise ValueError(f'Cannot convert value "{raw}" to type "ThrottlingPolicyScopeType". Valid values: {known}.')
+    type_names = list(template.PSObject.type_names) if getattr(template, "PSObject", None) else []
+    return enum_value(type_names or [_SCOPE_TYPE, "System.Enum", "System.ValueType", "System.Object"], *member)
 
 
 def _has_setting(policy: Any, name: str) -> bool:
@@ -342,10 +372,15 @@ def new_throttling_policy(call: CmdletCall) -> None:
     policy = _copy(template)
     dn = str(prop(template, "DistinguishedName") or "").split(",", 1)[-1]
     distinguished_name = f"CN={name},{dn}" if dn else f"CN={name}"
-    # A new 2010 policy has every setting unset ($null) until given (unconfirmed; see docs/lab.md).
+    # A new policy has every setting unset ($null) until given (unconfirmed; see docs/lab.md); a new
+    # 2013+ policy is a Regular one, as New-ThrottlingPolicy without -ThrottlingPolicyScope makes it.
     for setting in THROTTLING_SETTINGS:
         if _has_setting(policy, setting):
             values.set_property(policy, setting, None)
+    if _has_setting(policy, "ThrottlingPolicyScope"):
+        values.set_property(
+            policy, "ThrottlingPolicyScope", _policy_scope(prop(template, "ThrottlingPolicyScope"), "Regular")
+        )
     values.set_property(policy, "Name", PSString(name))
     values.set_property(policy, "Identity", values.ad_object_id(name, distinguished_name, prop(template, "Identity")))
     values.set_property(policy, "DistinguishedName", PSString(distinguished_name))

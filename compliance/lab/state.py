@@ -19,6 +19,7 @@ from typing import Any
 from psrpcore.types import PSObject, deserialize_clixml
 
 from compliance.errors import InputError
+from compliance.kinds.exchange_server import ROLE_FLAGS
 from compliance.lab.enums import as_enum, is_enum_like
 from compliance.lab.properties import prop
 from compliance.lab.values import set_property
@@ -48,6 +49,14 @@ class ServerInfo:
 
 SERVICE_START_FILE = "GetServiceStartTime"
 REGISTRY_KEY_TIME_FILE = "GetRegistryKeyTime"
+
+
+def _roles(server: Any) -> tuple[str, ...]:
+    """2013+ servers print ServerRole "Mailbox" alone; the Is*Server flags say what else they run
+    (tests/fixtures/real/E19-GetExchangeServer.xml), read as ``compliance.kinds.exchange_server`` does."""
+    roles = [r.strip() for r in str(prop(server, "ServerRole") or "").split(",") if r.strip()]
+    roles += [role for flag, role in ROLE_FLAGS.items() if prop(server, flag) is True and role not in roles]
+    return tuple(roles)
 
 
 class LabState:
@@ -159,7 +168,7 @@ class LabState:
             ServerInfo(
                 name=str(server.Name),
                 fqdn=str(prop(server, "Fqdn") or server.Name),
-                roles=tuple(r.strip() for r in str(prop(server, "ServerRole") or "").split(",") if r.strip()),
+                roles=_roles(server),
             )
             for server in self.of(EXCHANGE_SERVER_FILE)
         ]

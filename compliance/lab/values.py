@@ -65,6 +65,16 @@ def uint32_or_nil(raw: Any) -> PSUInt | None:
     return PSUInt(_integer(raw, "System.UInt32", _UINT32_RANGE))
 
 
+def unlimited_uint32(raw: Any) -> PSString | PSUInt | None:
+    """A 2013+ throttling setting: Unlimited (held as the text, as the folder's exports show it), a
+    UInt32, or ``$null`` (not set here: the setting is inherited)."""
+    if raw is None:
+        return None
+    if isinstance(raw, str) and raw.strip().lower() == "unlimited":
+        return PSString("Unlimited")
+    return PSUInt(_integer(raw, "Microsoft.Exchange.Data.Unlimited`1[System.UInt32]", _UINT32_RANGE))
+
+
 def unlimited_int32(raw: Any, template: Any = None) -> PSObject:
     """``Unlimited<Int32>``: the string Unlimited, or a number; type names copied from the old value."""
     type_names = list(template.PSObject.type_names) if getattr(template, "PSObject", None) else []

@@ -292,9 +292,9 @@ def assert_script_says_what_the_plan_says(plans: list[Plan]) -> str:
 
 # --- the shipped examples -----------------------------------------------------------------------
 
+# Each folder with the baseline of its version: the 2010 SP3 folders and the 2019 one.
 EXAMPLES = [
-    (baseline, folder)
-    for baseline in ("uccx-exchange2010-sp1",)
+    ("uccx-exchange2013" if folder.startswith("exchange2019") else "uccx-exchange2010-sp1", folder)
     for folder in sorted(p.name for p in (ROOT / "examples/facts").iterdir() if p.is_dir())
 ]
 
