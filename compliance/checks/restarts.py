@@ -29,7 +29,7 @@ from compliance.apply import state
 from compliance.apply.state import ChangeRecord
 from compliance.errors import InputError
 from compliance.facts.model import Facts, server_file
-from compliance.facts.values import Setting
+from compliance.facts.values import Setting, utc_time
 from compliance.kinds import service_start
 from compliance.plan import Compliant, Finding, Result, Unreadable
 
@@ -70,10 +70,9 @@ def when_changed(settings_value: Setting | None) -> datetime.datetime | None:
     if settings_value is None or settings_value.shown is None:
         return None
     try:
-        when = datetime.datetime.fromisoformat(str(settings_value.shown).strip())
+        return utc_time(settings_value.shown)
     except ValueError:
         return None
-    return when.replace(tzinfo=datetime.timezone.utc) if when.tzinfo is None else when.astimezone(datetime.timezone.utc)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ A check never looks at a raw CLIXML value; it compares ``Setting.value`` (normal
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -185,3 +186,21 @@ def shown(value: Scalar) -> Any:
     if value is UNLIMITED:
         return "Unlimited"
     return value
+
+
+def utc_time(value: Any) -> datetime.datetime:
+    """A time as Exchange or Windows gives it (a ``DateTime``, or ISO text such as
+    ``2026-11-23T08:41:03Z``), as an aware UTC time; a time without an offset is taken as UTC.
+
+    Raises ``ValueError`` for anything else, including a time that cannot be placed in UTC
+    (``0001-01-01T00:00:00+14:00``): the caller says what that means for its fact."""
+    if isinstance(value, datetime.datetime):
+        when = value
+    else:
+        when = datetime.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        return when.replace(tzinfo=datetime.timezone.utc)
+    try:
+        return when.astimezone(datetime.timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{str(value)[:40]!r} falls outside years 1-9999 in UTC") from None

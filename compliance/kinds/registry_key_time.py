@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from compliance.cmdlet import Command
+from compliance.facts.values import utc_time
 from compliance.kinds.base import AuditedServer, Endpoint, FactError, ReadContext, ResourceKind
 
 TYPE_NAME = "UccxRegistryKeyTime"
@@ -73,18 +74,14 @@ def subkey(path: str) -> str:
     return rest
 
 
-def utc_time(value: Any) -> datetime.datetime | None:
-    """``2026-11-23T08:41:03Z`` (or a DateTime) as an aware UTC time; None for ``$null``."""
+def key_time(value: Any) -> datetime.datetime | None:
+    """``LastWriteTimeUtc`` (``2026-11-23T08:41:03Z``) in UTC; None for ``$null`` (key not opened)."""
     if value is None:
         return None
-    if isinstance(value, datetime.datetime):
-        when = value
-    else:
-        try:
-            when = datetime.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise FactError(f"LastWriteTimeUtc is not a time: {str(value)[:40]!r}") from None
-    return when.replace(tzinfo=datetime.timezone.utc) if when.tzinfo is None else when.astimezone(datetime.timezone.utc)
+    try:
+        return utc_time(value)
+    except ValueError:
+        raise FactError(f"LastWriteTimeUtc is not a time: {str(value)[:40]!r}") from None
 
 
 class RegistryKeyTimeKind(ResourceKind[list[RegistryKeyTime]]):
@@ -129,7 +126,7 @@ class RegistryKeyTimeKind(ResourceKind[list[RegistryKeyTime]]):
             path = obj.get("Path")
             if not isinstance(path, str):
                 raise FactError(f"{TYPE_NAME} object has no Path")
-            times.append(RegistryKeyTime(server or "", path, utc_time(obj.get("LastWriteTimeUtc"))))
+            times.append(RegistryKeyTime(server or "", path, key_time(obj.get("LastWriteTimeUtc"))))
         return times
 
 

@@ -84,7 +84,7 @@ class LabState:
         self.registry_written: dict[tuple[str, str], datetime.datetime] = self._scenario_key_times()
 
     def _scenario_key_times(self) -> dict[tuple[str, str], datetime.datetime]:
-        from compliance.kinds.registry_key_time import utc_time
+        from compliance.kinds.registry_key_time import key_time
 
         times: dict[tuple[str, str], datetime.datetime] = {}
         for stem, items in self.objects.items():
@@ -92,7 +92,7 @@ class LabState:
                 continue
             server = stem[len(REGISTRY_KEY_TIME_FILE) + 1 :].lower()
             for item in items:
-                when = utc_time(prop(item, "LastWriteTimeUtc"))
+                when = key_time(prop(item, "LastWriteTimeUtc"))
                 if when is not None:
                     times[(server, str(prop(item, "Path")).lower())] = when
         return times
