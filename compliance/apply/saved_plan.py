@@ -8,7 +8,7 @@ whitespace) of everything else, so a plan damaged or edited by hand is refused r
 
 The checksum is public, so it is no defence against someone who edits the plan on purpose; what
 is (docs/security.md): apply takes endpoints and credentials from the inventory, never from the
-plan (``workflow.check_targets``), sends the commands it rebuilds from the changes, not the
+plan (``endpoints.check_targets``), sends the commands it rebuilds from the changes, not the
 stored ones, and, when ``UCCX_PLAN_SIGNING_KEY`` is set, ``signature`` is an HMAC-SHA256 of the
 plan under that key, written by ``plan --out`` and checked before anything is connected to.
 """

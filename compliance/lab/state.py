@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,14 +84,17 @@ class LabState:
         # then New-/Set-/Remove-ItemProperty. A key the scenario does not date has no known time.
         self.registry_written: dict[tuple[str, str], datetime.datetime] = self._scenario_key_times()
 
+    def _per_server(self, stem: str) -> Iterator[tuple[str, list[Any]]]:
+        """(server in lower case, objects) of each ``<stem>-<SERVER>`` file of the scenario."""
+        for name, items in self.objects.items():
+            if name.startswith(stem + "-"):
+                yield name[len(stem) + 1 :].lower(), items
+
     def _scenario_key_times(self) -> dict[tuple[str, str], datetime.datetime]:
         from compliance.kinds.registry_key_time import key_time
 
         times: dict[tuple[str, str], datetime.datetime] = {}
-        for stem, items in self.objects.items():
-            if not stem.startswith(REGISTRY_KEY_TIME_FILE + "-"):
-                continue
-            server = stem[len(REGISTRY_KEY_TIME_FILE) + 1 :].lower()
+        for server, items in self._per_server(REGISTRY_KEY_TIME_FILE):
             for item in items:
                 when = key_time(prop(item, "LastWriteTimeUtc"))
                 if when is not None:
@@ -110,10 +114,7 @@ class LabState:
         from compliance.kinds.service_start import dmtf_time
 
         starts: dict[tuple[str, str], datetime.datetime] = {}
-        for stem, items in self.objects.items():
-            if not stem.startswith(SERVICE_START_FILE + "-"):
-                continue
-            server = stem[len(SERVICE_START_FILE) + 1 :].lower()
+        for server, items in self._per_server(SERVICE_START_FILE):
             created = {
                 prop(o, "ProcessId"): prop(o, "CreationDate") for o in items if prop(o, "CreationDate") is not None
             }
