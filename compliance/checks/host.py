@@ -20,10 +20,14 @@ def servers_with_role(facts: Facts, role: str) -> list[ExchangeServer] | None:
     return None if servers is None else [s for s in servers if s.has_role(role)]
 
 
-def _key_written(facts: Facts, server: str, path: str) -> datetime.datetime | None:
-    """When ``path`` was last written on ``server``; None when not read (the check then says so)."""
-    times = facts.on(registry_key_time.KIND, server).get() or []
-    return next((t.written for t in times if t.path.casefold() == path.casefold()), None)
+def _key_written(facts: Facts, server: str, path: str) -> tuple[datetime.datetime | None, str]:
+    """When ``path`` was last written on ``server``, and the evidence's name for the check's reason
+    (with why it is missing when the key-time file could not be read)."""
+    reading = facts.on(registry_key_time.KIND, server)
+    if (times := reading.get()) is None:
+        return None, f"last write time of the registry key ({reading.reason})"
+    written = next((t.written for t in times if t.path.casefold() == path.casefold()), None)
+    return written, "last write time of the registry key"
 
 
 def check_registry_value(rule: RegistryValueRule, facts: Facts, gate: RestartGate | None = None) -> Iterator[Result]:
@@ -47,7 +51,7 @@ def check_registry_value(rule: RegistryValueRule, facts: Facts, gate: RestartGat
             evidence = f"{rule.path}\\{rule.name} is {shown} ({wanted})"
             found = Compliant(check=rule.id, title=rule.title, resource=resource, evidence=evidence)
             # Windows' evidence of when the value was set: the key's last write time (RegQueryInfoKey).
-            written = _key_written(facts, server.name, rule.path)
+            written, evidence_name = _key_written(facts, server.name, rule.path)
             yield (
                 gate.judge(
                     found,
@@ -55,7 +59,7 @@ def check_registry_value(rule: RegistryValueRule, facts: Facts, gate: RestartGat
                     services=restart,
                     severity=rule.severity.value,
                     evidence=written,
-                    evidence_name="last write time of the registry key",
+                    evidence_name=evidence_name,
                 )
                 if gate
                 else found

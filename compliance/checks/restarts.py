@@ -145,7 +145,11 @@ class RestartGate:
             candidates.append((evidence, evidence_name))
         if candidates:
             return max(candidates, key=lambda c: c[0])
-        records = self.records.error or f"no apply record of {check} on {server} in {self.records.where}"
+        records = self.records.error or (
+            self.records.where
+            if self.records is NO_TARGET
+            else f"no apply record of {check} on {server} in {self.records.where}"
+        )
         exchange = f"no {evidence_name}" if evidence_name else "Exchange keeps no change time PowerShell 2.0 can read"
         return None, f"when the value was set is unknown ({records}; {exchange}), so a restart since cannot be shown"
 
