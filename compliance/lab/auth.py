@@ -32,6 +32,13 @@ AUTHENTICATE message. The raw NTLM step that answers NEGOTIATE with a CHALLENGE
 calls runs the variable is visible to the whole process; between them, and before and after a
 handshake, the environment is as the process had it. Two labs with different passwords can run in
 one process (the test suite does); their handshakes are serialized only for those calls.
+
+Kerberos (raw, or inside Negotiate) is accepted by the same ``NegotiateProxy``, whose Kerberos
+mechanism is python-gssapi over MIT Kerberos (``pyspnego[kerberos]``). The acceptor reads its
+service keys from the default keytab; pyspnego has no way to name a keytab for an acceptor (its
+``KerberosKeytab`` credential is skipped for ``usage="accept"``, ``_gss.py`` ``_get_gssapi_credential``),
+so the lab sets ``KRB5_KTNAME`` the same way, under the same lock, around each Negotiate step. A
+lab started without a keytab refuses Kerberos tokens as a server with no keys would.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from spnego.exceptions import SpnegoError
 from compliance.lab.ntlm_hash import nt_hash
 
 SPNEGO_PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
+KERBEROS_PROTOCOL = "application/HTTP-Kerberos-session-encrypted"
 _BOUNDARY = "Encrypted Boundary"
 _NTLM_SIGNATURE = b"NTLMSSP\x00"
 # An NTLM AUTHENTICATE message (type 3); inside SPNEGO it is the raw responseToken octet string.
@@ -69,9 +77,13 @@ class EncryptionError(Exception):
 
 
 class UserFile:
-    """The lab's NTLM user file: the lab user under its UPN and its ``LAB\\`` logon name."""
+    """The lab's NTLM user file: the lab user under its UPN and its ``LAB\\`` logon name.
 
-    def __init__(self, logon_names: list[str], password: str) -> None:
+    ``keytab`` is the lab service's Kerberos keytab, if the lab has one (``HTTP/<host>`` keys).
+    """
+
+    def __init__(self, logon_names: list[str], password: str, keytab: Path | None = None) -> None:
+        self.keytab = keytab
         self._dir = tempfile.TemporaryDirectory(prefix="uccx-lab-ntlm-")
         self.path = Path(self._dir.name) / "users"
         hashed = base64.b16encode(nt_hash(password)).decode()
@@ -87,21 +99,25 @@ class UserFile:
 
     @contextmanager
     def active(self) -> Iterator[None]:
-        """Point pyspnego at this file for one call that reads it (see the module docstring)."""
+        """Point pyspnego at this file and keytab for one call that reads them (module docstring)."""
+        values = {"NTLM_USER_FILE": str(self.path)}
+        if self.keytab is not None:
+            values["KRB5_KTNAME"] = f"FILE:{self.keytab}"
         with _ENV_LOCK:
-            previous = os.environ.get("NTLM_USER_FILE")
-            os.environ["NTLM_USER_FILE"] = str(self.path)
+            previous = {name: os.environ.get(name) for name in values}
+            os.environ.update(values)
             try:
                 yield
             finally:
-                if previous is None:
-                    os.environ.pop("NTLM_USER_FILE", None)
-                else:
-                    os.environ["NTLM_USER_FILE"] = previous
+                for name, value in previous.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
 
 
-class NtlmSession:
-    """The NTLM state of one TCP connection: handshake first, then sealing and unsealing."""
+class AuthSession:
+    """The NTLM or Kerberos state of one TCP connection: handshake first, then sealing and unsealing."""
 
     def __init__(self, users: UserFile) -> None:
         self._users = users
@@ -123,7 +139,8 @@ class NtlmSession:
             else:
                 self._context = spnego.server(protocol="negotiate", options=spnego.NegotiateOptions.use_negotiate)
                 self._builds_acceptor = True
-        reads_users = self._builds_acceptor or _NTLM_AUTHENTICATE in token
+        # A Kerberos AP-REQ (raw or in SPNEGO) is checked against the keytab at any Negotiate step.
+        reads_users = self._builds_acceptor or _NTLM_AUTHENTICATE in token or not token.startswith(_NTLM_SIGNATURE)
         self._builds_acceptor = False
         try:
             with self._users.active() if reads_users else nullcontext():
@@ -157,14 +174,23 @@ class NtlmSession:
             message += plain
         return message
 
-    def wrap(self, message: bytes) -> tuple[str, bytes]:
-        """Seal a SOAP response; returns the Content-Type header and the body."""
+    @property
+    def protocol(self) -> str:
+        """The negotiated mechanism, for logs and tests: ``ntlm`` or ``kerberos``."""
+        return str(getattr(self._context, "negotiated_protocol", "") or "")
+
+    def wrap(self, message: bytes, protocol: str = SPNEGO_PROTOCOL) -> tuple[str, bytes]:
+        """Seal a SOAP response; returns the Content-Type header and the body.
+
+        ``protocol`` is the request's (``HTTP-SPNEGO-`` or ``HTTP-Kerberos-session-encrypted``):
+        pypsrp names Kerberos only when the server offered ``WWW-Authenticate: Kerberos``.
+        """
         result = self._context.wrap_winrm(message)
         sealed = struct.pack("<i", len(result.header)) + result.header + result.data
         preamble = "\r\n".join(
             [
                 f"--{_BOUNDARY}",
-                f"\tContent-Type: {SPNEGO_PROTOCOL}",
+                f"\tContent-Type: {protocol}",
                 "\tOriginalContent: type=application/soap+xml;charset=UTF-8;"
                 f"Length={len(message) + result.padding_length}",
                 f"--{_BOUNDARY}",
@@ -173,7 +199,7 @@ class NtlmSession:
             ]
         ).encode()
         body = preamble + sealed + f"--{_BOUNDARY}--\r\n".encode()
-        content_type = f'multipart/encrypted;protocol="{SPNEGO_PROTOCOL}";boundary="{_BOUNDARY}"'
+        content_type = f'multipart/encrypted;protocol="{protocol}";boundary="{_BOUNDARY}"'
         return content_type, body
 
 
@@ -183,9 +209,9 @@ def _starts_handshake(token: bytes) -> bool:
 
 
 def parse_authorization(header: str) -> tuple[str, bytes] | None:
-    """``Negotiate <base64>`` / ``NTLM <base64>`` -> (scheme, token); None for anything else."""
+    """``Negotiate``/``Kerberos``/``NTLM <base64>`` -> (scheme, token); None for anything else."""
     scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() not in ("negotiate", "ntlm") or not value.strip():
+    if scheme.lower() not in ("negotiate", "kerberos", "ntlm") or not value.strip():
         return None
     try:
         return scheme, base64.b64decode(value.strip(), validate=True)

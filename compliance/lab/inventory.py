@@ -27,33 +27,38 @@ class RunningLab(Protocol):
     def host_endpoints(self) -> dict[str, str]: ...
 
 
-def inventory_document(lab: RunningLab, baseline: str) -> dict[str, Any]:
+def inventory_document(lab: RunningLab, baseline: str, **target: Any) -> dict[str, Any]:
+    """The inventory of the running lab; ``target`` replaces target fields (``auth``, ``keytab``...).
+
+    A field given as None is left out (``password_env=None`` for a keytab-only target).
+    """
     mailboxes = lab.state.of(MAILBOX_FILE)
     uccx_mailbox = str(prop(mailboxes[0], "Alias") or mailboxes[0].Name) if mailboxes else "uccx"
     hosts = lab.host_endpoints
+    fields: dict[str, Any] = {
+        "name": f"lab-{lab.scenario}",
+        "exchange_endpoint": lab.exchange_endpoint,
+        "auth": "ntlm",
+        "username": LAB_USER,
+        "password_env": PASSWORD_ENV,
+        "baseline": baseline,
+        "vars": {"uccx_mailbox": uccx_mailbox},
+        "servers": [
+            {"name": server.name, "roles": list(server.roles), "host_endpoint": hosts[server.name]}
+            for server in lab.state.servers
+        ],
+    }
+    fields.update(target)
     return {
         "apiVersion": "uccx-compliance/v1",
         "kind": "Inventory",
-        "targets": [
-            {
-                "name": f"lab-{lab.scenario}",
-                "exchange_endpoint": lab.exchange_endpoint,
-                "auth": "ntlm",
-                "username": LAB_USER,
-                "password_env": PASSWORD_ENV,
-                "baseline": baseline,
-                "vars": {"uccx_mailbox": uccx_mailbox},
-                "servers": [
-                    {"name": server.name, "roles": list(server.roles), "host_endpoint": hosts[server.name]}
-                    for server in lab.state.servers
-                ],
-            }
-        ],
+        "targets": [{name: value for name, value in fields.items() if value is not None}],
     }
 
 
-def write_inventory(lab: RunningLab, path: Path, baseline: str) -> Path:
+def write_inventory(lab: RunningLab, path: Path, baseline: str, **target: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(inventory_document(lab, baseline), sort_keys=False, default_flow_style=None)
+    document = inventory_document(lab, baseline, **target)
+    text = yaml.safe_dump(document, sort_keys=False, default_flow_style=None)
     path.write_text(text, encoding="utf-8")
     return path

@@ -11,7 +11,9 @@ real endpoint over HTTP does. Any other path gets IIS's HTML 404 page.
 
 from __future__ import annotations
 
+import base64
 import logging
+import re
 import threading
 import time
 from collections import Counter
@@ -25,9 +27,11 @@ from compliance.errors import InputError
 from compliance.lab import soap
 from compliance.lab.account import LAB_LOGON_NAMES, LAB_USER
 from compliance.lab.auth import (
+    KERBEROS_PROTOCOL,
+    SPNEGO_PROTOCOL,
     AuthenticationFailed,
+    AuthSession,
     EncryptionError,
-    NtlmSession,
     UserFile,
     parse_authorization,
 )
@@ -66,7 +70,7 @@ class _LabHTTPServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """One TCP connection; its NTLM session lives as long as the connection, as on Windows."""
+    """One TCP connection; its NTLM or Kerberos session lives as long as the connection, as on Windows."""
 
     server: _LabHTTPServer
     protocol_version = "HTTP/1.1"
@@ -75,7 +79,8 @@ class _Handler(BaseHTTPRequestHandler):
     # TCP_NODELAY: headers and body go out in separate writes; with Nagle the body waited for the
     # client's delayed ACK of the headers, about 40 ms per request on Linux loopback.
     disable_nagle_algorithm = True
-    _ntlm: NtlmSession | None = None
+    _auth: AuthSession | None = None
+    _final_token: dict[str, str] = {}  # noqa: RUF012  (replaced, never mutated)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("lab %s - %s", self.address_string(), format % args)
@@ -104,51 +109,48 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST  # IIS answers a browser's GET on a wrong path with the same 404 page
 
     def _authenticated(self, lab: Lab) -> bool:
+        """Run one leg of the handshake; True once the connection is authenticated.
+
+        The last server token (Kerberos AP-REP, SPNEGO accept-completed with its mechListMIC) goes
+        out on the answer that completes the handshake, as IIS sends it: without it the client
+        cannot check mutual authentication, and pypsrp's Negotiate context stays incomplete.
+        """
         header = self.headers.get("Authorization")
-        if lab.faults.reject_auth:
-            self._ntlm = None
-            self._reply(401, b"", None, {"WWW-Authenticate": "Negotiate"})
-            return False
-        if header is None:
-            if self._ntlm is not None and self._ntlm.complete:
-                return True
-            self._reply(401, b"", None, {"WWW-Authenticate": "Negotiate"})
-            return False
-        parsed = parse_authorization(header)
+        parsed = None if header is None or lab.faults.reject_auth else parse_authorization(header)
         if parsed is None:
+            if header is None and not lab.faults.reject_auth and self._auth is not None and self._auth.complete:
+                return True
+            self._auth = None
             self._reply(401, b"", None, {"WWW-Authenticate": "Negotiate"})
             return False
         scheme, token = parsed
-        if self._ntlm is None:
-            self._ntlm = NtlmSession(lab._users)
+        if self._auth is None:
+            self._auth = AuthSession(lab._users)
         try:
-            out_token = self._ntlm.step(token)
-        except AuthenticationFailed:
-            self._ntlm = None
-            log.info("lab: authentication failed for a client on %s", self.address_string())
+            out_token = self._auth.step(token)
+        except AuthenticationFailed as exc:
+            self._auth = None
+            log.info("lab: authentication failed for a client on %s: %s", self.address_string(), exc)
             self._reply(401, b"", None, {"WWW-Authenticate": "Negotiate"})
             return False
-        if not self._ntlm.complete:
-            import base64
-
-            self._reply(
-                401,
-                b"",
-                None,
-                {"WWW-Authenticate": f"{scheme} {base64.b64encode(out_token or b'').decode()}"},
-            )
+        answer = {"WWW-Authenticate": f"{scheme} {base64.b64encode(out_token).decode()}"} if out_token else {}
+        if not self._auth.complete:
+            self._reply(401, b"", None, answer)
             return False
+        self._final_token = answer
+        with lab._counter_lock:
+            lab.logons[self._auth.protocol or "unknown"] += 1
         return True
 
     def _dispatch(self, lab: Lab, service: ShellService, body: bytes) -> None:
-        assert self._ntlm is not None
+        assert self._auth is not None
         content_type = self.headers.get("Content-Type", "")
         if not content_type.startswith("multipart/encrypted"):
             # WinRM over HTTP refuses unencrypted traffic unless AllowUnencrypted is set.
             self._reply(400, b"Unencrypted traffic is disabled on this endpoint.", "text/plain")
             return
         try:
-            message = self._ntlm.unwrap(body, content_type)
+            message = self._auth.unwrap(body, content_type)
             request = soap.parse_request(message)
         except (EncryptionError, ValueError) as exc:
             log.info("lab: unreadable request: %s", exc)
@@ -158,18 +160,26 @@ class _Handler(BaseHTTPRequestHandler):
             status, response = 200, soap.build_response(request, service.handle(request))
         except soap.WSManFault as fault:
             status, response = 500, soap.build_fault(request.message_id, fault, lab.machine_name)
-        content_type, sealed = self._ntlm.wrap(response)
+        content_type, sealed = self._auth.wrap(response, _sealing_protocol(content_type))
         self._reply(status, sealed, content_type)
 
     def _reply(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None) -> None:
+        headers = {**self._final_token, **(headers or {})}
+        self._final_token = {}
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
-        for name, value in (headers or {}).items():
+        for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+def _sealing_protocol(content_type: str) -> str:
+    """The request's ``protocol=`` (SPNEGO or Kerberos session encryption); the answer uses the same."""
+    match = re.search(r'protocol="?([^";]+)"?', content_type)
+    return match.group(1) if match and match.group(1) == KERBEROS_PROTOCOL else SPNEGO_PROTOCOL
 
 
 class Lab:
@@ -182,6 +192,7 @@ class Lab:
         password: str = "uccx-lab",
         faults: LabFaults | None = None,
         events_relative_to_now: bool = False,
+        kerberos_keytab: Path | None = None,
     ) -> None:
         folder = Path(scenario) if Path(scenario).is_dir() else resources.scenario_dir(str(scenario))
         if not folder.is_dir():
@@ -193,8 +204,10 @@ class Lab:
             self._move_events_to_now(folder)
         self.faults = faults or LabFaults()
         self.requests: Counter[str] = Counter()
+        self.logons: Counter[str] = Counter()  # completed handshakes by mechanism: ntlm, kerberos
         self._requested_port = port
-        self._users = UserFile(list(LAB_LOGON_NAMES), password)  # hashes only; the password is not kept
+        # NT hashes only (the password is not kept); the keytab holds the HTTP/<host> service keys.
+        self._users = UserFile(list(LAB_LOGON_NAMES), password, kerberos_keytab)
         self._counter_lock = threading.Lock()
         self._httpd: _LabHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -251,8 +264,9 @@ class Lab:
         servers = self.state.servers
         return servers[0].fqdn if servers else "EX01.lab.local"
 
-    def write_inventory(self, path: str | Path, baseline: str = "uccx-exchange2010-sp1") -> Path:
-        return write_inventory(self, Path(path), baseline)
+    def write_inventory(self, path: str | Path, baseline: str = "uccx-exchange2010-sp1", **target: Any) -> Path:
+        """The inventory that reaches this lab (NTLM); ``target`` overrides fields (``auth``, ``keytab``...)."""
+        return write_inventory(self, Path(path), baseline, **target)
 
     def _move_events_to_now(self, folder: Path) -> None:
         """Keep the scenario's events as recent as they were at its collection (``collection.txt``)."""
@@ -268,7 +282,7 @@ class Lab:
 
     def _build_services(self) -> dict[str, ShellService]:
         services = {
-            EXCHANGE_PATH.lower(): ShellService(
+            _endpoint_key(EXCHANGE_PATH): ShellService(
                 "Microsoft.Exchange",
                 self.exchange_endpoint,
                 PipelineExecutor(self.state, self.faults, EndpointProfile(EXCHANGE_CMDLETS, no_language=True)),
@@ -277,26 +291,31 @@ class Lab:
         }
         for name, url in self.host_endpoints.items():
             profile = EndpointProfile(HOST_CMDLETS, no_language=False, server=name)
-            services[f"{HOST_PATH_PREFIX}{name}".lower()] = ShellService(
+            services[_endpoint_key(f"{HOST_PATH_PREFIX}{name}")] = ShellService(
                 "Microsoft.PowerShell", url, PipelineExecutor(self.state, self.faults, profile), LAB_USER
             )
         return services
 
     def _service_for(self, path: str) -> ShellService | None:
-        clean = path.split("?", 1)[0].lower()
-        return self._services.get(clean) or self._services.get(clean.rstrip("/"))
+        # IIS matches a virtual directory in any case, with or without the trailing slash.
+        return self._services.get(_endpoint_key(path))
 
     def _count(self, service: ShellService) -> None:
         for path, known in self._services.items():
             if known is service:
                 url = f"http://127.0.0.1:{self.port}"
-                label = self.exchange_endpoint if path == EXCHANGE_PATH.lower() else url + self._host_path(path)
+                label = self.exchange_endpoint if path == _endpoint_key(EXCHANGE_PATH) else url + self._host_path(path)
                 with self._counter_lock:
                     self.requests[label] += 1
                 return
 
     def _host_path(self, lowered: str) -> str:
         for name in self.host_endpoints:
-            if f"{HOST_PATH_PREFIX}{name}".lower() == lowered:
+            if _endpoint_key(f"{HOST_PATH_PREFIX}{name}") == lowered:
                 return f"{HOST_PATH_PREFIX}{name}"
         return lowered
+
+
+def _endpoint_key(path: str) -> str:
+    """``/PowerShell/``, ``/powershell`` and ``/POWERSHELL/?x`` are one endpoint: ``/powershell``."""
+    return path.split("?", 1)[0].lower().rstrip("/") or "/"

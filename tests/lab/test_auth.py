@@ -14,7 +14,7 @@ from pypsrp.powershell import RunspacePool
 from pypsrp.wsman import WSMan
 
 from compliance.lab import LAB_USER, Lab
-from compliance.lab.auth import AuthenticationFailed, NtlmSession, UserFile
+from compliance.lab.auth import AuthenticationFailed, AuthSession, UserFile
 from compliance.lab.ntlm_hash import md4, nt_hash
 from tests.lab.conftest import run
 
@@ -110,7 +110,7 @@ def test_a_user_file_the_process_already_names_is_put_back(monkeypatch: pytest.M
     monkeypatch.setenv(ENV, "/somewhere/else")
     users = UserFile([LAB_USER], "kept-password")
     try:
-        _handshake(NtlmSession(users), "kept-password", "ntlm")
+        _handshake(AuthSession(users), "kept-password", "ntlm")
     finally:
         users.close()
     assert os.environ[ENV] == "/somewhere/else"
@@ -132,7 +132,7 @@ def _recorded_windows(users: UserFile, monkeypatch: pytest.MonkeyPatch) -> Itera
     yield windows
 
 
-def _handshake(session: NtlmSession, password: str, protocol: str, between: list[bool] | None = None) -> None:
+def _handshake(session: AuthSession, password: str, protocol: str, between: list[bool] | None = None) -> None:
     client = spnego.client(LAB_USER, password, hostname="127.0.0.1", service="HTTP", protocol=protocol)
     token = client.step()
     while not session.complete:
@@ -152,7 +152,7 @@ def test_the_user_file_is_in_the_environment_only_for_the_calls_that_read_it(
     try:
         with _recorded_windows(users, monkeypatch) as windows:
             between: list[bool] = []
-            _handshake(NtlmSession(users), "window-password", protocol, between)
+            _handshake(AuthSession(users), "window-password", protocol, between)
         # Two windows per handshake: creating the NTLM acceptor, and checking the AUTHENTICATE
         # message. Answering NEGOTIATE with a CHALLENGE needs no credential (raw NTLM), and after
         # every step the environment is as it was.
@@ -168,8 +168,8 @@ def test_a_wrong_password_fails_the_session_step(protocol: str) -> None:
     users = UserFile([LAB_USER], "session-password")
     try:
         with pytest.raises(AuthenticationFailed):
-            _handshake(NtlmSession(users), "not-the-session-password", protocol)
-        session = NtlmSession(users)
+            _handshake(AuthSession(users), "not-the-session-password", protocol)
+        session = AuthSession(users)
         _handshake(session, "session-password", protocol)
         assert session.complete
     finally:
