@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install the real servers the probe tests run (tests/probe/conftest.py): Dovecot's IMAP server.
-# (The SMTP server, aiosmtpd, is a Python test dependency: pip install -e '.[dev]'.)
+# Install the real servers the tests run: Dovecot's IMAP server (tests/probe/conftest.py) and MIT
+# Kerberos (a KDC per test session, compliance/lab/kdc.py; the client libraries' headers, which
+# python-gssapi and krb5 are built against; libfaketime, which moves one KDC's clock for the
+# clock-skew test). (The SMTP server, aiosmtpd, is a Python test dependency: pip install -e '.[dev]'.)
 #
 # Idempotent: does nothing when Dovecot is already there. Installs Debian's dovecot-imapd when we
 # are root with apt-get; the tests start their own Dovecot with a private config on a free
@@ -13,26 +15,33 @@ DOVECOT=/usr/sbin/dovecot
 
 say() { printf 'install-test-servers: %s\n' "$*"; }
 
+# apt_install WHAT PACKAGE...: install from Debian when root with apt-get; otherwise say how.
+apt_install() {
+    local what=$1
+    shift
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        say "$what is not installed and this is not root with apt-get."
+        say "install it with: sudo apt-get install $*   (or run this script as root)"
+        return 0
+    fi
+    local install=(apt-get install -y --no-install-recommends "$@")
+    say "installing $*"
+    # Try with the package lists we have; refresh them only when that fails (saves a slow update).
+    if ! DEBIAN_FRONTEND=noninteractive "${install[@]}"; then
+        say "install failed; running apt-get update and trying again"
+        if ! { apt-get update && DEBIAN_FRONTEND=noninteractive "${install[@]}"; }; then
+            say "could not install $what; install it by hand: apt-get install $*"
+            return 0
+        fi
+    fi
+}
+
 install_dovecot() {
     if [ -x "$DOVECOT" ]; then
         say "dovecot already installed ($("$DOVECOT" --version 2>/dev/null || echo 'version unknown'))"
         return 0
     fi
-    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-        say "dovecot is not installed and this is not root with apt-get."
-        say "install it with: sudo apt-get install dovecot-imapd   (or run this script as root)"
-        return 0
-    fi
-    local install=(apt-get install -y --no-install-recommends dovecot-imapd)
-    say "installing dovecot-imapd"
-    # Try with the package lists we have; refresh them only when that fails (saves a slow update).
-    if ! DEBIAN_FRONTEND=noninteractive "${install[@]}"; then
-        say "install failed; running apt-get update and trying again"
-        if ! { apt-get update && DEBIAN_FRONTEND=noninteractive "${install[@]}"; }; then
-            say "could not install dovecot-imapd; install it by hand: apt-get install dovecot-imapd"
-            return 0
-        fi
-    fi
+    apt_install dovecot dovecot-imapd
 }
 
 stop_system_dovecot() {
@@ -50,5 +59,32 @@ stop_system_dovecot() {
     fi
 }
 
+# krb5-kdc: krb5kdc, kdb5_util; krb5-admin-server: kadmin.local; krb5-user: kinit/klist (the docs'
+# commands); libkrb5-dev: krb5-config and headers for pip's build of gssapi and krb5; faketime.
+KERBEROS_PACKAGES=(krb5-kdc krb5-admin-server krb5-user libkrb5-dev faketime)
+
+install_kerberos() {
+    if command -v krb5-config >/dev/null 2>&1 && [ -x /usr/sbin/krb5kdc ] && [ -x /usr/sbin/kadmin.local ] \
+        && ls /usr/lib/*/faketime/libfaketime.so.1 >/dev/null 2>&1; then
+        say "MIT Kerberos already installed ($(krb5-config --version 2>/dev/null || echo 'version unknown'))"
+        return 0
+    fi
+    apt_install "MIT Kerberos" "${KERBEROS_PACKAGES[@]}"
+}
+
+stop_system_kdc() {
+    # The packages' post-install may start a system KDC for a realm it does not have; the tests
+    # run their own on a free loopback port, so none is needed (and port 88 stays free).
+    local name
+    for name in krb5kdc kadmind; do
+        if pgrep -x "$name" >/dev/null 2>&1; then
+            say "stopping the system $name (the tests run their own KDC)"
+            pkill -x "$name" || true
+        fi
+    done
+}
+
 install_dovecot
 stop_system_dovecot
+install_kerberos
+stop_system_kdc

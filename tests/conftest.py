@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,8 @@ import pytest
 from hypothesis import settings
 
 from compliance.cli import main
+from compliance.lab import Lab
+from compliance.lab.kdc import REALM, Kdc, KdcUnavailable, client_krb5_conf
 
 # hypothesis explores new examples on every local run (and keeps what fails in .hypothesis/); CI
 # runs a fixed, derandomized set, so that a fresh clone's verdict does not depend on luck. A new
@@ -99,3 +101,83 @@ def _private_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from compliance.apply.state import STATE_DIR_ENV
 
     monkeypatch.setenv(STATE_DIR_ENV, str(tmp_path / "state"))
+
+
+# --- Kerberos: a loopback-only configuration for every test, a real KDC for those that ask ---------
+
+_KERBEROS_ENV = ("KRB5_CONFIG", "KRB5CCNAME", "KRB5_KTNAME", "KRB5_CLIENT_KTNAME", "KRB5_TRACE")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _kerberos_stays_on_loopback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test's Kerberos library reads the machine's krb5.conf or ticket cache, or asks DNS.
+
+    A Negotiate client tries Kerberos first; with the system krb5.conf that would mean DNS SRV
+    lookups for the realm. This config knows LAB.LOCAL with no KDC and has every lookup off; the
+    ``kerberos`` fixture points a test at the real KDC instead.
+    """
+    folder = tmp_path_factory.mktemp("krb5-offline")
+    conf = folder / "krb5.conf"
+    conf.write_text(client_krb5_conf(REALM, None), encoding="utf-8")
+    saved = {name: os.environ.pop(name, None) for name in _KERBEROS_ENV}
+    os.environ["KRB5_CONFIG"] = str(conf)
+    os.environ["KRB5CCNAME"] = "MEMORY:uccx-tests-empty"
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _start_kdc(**options: object) -> Kdc:
+    try:
+        return Kdc(**options).start()  # type: ignore[arg-type]
+    except KdcUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Kerberos tests: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def kdc() -> Iterator[Kdc]:
+    """A real MIT KDC on 127.0.0.1 for realm LAB.LOCAL, for the whole session (compliance/lab/kdc.py)."""
+    running = _start_kdc()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def kerberos(kdc: Kdc, monkeypatch: pytest.MonkeyPatch) -> Kdc:
+    """This test's process uses the real KDC's realm (``KRB5_CONFIG``) and an empty ticket cache."""
+    try:
+        import gssapi  # noqa: F401
+        import krb5  # noqa: F401
+    except ImportError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Kerberos tests: {exc}; pip install -e '.[kerberos]'")
+        pytest.skip(f"{exc}; pip install -e '.[kerberos]'")
+    monkeypatch.setenv("KRB5_CONFIG", str(kdc.krb5_conf))
+    monkeypatch.setenv("KRB5CCNAME", f"MEMORY:uccx-test-{os.getpid()}-{id(monkeypatch)}")
+    return kdc
+
+
+@pytest.fixture
+def skewed_kdc() -> Iterator[Kdc]:
+    """A second KDC whose clock runs an hour ahead (libfaketime), for the clock-skew error."""
+    running = _start_kdc(clock_offset_s=3600)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def kerberos_lab(kerberos: Kdc) -> Iterator[Lab]:
+    """The lab at factory defaults, accepting Kerberos (its HTTP/127.0.0.1 keys) as well as NTLM."""
+    with Lab(scenario="exchange2010-sp3-defaults", port=0, kerberos_keytab=kerberos.service_keytab) as lab:
+        yield lab
