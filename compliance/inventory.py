@@ -15,7 +15,8 @@ targets:
 ```
 
 A password is never written in the file: it comes from an environment variable, the keyring
-(when the ``keyring`` package is installed) or a prompt on a terminal.
+(when the ``keyring`` package is installed) or a prompt on a terminal. Unattended Kerberos runs
+use ``keytab:`` (or an existing ticket cache, ``KRB5CCNAME``) and no password at all.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, ValidationInfo, field_validator
 
 from compliance import resources
 from compliance.errors import InputError
@@ -90,6 +91,9 @@ class Target(_Strict):
     username: str | None = None
     password_env: str | None = None
     password_keyring: KeyringRef | None = None
+    # Kerberos without a password (scheduled runs): the ticket is acquired from this keytab into a
+    # private memory cache per run (compliance/remoting/kerberos.py). A path as given, like ca_file.
+    keytab: Path | None = None
     ca_file: Path | None = None
     cert_validation: bool = True
     certificate_pem: Path | None = None
@@ -108,6 +112,18 @@ class Target(_Strict):
     def _url(cls, value: str) -> str:
         return _check_url(value)
 
+    @field_validator("keytab")
+    @classmethod
+    def _keytab(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        auth = info.data.get("auth", "kerberos")
+        if auth not in ("kerberos", "negotiate"):
+            raise ValueError(f"a keytab is a Kerberos credential; it needs auth: kerberos (or negotiate), not {auth}")
+        if info.data.get("password_env") or info.data.get("password_keyring"):
+            raise ValueError("give either a keytab or a password (password_env, password_keyring), not both")
+        return value
+
     @property
     def baseline_path(self) -> Path:
         """The baseline file, resolved when the inventory was loaded."""
@@ -123,9 +139,9 @@ class Target(_Strict):
         return next((s for s in self.servers if s.name.casefold() == name.casefold()), None)
 
     def password(self) -> str | None:
-        """The password from ``password_env``, the keyring or a prompt; None for certificate auth
-        and for Kerberos without a user name (the ticket cache is used)."""
-        if self.auth == "certificate":
+        """The password from ``password_env``, the keyring or a prompt; None for certificate auth,
+        for a keytab, and for Kerberos without a user name (the ticket cache is used)."""
+        if self.auth == "certificate" or self.keytab is not None:
             return None
         if self.password_env:
             value = os.environ.get(self.password_env)

@@ -15,6 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 HINT_UPN = "Kerberos wants the UPN form user@REALM, e.g. uccx-audit@LAB.LOCAL"
+HINT_TICKET_REFUSED = (
+    "the server refused a ticket the KDC issued for HTTP/{host}: its keys for that SPN differ from the "
+    "KDC's (a stale keytab, e.g. a load balancer's alternate service account, or the SPN registered on two "
+    "accounts: setspn -X)"
+)
 HINT_POWERSHELL_PATH = "the Exchange management endpoint path is /PowerShell/, e.g. http://ex01.lab.local/PowerShell/"
 HINT_EXCHANGE_PORT = "the Exchange endpoint is on port 80 at /PowerShell/, not 5985/wsman"
 HINT_CA_FILE = "set ca_file: to the CA certificate that signed the server's certificate"
@@ -33,10 +38,19 @@ def describe_failure(exc: BaseException, url: str, *, username: str | None, auth
     from pypsrp.exceptions import AuthenticationError, WinRMTransportError, WSManFaultError
     from requests import exceptions as rex
 
+    from compliance.remoting.kerberos import describe_kerberos
+
     host = urlsplit(url).hostname or url
     port = urlsplit(url).port or (443 if url.startswith("https") else 80)
+    kerberos = describe_kerberos(exc, url, username=username, auth=auth)
+    if kerberos is not None:
+        return kerberos
     if isinstance(exc, AuthenticationError) or _is_spnego_error(exc):
-        hint = f"; {HINT_UPN}" if auth in ("kerberos", "negotiate") else ""
+        upn = username is None or "@" in username
+        hint = f"; {HINT_UPN}" if auth == "negotiate" or (auth == "kerberos" and not upn) else ""
+        if auth == "kerberos" and upn and isinstance(exc, AuthenticationError):
+            # The KDC issued the ticket (a KDC failure is a Kerberos line above): the server refused it.
+            hint = f"; {HINT_TICKET_REFUSED.format(host=host)}"
         user = username or "(the current Kerberos ticket)"
         return f"{url}: authentication failed for {user} with {auth}{hint}"
     if isinstance(exc, rex.SSLError):
@@ -51,7 +65,7 @@ def describe_failure(exc: BaseException, url: str, *, username: str | None, auth
         return f"{url}: {_connection_problem(exc, host, port)}"
     # pypsrp parses any HTTP error body as a WS-Management fault; IIS's XHTML 404 page parses too,
     # giving an empty fault whose context is the original HTTP error.
-    transport = next((c for c in _causes(exc) if isinstance(c, WinRMTransportError)), None)
+    transport = next((c for c in causes(exc) if isinstance(c, WinRMTransportError)), None)
     if isinstance(exc, WSManFaultError) and (exc.code or exc.reason or transport is None):
         return f"{url}: {_fault(exc)}"
     if transport is not None:
@@ -62,7 +76,7 @@ def describe_failure(exc: BaseException, url: str, *, username: str | None, auth
 def _connection_problem(exc: BaseException, host: str, port: int) -> str:
     from urllib3.exceptions import NameResolutionError
 
-    for cause in _causes(exc):
+    for cause in causes(exc):
         if isinstance(cause, (NameResolutionError, socket.gaierror)):
             return f"host name {host} could not be resolved (check the name and DNS)"
         if isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == errno.ECONNREFUSED:
@@ -79,8 +93,11 @@ def _connection_problem(exc: BaseException, host: str, port: int) -> str:
     return f"cannot connect to {host}:{port}: {_first_line(exc)}"
 
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, its arguments that are exceptions (urllib3 wraps), and its chain."""
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its arguments that are exceptions (urllib3 wraps), and its chain.
+
+    ``base_error`` is where pyspnego keeps the GSSAPI error under a ``SpnegoError``.
+    """
     seen: set[int] = set()
     todo: list[BaseException] = [exc]
     while todo:
@@ -93,8 +110,8 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         reason = getattr(current, "reason", None)
         if isinstance(reason, BaseException):
             todo.append(reason)
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
+        for linked in (current.__cause__, current.__context__, getattr(current, "base_error", None)):
+            if isinstance(linked, BaseException):
                 todo.append(linked)
 
 
@@ -119,7 +136,7 @@ def _http_status(exc: Any) -> str:
 
 
 def _is_spnego_error(exc: BaseException) -> bool:
-    return any(type(c).__module__.startswith("spnego") for c in _causes(exc))
+    return any(type(c).__module__.startswith("spnego") for c in causes(exc))
 
 
 def _strip_tags(text: str) -> str:

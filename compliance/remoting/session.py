@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from compliance.errors import InputError, UnreachableError
 from compliance.remoting.errors import describe_failure
+from compliance.remoting.kerberos import KerberosLogin
 
 if TYPE_CHECKING:
     from compliance.inventory import Target
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 EXCHANGE_CONFIGURATION = "Microsoft.Exchange"
 HOST_CONFIGURATION = "Microsoft.PowerShell"
+SPN_SERVICE = "HTTP"
 # Auth schemes that can encrypt WS-Management messages themselves over plain HTTP.
 _MESSAGE_ENCRYPTING = frozenset({"kerberos", "negotiate", "ntlm", "credssp"})
 
@@ -74,10 +76,20 @@ def check_transport(target: Target, endpoint: Endpoint, options: ConnectOptions)
     )
 
 
-def build_wsman(target: Target, endpoint: Endpoint, options: ConnectOptions) -> Any:
+def build_wsman(target: Target, endpoint: Endpoint, options: ConnectOptions, login: KerberosLogin | None = None) -> Any:
+    """pypsrp's ``WSMan`` for one endpoint. With ``login``, the credential is its memory ticket cache.
+
+    The SPN is ``HTTP/<host of the URL>``: the one IIS (Exchange's /PowerShell/) and the WinRM
+    service both accept from Windows clients; pypsrp's own default service is ``WSMAN``.
+    """
     from pypsrp.wsman import WSMan
 
     check_transport(target, endpoint, options)
+    username: Any = target.username
+    password = options.password
+    if login is not None:
+        # Acquired before the first request, so a KDC failure sends nothing to the server.
+        username, password = login.credential(), None
     # pypsrp (typed bool) passes this to requests' ``verify``, which takes a CA bundle path too.
     cert_validation: Any = str(target.ca_file) if target.ca_file else target.cert_validation
     extra: dict[str, Any] = {}
@@ -95,8 +107,8 @@ def build_wsman(target: Target, endpoint: Endpoint, options: ConnectOptions) -> 
         path=endpoint.path,
         ssl=endpoint.ssl,
         auth=target.auth,
-        username=target.username,
-        password=options.password,
+        username=username,
+        password=password,
         encryption=encryption,
         cert_validation=cert_validation,
         connection_timeout=target.timeouts.connection,
@@ -104,6 +116,7 @@ def build_wsman(target: Target, endpoint: Endpoint, options: ConnectOptions) -> 
         operation_timeout=target.timeouts.operation,
         no_proxy=True,  # an audit goes straight to the server; a proxy would see NTLM handshakes
         reconnection_retries=0,
+        negotiate_service=SPN_SERVICE,
         **extra,
     )
 
@@ -145,10 +158,13 @@ class RemoteSession:
     reported unreadable once, without a second connection attempt per fact.
     """
 
-    def __init__(self, target: Target, endpoint: Endpoint, options: ConnectOptions) -> None:
+    def __init__(
+        self, target: Target, endpoint: Endpoint, options: ConnectOptions, login: KerberosLogin | None = None
+    ) -> None:
         self.target = target
         self.endpoint = endpoint
         self._options = options
+        self._login = login
         self._pool: Any = None
         self._ui: Any = None
         self.failure: str | None = None
@@ -168,7 +184,7 @@ class RemoteSession:
         from pypsrp.powershell import RunspacePool
 
         try:
-            wsman = build_wsman(self.target, self.endpoint, self._options)
+            wsman = build_wsman(self.target, self.endpoint, self._options, self._login)
             self._ui = _recording_ui()
             pool = RunspacePool(
                 wsman,
@@ -210,12 +226,16 @@ class Sessions:
         self.target = target
         self.options = options
         self._open: dict[Endpoint, RemoteSession] = {}
+        # One Kerberos ticket for all endpoints of the target, acquired on first use (kerberos.py).
+        self._login = (
+            KerberosLogin(target, options.password) if KerberosLogin.wanted(target, options.password) else None
+        )
 
     def get(self, url: str, configuration: str) -> RemoteSession:
         endpoint = Endpoint(url, configuration)
         session = self._open.get(endpoint)
         if session is None:
-            session = self._open[endpoint] = RemoteSession(self.target, endpoint, self.options)
+            session = self._open[endpoint] = RemoteSession(self.target, endpoint, self.options, self._login)
         return session
 
     def exchange(self) -> RemoteSession:
@@ -228,3 +248,5 @@ class Sessions:
         for session in self._open.values():
             session.close()
         self._open.clear()
+        if self._login is not None:
+            self._login.close()

@@ -185,6 +185,22 @@ def test_kerberos_authentication_failure_hints_at_the_upn_form() -> None:
     assert line == (f"{EXCHANGE}: authentication failed for LAB\\uccx with kerberos; {errors.HINT_UPN}")
 
 
+def test_a_refused_kerberos_ticket_of_a_upn_names_the_servers_keys() -> None:
+    # With a UPN the KDC issued the ticket (its refusals have lines of their own): the server said no.
+    from pypsrp.exceptions import AuthenticationError
+
+    line = errors.describe_failure(
+        AuthenticationError("Failed to authenticate the user uccx@LAB.LOCAL with kerberos"),
+        EXCHANGE,
+        username="uccx@LAB.LOCAL",
+        auth="kerberos",
+    )
+    assert line == (
+        f"{EXCHANGE}: authentication failed for uccx@LAB.LOCAL with kerberos; "
+        + errors.HINT_TICKET_REFUSED.format(host="ex01.lab.local")
+    )
+
+
 def test_an_unreachable_endpoint_is_tried_once_not_once_per_fact(make_target: Any) -> None:
     target: Target = make_target(EXCHANGE, HOST, "basic")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
