@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
+
+from compliance.remoting.causes import causes
 
 HINT_UPN = "Kerberos wants the UPN form user@REALM, e.g. uccx-audit@LAB.LOCAL"
 HINT_TICKET_REFUSED = (
@@ -91,28 +92,6 @@ def _connection_problem(exc: BaseException, host: str, port: int) -> str:
     if "RemoteDisconnected" in text or "Connection aborted" in text:
         return f"connection closed by {host}:{port} before it answered"
     return f"cannot connect to {host}:{port}: {_first_line(exc)}"
-
-
-def causes(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, its arguments that are exceptions (urllib3 wraps), and its chain.
-
-    ``base_error`` is where pyspnego keeps the GSSAPI error under a ``SpnegoError``.
-    """
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        todo += [a for a in current.args if isinstance(a, BaseException)]
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            todo.append(reason)
-        for linked in (current.__cause__, current.__context__, getattr(current, "base_error", None)):
-            if isinstance(linked, BaseException):
-                todo.append(linked)
 
 
 def _fault(exc: Any) -> str:

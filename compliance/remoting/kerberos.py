@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compliance.errors import InputError
-from compliance.remoting.errors import causes
+from compliance.remoting.causes import causes
 
 if TYPE_CHECKING:
     from compliance.inventory import Target
