@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -181,3 +185,61 @@ def test_a_missing_ca_file_is_named(certs: TestCertificates, tmp_path: Path, cli
         asked = sum(lab.requests.values())
     assert result.code == 1 and asked == 0
     assert f"ca_file {tmp_path / 'no-such-ca.crt'}: no such file" in result.err
+
+
+def test_apply_reads_the_target_several_times_and_warns_once(certs: TestCertificates, tmp_path: Path, cli: Any) -> None:
+    with serving(certs.unknown_ca) as lab:
+        path = inventory(lab, tmp_path / "inventory.yaml", cert_validation=False)
+        argv = ["apply", "--inventory", path, "--auto-approve", "--dry-run", "--state-dir", tmp_path / "state"]
+        result = cli(*argv, "--backup-dir", tmp_path / "backups", "--audit-log", tmp_path / "audit.jsonl")
+        asked = lab.requests[lab.exchange_endpoint]
+    assert result.code == 0, result.err
+    assert asked > 0
+    assert result.err.splitlines().count(WARNING) == 1, result.err
+
+
+def test_https_to_a_plain_http_port_says_so(tmp_path: Path, cli: Any) -> None:
+    with serving(None) as lab:
+        plain = lab.exchange_endpoint
+        secure = plain.replace("http://", "https://")
+        path = inventory(lab, tmp_path / "inventory.yaml", exchange_endpoint=secure)
+        result = cli("plan", "--inventory", path, "--format", "json")
+        asked = lab.requests[plain]  # the host endpoints stay http:// and are read
+        port = lab.port
+    assert result.code == 3 and asked == 0
+    reasons = {u["reason"] for u in json.loads(result.out)["unreadable"]}
+    assert f"{secure}: 127.0.0.1:{port} does not answer in TLS (is it an http:// port?)" in reasons
+
+
+def test_lab_serve_with_tls_flags_serves_https_that_the_written_inventory_trusts(
+    certs: TestCertificates, tmp_path: Path, cli: Any
+) -> None:
+    written = tmp_path / "inventory.yaml"
+    argv = ["lab", "serve", "--port", "0", "--password", PASSWORD, "--write-inventory", str(written)]
+    argv += ["--tls-cert", str(certs.good.cert), "--tls-key", str(certs.good.key), "--tls-ca", str(certs.ca_file)]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "compliance", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    watchdog = threading.Timer(60, server.kill)  # a lab that never says it is ready must not hang the suite
+    watchdog.start()
+    try:
+        assert server.stdout is not None
+        said = []
+        while (line := server.stdout.readline()) and not line.startswith("Ctrl-C"):
+            said.append(line)
+        assert any("Exchange endpoint: https://127.0.0.1:" in s for s in said), said
+        result = cli("plan", "--inventory", written, "--format", "json")
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=30)
+        watchdog.cancel()
+    assert result.code == 2, result.err
+    assert json.loads(result.out)["summary"]["unreadable"] == 0
+    assert yaml.safe_load(written.read_text())["targets"][0]["ca_file"] == str(certs.ca_file)
+    assert server.returncode == 0 and "lab stopped" in out, err
+
+
+def test_lab_serve_wants_both_tls_files(certs: TestCertificates, cli: Any) -> None:
+    result = cli("lab", "serve", "--port", "0", "--tls-cert", certs.good.cert)
+    assert result.code == 1
+    assert "--tls-cert and --tls-key go together" in result.err
