@@ -91,6 +91,7 @@ def _tls_problem(exc: BaseException, host: str, port: int) -> str:
     """What is wrong with the server's certificate, from OpenSSL's verify code where the chain kept it."""
     verify = next((c for c in _causes(exc) if isinstance(c, ssl.SSLCertVerificationError)), None)
     code = getattr(verify, "verify_code", None)
+    said = " ".join(str(getattr(verify, "verify_message", "") or "").split())[:200]  # one line, whatever it held
     if verify is None or code is None:
         if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate verify failed" in str(exc):
             return f"certificate verification failed; {HINT_CA_FILE}"
@@ -101,7 +102,7 @@ def _tls_problem(exc: BaseException, host: str, port: int) -> str:
     if code in _UNTRUSTED:
         return (
             "certificate verification failed: the certificate is not signed by a CA this client trusts "
-            f"({verify.verify_message}); {HINT_CA_FILE}"
+            f"({said}); {HINT_CA_FILE}"
         )
     if code in _NAME_MISMATCH:
         served = _served_certificate(host, port)
@@ -114,7 +115,7 @@ def _tls_problem(exc: BaseException, host: str, port: int) -> str:
             return f"the server's certificate expired{when}; {HINT_RENEW}"
         when = f" until {_utc(served.not_valid_before_utc)}" if served is not None else " yet"
         return f"the server's certificate is not valid{when}; check this machine's clock"
-    return f"certificate verification failed: {verify.verify_message} (OpenSSL error {code})"
+    return f"certificate verification failed: {said} (OpenSSL error {code})"
 
 
 def _served_certificate(host: str, port: int) -> Any:
