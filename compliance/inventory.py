@@ -28,7 +28,16 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    PrivateAttr,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+)
 
 from compliance import resources
 from compliance.errors import InputError
@@ -95,7 +104,9 @@ class Target(_Strict):
     # private memory cache per run (compliance/remoting/kerberos.py). A path as given, like ca_file.
     keytab: Path | None = None
     ca_file: Path | None = None
-    cert_validation: bool = True
+    # Only a YAML ``false`` turns checking off: "no", "0" or "off" are refused, not read as False.
+    # Every run that connects with it off warns (compliance.remoting.session.warn_unverified).
+    cert_validation: StrictBool = True
     certificate_pem: Path | None = None
     certificate_key_pem: Path | None = None
     timeouts: Timeouts = Timeouts()
@@ -250,6 +261,13 @@ def load_inventory(path: Path) -> Inventory:
         raise InputError(f"{doc.path}:{pos.line}:{pos.column}: targets: list at least one target")
     _refuse_duplicate_names(doc, inventory)
     for index, target in enumerate(inventory.targets):
+        if target.ca_file is not None and not target.cert_validation:
+            field = ("targets", index, "cert_validation")
+            pos = doc.position(field)
+            raise InputError(
+                f"{doc.path}:{pos.line}:{pos.column}: {dotted(field)}: false contradicts ca_file: "
+                "(a CA to check the certificate with); keep one of them"
+            )
         target._baseline_path = _resolve_baseline(doc, index, target.baseline)
         for name in target.vars:
             loc = ("targets", index, "vars", name)

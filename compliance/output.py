@@ -28,11 +28,14 @@ from compliance.reporters import render
 from compliance.reporters.common import combined_exit, json_text, terminal_safe
 
 _lost: list[str] = []  # why stdout failed, once it has; empty while it works
+_noted: set[str] = set()  # the lines note_once has said in this run
 
 
 def reset() -> None:
-    """Forget an earlier failure (``main`` may run several times in one process, as in the tests)."""
+    """Start a run: forget an earlier failure and the lines said once (``main`` may run several
+    times in one process, as in the tests)."""
     _lost.clear()
+    _noted.clear()
 
 
 def lost() -> str | None:
@@ -96,6 +99,14 @@ def say(line: str, *, to_stderr: bool = False) -> None:
 def note(line: str) -> None:
     """A line on stderr: progress and "wrote FILE" notes, never the report itself."""
     say(line, to_stderr=True)
+
+
+def note_once(line: str) -> None:
+    """``note``, but a line already said in this run is not said again (a warning about a target
+    that apply's several reads of it would otherwise repeat)."""
+    if line not in _noted:
+        _noted.add(line)
+        note(line)
 
 
 def emit(plans: Sequence[Plan], fmt: str, out: Path | None, *, verbose: bool) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+from pathlib import Path
 
 from compliance import output
 
@@ -27,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="uccx-exchange2010-sp1",
         help="baseline named in the written inventory (default: %(default)s)",
     )
+    serve.add_argument("--tls-cert", type=Path, metavar="FILE", help="serve HTTPS with this PEM certificate")
+    serve.add_argument("--tls-key", type=Path, metavar="FILE", help="the PEM private key of --tls-cert")
+    serve.add_argument("--tls-ca", type=Path, metavar="FILE", help="its CA, written as ca_file: in the inventory")
     serve.add_argument("--latency-ms", type=int, default=0, help="delay added to every request")
     serve.add_argument(
         "--fail-cmdlet",
@@ -41,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from compliance.errors import InputError
     from compliance.lab import LAB_USER, Lab, LabFaults
     from compliance.lab.inventory import PASSWORD_ENV
+    from compliance.lab.server import LabTls
 
     if not 0 <= args.port <= 65535:
         raise InputError(f"--port: expected 0-65535, got {args.port}")
@@ -50,9 +55,17 @@ def run(args: argparse.Namespace) -> int:
         if not name.strip():
             raise InputError(f"--fail-cmdlet: expected NAME[=MESSAGE], got {entry!r}")
         faults.failing_cmdlets[name.strip()] = message or f"{name.strip()} failed (injected by the lab)."
+    if (args.tls_cert is None) != (args.tls_key is None) or (args.tls_ca and not args.tls_cert):
+        raise InputError("--tls-cert and --tls-key go together (and --tls-ca needs them)")
+    tls = LabTls(args.tls_cert, args.tls_key, args.tls_ca) if args.tls_cert else None
     try:
         lab = Lab(
-            scenario=args.scenario, port=args.port, password=args.password, faults=faults, events_relative_to_now=True
+            scenario=args.scenario,
+            port=args.port,
+            password=args.password,
+            faults=faults,
+            events_relative_to_now=True,
+            tls=tls,
         ).start()
     except OSError as exc:
         raise InputError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from None

@@ -26,6 +26,9 @@ class RunningLab(Protocol):
     @property
     def host_endpoints(self) -> dict[str, str]: ...
 
+    @property
+    def ca_file(self) -> Path | None: ...
+
 
 def inventory_document(lab: RunningLab, baseline: str, **target: Any) -> dict[str, Any]:
     """The inventory of the running lab; ``target`` replaces target fields (``auth``, ``keytab``...).
@@ -41,6 +44,7 @@ def inventory_document(lab: RunningLab, baseline: str, **target: Any) -> dict[st
         "auth": "ntlm",
         "username": LAB_USER,
         "password_env": PASSWORD_ENV,
+        "ca_file": str(lab.ca_file) if lab.ca_file is not None else None,
         "baseline": baseline,
         "vars": {"uccx_mailbox": uccx_mailbox},
         "servers": [

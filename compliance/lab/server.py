@@ -5,6 +5,11 @@ NoLanguage); ``/wsman/<SERVER>`` is each server's own endpoint (``Microsoft.Powe
 request needs NTLM authentication on its connection and, after it, WinRM message encryption, as a
 real endpoint over HTTP does. Any other path gets IIS's HTML 404 page.
 
+With ``tls=LabTls(cert, key)`` the lab serves HTTPS instead: every URL is ``https://``, NTLM still
+authenticates each connection, and the SOAP bodies travel unsealed inside TLS (pypsrp's
+``encryption="auto"`` over https, as WinRM/IIS do). ``compliance.lab.tls`` makes a test CA and its
+certificates.
+
     with Lab(scenario="exchange2010-sp3-defaults", port=0, password="uccx-lab") as lab:
         wsman = WSMan("127.0.0.1", port=lab.port, path="PowerShell/", ssl=False, auth="ntlm", ...)
 """
@@ -14,9 +19,11 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import ssl
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -46,6 +53,7 @@ log = logging.getLogger(__name__)
 
 EXCHANGE_PATH = "/PowerShell/"
 HOST_PATH_PREFIX = "/wsman/"
+_HANDSHAKE_SECONDS = 10
 _NOT_FOUND_PAGE = (
     b'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
     b'"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\r\n'
@@ -60,9 +68,45 @@ _NOT_FOUND_PAGE = (
 )
 
 
+@dataclass(frozen=True)
+class LabTls:
+    """Serve HTTPS with this certificate (PEM, its chain after it) and private key (PEM).
+
+    ``ca_file``, when given, is the CA that signed ``cert``: the written inventory names it in
+    ``ca_file:``, so that a client trusts the lab without trusting anything else.
+    """
+
+    cert: Path
+    key: Path
+    ca_file: Path | None = None
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            context.load_cert_chain(self.cert, self.key)
+        except (OSError, ssl.SSLError) as exc:
+            raise InputError(f"lab TLS: cannot load {self.cert} with key {self.key}: {exc}") from None
+        return context
+
+
 class _LabHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     lab: Lab
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # The listening socket is wrapped with do_handshake_on_connect=False, so the handshake runs
+        # here, on the connection's own thread: a slow client does not hold up accept(), and a
+        # client that rejects the certificate ends its connection before any HTTP (nothing counted).
+        if isinstance(request, ssl.SSLSocket):
+            try:
+                request.settimeout(_HANDSHAKE_SECONDS)  # a client that never says hello is dropped
+                request.do_handshake()
+                request.settimeout(None)
+            except (ssl.SSLError, OSError) as exc:
+                log.debug("lab: TLS handshake with %s failed: %s", client_address, exc)
+                return
+        super().finish_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gave up (read timeout, dropped connection) is routine here, not a crash.
@@ -145,12 +189,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, lab: Lab, service: ShellService, body: bytes) -> None:
         assert self._auth is not None
         content_type = self.headers.get("Content-Type", "")
-        if not content_type.startswith("multipart/encrypted"):
-            # WinRM over HTTP refuses unencrypted traffic unless AllowUnencrypted is set.
+        sealed = content_type.startswith("multipart/encrypted")
+        if not sealed and lab.tls is None:
+            # WinRM over HTTP refuses unencrypted traffic unless AllowUnencrypted is set; over
+            # HTTPS the TLS channel is the encryption, and the bodies come unsealed.
             self._reply(400, b"Unencrypted traffic is disabled on this endpoint.", "text/plain")
             return
         try:
-            message = self._auth.unwrap(body, content_type)
+            message = self._auth.unwrap(body, content_type) if sealed else body
             request = soap.parse_request(message)
         except (EncryptionError, ValueError) as exc:
             log.info("lab: unreadable request: %s", exc)
@@ -160,8 +206,11 @@ class _Handler(BaseHTTPRequestHandler):
             status, response = 200, soap.build_response(request, service.handle(request))
         except soap.WSManFault as fault:
             status, response = 500, soap.build_fault(request.message_id, fault, lab.machine_name)
-        content_type, sealed = self._auth.wrap(response, _sealing_protocol(content_type))
-        self._reply(status, sealed, content_type)
+        if sealed:
+            content_type, response = self._auth.wrap(response, _sealing_protocol(content_type))
+        else:
+            content_type = "application/soap+xml;charset=UTF-8"
+        self._reply(status, response, content_type)
 
     def _reply(self, status: int, body: bytes, content_type: str | None, headers: dict[str, str] | None = None) -> None:
         headers = {**self._final_token, **(headers or {})}
@@ -193,6 +242,7 @@ class Lab:
         faults: LabFaults | None = None,
         events_relative_to_now: bool = False,
         kerberos_keytab: Path | None = None,
+        tls: LabTls | None = None,
     ) -> None:
         folder = Path(scenario) if Path(scenario).is_dir() else resources.scenario_dir(str(scenario))
         if not folder.is_dir():
@@ -203,6 +253,7 @@ class Lab:
         if events_relative_to_now:
             self._move_events_to_now(folder)
         self.faults = faults or LabFaults()
+        self.tls = tls  # None: plain HTTP with WinRM message encryption
         self.requests: Counter[str] = Counter()
         self.logons: Counter[str] = Counter()  # completed handshakes by mechanism: ntlm, kerberos
         self._requested_port = port
@@ -218,8 +269,11 @@ class Lab:
     def start(self) -> Lab:
         if self._httpd is not None:
             return self
+        context = self.tls.server_context() if self.tls is not None else None
         httpd = _LabHTTPServer(("127.0.0.1", self._requested_port), _Handler)
         httpd.lab = self
+        if context is not None:  # the listening socket, wrapped once; see finish_request
+            httpd.socket = context.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
         self._httpd = httpd
         self._services = self._build_services()
         self._thread = threading.Thread(
@@ -252,12 +306,21 @@ class Lab:
         return int(self._httpd.server_address[1])
 
     @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``, or ``https://`` when the lab serves TLS."""
+        return f"{'https' if self.tls is not None else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> Path | None:
+        return self.tls.ca_file if self.tls is not None else None
+
+    @property
     def exchange_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}{EXCHANGE_PATH}"
+        return f"{self.base_url}{EXCHANGE_PATH}"
 
     @property
     def host_endpoints(self) -> dict[str, str]:
-        return {s.name: f"http://127.0.0.1:{self.port}{HOST_PATH_PREFIX}{s.name}" for s in self.state.servers}
+        return {s.name: f"{self.base_url}{HOST_PATH_PREFIX}{s.name}" for s in self.state.servers}
 
     @property
     def machine_name(self) -> str:
@@ -303,8 +366,8 @@ class Lab:
     def _count(self, service: ShellService) -> None:
         for path, known in self._services.items():
             if known is service:
-                url = f"http://127.0.0.1:{self.port}"
-                label = self.exchange_endpoint if path == _endpoint_key(EXCHANGE_PATH) else url + self._host_path(path)
+                exchange = path == _endpoint_key(EXCHANGE_PATH)
+                label = self.exchange_endpoint if exchange else self.base_url + self._host_path(path)
                 with self._counter_lock:
                     self.requests[label] += 1
                 return

@@ -8,8 +8,10 @@ Kerberos wants the UPN form of the user name, a private CA needs ``ca_file``.
 
 from __future__ import annotations
 
+import datetime
 import errno
 import socket
+import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +26,14 @@ HINT_TICKET_REFUSED = (
 HINT_POWERSHELL_PATH = "the Exchange management endpoint path is /PowerShell/, e.g. http://ex01.lab.local/PowerShell/"
 HINT_EXCHANGE_PORT = "the Exchange endpoint is on port 80 at /PowerShell/, not 5985/wsman"
 HINT_CA_FILE = "set ca_file: to the CA certificate that signed the server's certificate"
+HINT_CERT_NAME = "use the name the certificate was issued for in the URL, or reissue it for this name"
+HINT_RENEW = "renew it on the server (or check this machine's clock)"
+
+# OpenSSL's X509_V_ERR_* codes, as ssl.SSLCertVerificationError.verify_code gives them.
+_UNTRUSTED = frozenset({2, 18, 19, 20, 21, 27})  # no trusted issuer, self-signed, chain ends untrusted
+_NAME_MISMATCH = frozenset({62, 64})  # HOSTNAME_MISMATCH, IP_ADDRESS_MISMATCH
+_EXPIRED, _NOT_YET_VALID = 10, 9
+_PEEK_SECONDS = 5
 HINT_CMDLET = (
     "the Exchange version does not have it, or the audit account lacks the RBAC role "
     "that grants it (see docs/remoting.md)"
@@ -55,9 +65,7 @@ def describe_failure(exc: BaseException, url: str, *, username: str | None, auth
         user = username or "(the current Kerberos ticket)"
         return f"{url}: authentication failed for {user} with {auth}{hint}"
     if isinstance(exc, rex.SSLError):
-        if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate verify failed" in str(exc):
-            return f"{url}: certificate verification failed; {HINT_CA_FILE}"
-        return f"{url}: TLS handshake failed: {_first_line(exc)}"
+        return f"{url}: {_tls_problem(exc, host, port)}"
     if isinstance(exc, rex.ConnectTimeout):
         return f"{url}: timed out connecting to {host}:{port} (firewall, or the host is down)"
     if isinstance(exc, (rex.ReadTimeout, TimeoutError)):
@@ -92,6 +100,72 @@ def _connection_problem(exc: BaseException, host: str, port: int) -> str:
     if "RemoteDisconnected" in text or "Connection aborted" in text:
         return f"connection closed by {host}:{port} before it answered"
     return f"cannot connect to {host}:{port}: {_first_line(exc)}"
+
+
+def _tls_problem(exc: BaseException, host: str, port: int) -> str:
+    """What is wrong with the server's certificate, from OpenSSL's verify code where the chain kept it."""
+    verify = next((c for c in causes(exc) if isinstance(c, ssl.SSLCertVerificationError)), None)
+    code = getattr(verify, "verify_code", None)
+    said = " ".join(str(getattr(verify, "verify_message", "") or "").split())[:200]  # one line, whatever it held
+    if verify is None or code is None:
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate verify failed" in str(exc):
+            return f"certificate verification failed; {HINT_CA_FILE}"
+        tls = next((c for c in causes(exc) if isinstance(c, ssl.SSLError)), None)
+        if tls is not None and tls.reason == "WRONG_VERSION_NUMBER":
+            return f"{host}:{port} does not answer in TLS (is it an http:// port?)"
+        return f"TLS handshake failed: {_first_line(exc)}"
+    if code in _UNTRUSTED:
+        return (
+            "certificate verification failed: the certificate is not signed by a CA this client trusts "
+            f"({said}); {HINT_CA_FILE}"
+        )
+    if code in _NAME_MISMATCH:
+        served = _served_certificate(host, port)
+        names = f" (it names {', '.join(_certificate_names(served)) or 'no host'})" if served is not None else ""
+        return f"the certificate is not valid for host {host}{names}; {HINT_CERT_NAME}"
+    if code in (_EXPIRED, _NOT_YET_VALID):
+        served = _served_certificate(host, port)
+        if code == _EXPIRED:
+            when = f" on {_utc(served.not_valid_after_utc)}" if served is not None else ""
+            return f"the server's certificate expired{when}; {HINT_RENEW}"
+        when = f" until {_utc(served.not_valid_before_utc)}" if served is not None else " yet"
+        return f"the server's certificate is not valid{when}; check this machine's clock"
+    return f"certificate verification failed: {said} (OpenSSL error {code})"
+
+
+def _served_certificate(host: str, port: int) -> Any:
+    """The certificate the server presents, read through a second handshake that verifies nothing
+    and sends nothing after it: only to name its hosts or dates in the error line. None if unread."""
+    from cryptography import x509  # pyspnego's dependency
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection((host, port), timeout=_PEEK_SECONDS) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            der = tls.getpeercert(binary_form=True)
+        return x509.load_der_x509_certificate(der) if der else None
+    except (OSError, ValueError):
+        return None
+
+
+def _certificate_names(certificate: Any) -> list[str]:
+    from cryptography import x509
+
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return [str(n) for n in san.get_values_for_type(x509.DNSName)] + [
+        str(a) for a in san.get_values_for_type(x509.IPAddress)
+    ]
+
+
+def _utc(when: datetime.datetime) -> str:
+    return when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _fault(exc: Any) -> str:

@@ -76,6 +76,16 @@ def check_transport(target: Target, endpoint: Endpoint, options: ConnectOptions)
     )
 
 
+def warn_unverified(target: Target) -> None:
+    """Once per target per run (``output.reset`` starts a run), whichever command connects."""
+    from compliance import output
+
+    output.note_once(
+        f"uccx-compliance: warning: target {target.name}: cert_validation is false: the server's certificate "
+        "is not checked; anyone on the path can read and change the session"
+    )
+
+
 def build_wsman(target: Target, endpoint: Endpoint, options: ConnectOptions, login: KerberosLogin | None = None) -> Any:
     """pypsrp's ``WSMan`` for one endpoint. With ``login``, the credential is its memory ticket cache.
 
@@ -92,6 +102,10 @@ def build_wsman(target: Target, endpoint: Endpoint, options: ConnectOptions, log
         username, password = login.credential(), None
     # pypsrp (typed bool) passes this to requests' ``verify``, which takes a CA bundle path too.
     cert_validation: Any = str(target.ca_file) if target.ca_file else target.cert_validation
+    if target.ca_file and not target.ca_file.is_file():
+        raise InputError(f"target {target.name}: ca_file {target.ca_file}: no such file")
+    if endpoint.ssl and cert_validation is False:
+        warn_unverified(target)
     extra: dict[str, Any] = {}
     if target.auth == "certificate":
         extra = {
