@@ -23,6 +23,8 @@ from hypothesis import settings
 from compliance.cli import main
 from compliance.lab import Lab
 from compliance.lab.kdc import REALM, Kdc, KdcUnavailable, client_krb5_conf
+from compliance.lab.tls import TestCertificates, make_test_certificates
+from tests.transports import TRANSPORTS, LabTransport, transport
 
 # hypothesis explores new examples on every local run (and keeps what fails in .hypothesis/); CI
 # runs a fixed, derandomized set, so that a fresh clone's verdict does not depend on luck. A new
@@ -181,3 +183,23 @@ def kerberos_lab(kerberos: Kdc) -> Iterator[Lab]:
     """The lab at factory defaults, accepting Kerberos (its HTTP/127.0.0.1 keys) as well as NTLM."""
     with Lab(scenario="exchange2010-sp3-defaults", port=0, kerberos_keytab=kerberos.service_keytab) as lab:
         yield lab
+
+
+# --- the two ways the live tests reach the lab (tests/transports.py) ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def test_certificates(tmp_path_factory: pytest.TempPathFactory) -> TestCertificates:
+    """A test CA and its server certificates (compliance/lab/tls.py), made once per session."""
+    return make_test_certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(params=TRANSPORTS)
+def lab_transport(request: pytest.FixtureRequest, tmp_path: Path) -> LabTransport:
+    """Each live test that takes this runs twice: NTLM with WinRM message encryption over HTTP, and
+    Kerberos from a keytab (real KDC) over HTTPS with the test CA, as a scheduled run does."""
+    if request.param == "ntlm-http":
+        return transport("ntlm-http")
+    kdc: Kdc = request.getfixturevalue("kerberos")
+    certs: TestCertificates = request.getfixturevalue("test_certificates")
+    return transport("kerberos-https", kdc, certs, tmp_path)

@@ -58,11 +58,15 @@ def run_cmdlet(lab: Lab, cmdlet: str, **parameters: Any) -> None:
 
     from compliance.lab import LAB_USER
 
+    secure = lab.exchange_endpoint.startswith("https://")
+    # pypsrp passes this to requests' ``verify``, which takes a CA bundle's path too.
+    verify: Any = str(lab.ca_file) if secure and lab.ca_file else True
     wsman = WSMan(
         "127.0.0.1",
         port=lab.port,
         path="PowerShell/",
-        ssl=False,
+        ssl=secure,
+        cert_validation=verify,
         auth="ntlm",
         username=LAB_USER,
         password=PASSWORD,

@@ -1,7 +1,8 @@
 """The full live audit through pypsrp's real client against the lab equals the offline plan.
 
-The lab serves the example facts folders over WS-Management/PSRP with NTLM and message
-encryption; the live plan and the offline plan of the same scenario must say the same thing.
+The lab serves the example facts folders over WS-Management/PSRP, once with NTLM and message
+encryption over HTTP, once with Kerberos (a real KDC, a keytab) over HTTPS; the live plan and the
+offline plan of the same scenario must say the same thing, so the two transports' plans are equal.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from compliance.facts import offline
 from compliance.inventory import load_inventory
 from compliance.lab.server import Lab
 from compliance.reporters.json import plan_dict
+from tests.transports import LabTransport
 
 PASSWORD = "lab-Pa55-integration"
 SCENARIOS = {"exchange2010-sp3-defaults": 2, "exchange2010-sp3-compliant": 0}
@@ -35,20 +37,22 @@ def comparable(plan_json: dict[str, object]) -> dict[str, object]:
 
 @pytest.mark.parametrize(("scenario", "exit_code"), SCENARIOS.items())
 def test_live_plan_equals_offline_plan(
-    scenario: str, exit_code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    scenario: str, exit_code: int, lab_transport: LabTransport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = resources.scenario_dir(scenario)
     collected_at = offline.collected_at(folder)
     assert collected_at is not None
     offline_plan = pipeline.plan(load_baseline(BASELINE), pipeline.read(pipeline.FactsFolder(folder)))
     monkeypatch.setenv("UCCX_LAB_PASSWORD", PASSWORD)
-    with Lab(scenario=scenario, port=0, password=PASSWORD) as lab:
-        inventory = load_inventory(lab.write_inventory(tmp_path / "inventory.yaml"))
+    with Lab(scenario=scenario, port=0, password=PASSWORD, **lab_transport.lab_options) as lab:
+        inventory = load_inventory(lab.write_inventory(tmp_path / "inventory.yaml", **lab_transport.inventory_fields))
         [target] = inventory.targets
         loaded = load_baseline(target.baseline_path, target.vars)
         source = pipeline.live(target, loaded, password=target.password(), now=collected_at)
         live_plan = pipeline.plan(loaded, pipeline.read(source), target=target.name)
         endpoint = lab.exchange_endpoint
+        logons = dict(lab.logons)
+    assert logons == ({"kerberos": 2} if lab_transport.kerberos else {"ntlm": 2})  # Exchange + host endpoint
     assert live_plan.source == endpoint
     assert int(live_plan.exit_code) == exit_code == int(offline_plan.exit_code)
     assert comparable(plan_dict(live_plan)) == comparable(plan_dict(offline_plan))
