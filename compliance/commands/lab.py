@@ -6,8 +6,12 @@ import argparse
 import signal
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from compliance import output
+
+if TYPE_CHECKING:
+    from compliance.lab.kdc import Kdc
 
 HELP = "run a simulated Exchange 2010 organization on 127.0.0.1 for trying the tool (docs/lab.md)"
 
@@ -32,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--tls-key", type=Path, metavar="FILE", help="the PEM private key of --tls-cert")
     serve.add_argument("--tls-ca", type=Path, metavar="FILE", help="its CA, written as ca_file: in the inventory")
     serve.add_argument("--latency-ms", type=int, default=0, help="delay added to every request")
+    serve.add_argument(
+        "--kerberos",
+        action="store_true",
+        help="also run a real MIT KDC (realm LAB.LOCAL, on 127.0.0.1; needs Debian's krb5-kdc and "
+        "krb5-admin-server) and accept Kerberos; the written inventory then uses the audit user's keytab",
+    )
     serve.add_argument(
         "--fail-cmdlet",
         action="append",
@@ -58,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if (args.tls_cert is None) != (args.tls_key is None) or (args.tls_ca and not args.tls_cert):
         raise InputError("--tls-cert and --tls-key go together (and --tls-ca needs them)")
     tls = LabTls(args.tls_cert, args.tls_key, args.tls_ca) if args.tls_cert else None
+    kdc = _start_kdc(args.password) if args.kerberos else None
     try:
         lab = Lab(
             scenario=args.scenario,
@@ -66,8 +77,11 @@ def run(args: argparse.Namespace) -> int:
             faults=faults,
             events_relative_to_now=True,
             tls=tls,
+            kerberos_keytab=kdc.service_keytab if kdc else None,
         ).start()
     except OSError as exc:
+        if kdc is not None:
+            kdc.stop()
         raise InputError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}") from None
     try:
         output.say(f"lab scenario {lab.scenario} serving on 127.0.0.1:{lab.port}")
@@ -75,8 +89,15 @@ def run(args: argparse.Namespace) -> int:
         for server, url in lab.host_endpoints.items():
             output.say(f"  {server} host endpoint: {url} (configuration Microsoft.PowerShell)")
         output.say(f"  user: {LAB_USER} (NTLM; set {PASSWORD_ENV} to the lab password)")
+        kerberos: dict[str, object] = {}
+        if kdc is not None:
+            output.say(f"  Kerberos: realm {kdc.realm}, KDC on 127.0.0.1:{kdc.port}, user {kdc.user_principal}")
+            output.say(f"    keytab {kdc.user_keytab}; before a run: export KRB5_CONFIG={kdc.krb5_conf}")
+            kerberos = {"auth": "kerberos", "username": kdc.user_principal, "password_env": None}
+            kerberos["keytab"] = str(kdc.user_keytab)
         if args.write_inventory:
-            output.say(f"  inventory written to {lab.write_inventory(args.write_inventory, baseline=args.baseline)}")
+            written = lab.write_inventory(args.write_inventory, baseline=args.baseline, **kerberos)
+            output.say(f"  inventory written to {written}")
         output.say("Ctrl-C to stop.")
         threading.Event().wait()
     except KeyboardInterrupt:
@@ -85,4 +106,18 @@ def run(args: argparse.Namespace) -> int:
         output.say("lab stopped")
     finally:
         lab.stop()
+        if kdc is not None:
+            kdc.stop()  # its folder (database, keytabs, krb5.conf) goes with it
     return 0
+
+
+def _start_kdc(password: str) -> Kdc:
+    from compliance.errors import InputError
+    from compliance.lab.kdc import Kdc, KdcUnavailable
+
+    try:
+        return Kdc(user_password=password).start()
+    except KdcUnavailable as exc:
+        raise InputError(f"--kerberos: {exc}") from None
+    except (OSError, RuntimeError) as exc:
+        raise InputError(f"--kerberos: the KDC did not start: {exc}") from None

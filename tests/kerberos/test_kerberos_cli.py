@@ -319,3 +319,63 @@ def test_a_ticket_the_server_cannot_read_names_its_keys_and_setspn(
     assert result.code == 3
     assert "authentication failed for uccx-audit@LAB.LOCAL with kerberos; the server refused a ticket" in result.out
     assert "setspn -X" in result.out
+
+
+def test_an_existing_ticket_cache_audits_without_user_or_password(
+    kerberos_lab: Lab, kerberos: Kdc, tmp_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The kinit -kt route of docs/remoting.md: the job fills a cache of its own, the tool reads it.
+    import krb5
+
+    cache = f"FILE:{tmp_path / 'krb5cc_job'}"
+    ctx = krb5.init_context()
+    principal = krb5.parse_name_flags(ctx, kerberos.user_principal.encode())
+    keytab = krb5.kt_resolve(ctx, f"FILE:{private_keytab(kerberos, tmp_path)}".encode())
+    creds = krb5.get_init_creds_keytab(ctx, principal, krb5.get_init_creds_opt_alloc(ctx), keytab=keytab)
+    ccache = krb5.cc_resolve(ctx, cache.encode())
+    krb5.cc_initialize(ctx, ccache, principal)
+    krb5.cc_store_cred(ctx, ccache, creds)
+    monkeypatch.setenv("KRB5CCNAME", cache)
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    result = cli("plan", "--inventory", kerberos_inventory(kerberos_lab, tmp_path, username=None, password_env=None))
+    assert result.code == 2, result.out + result.err
+    assert "0 unreadable" in result.out
+    assert set(kerberos_lab.logons) == {"kerberos"}
+
+
+def test_lab_serve_kerberos_runs_a_kdc_whose_keytab_inventory_audits(
+    kerberos: Kdc, tmp_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+    import threading
+
+    written = tmp_path / "inventory.yaml"
+    argv = ["lab", "serve", "--kerberos", "--write-inventory", str(written)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "compliance", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    watchdog = threading.Timer(60, server.kill)  # a lab that never says it is ready must not hang the suite
+    watchdog.start()
+    try:
+        assert server.stdout is not None
+        said = []
+        while (line := server.stdout.readline()) and not line.startswith("Ctrl-C"):
+            said.append(line)
+        [export] = [s for s in said if "export KRB5_CONFIG=" in s]
+        conf = Path(export.split("export KRB5_CONFIG=", 1)[1].strip())
+        monkeypatch.setenv("KRB5_CONFIG", str(conf))
+        monkeypatch.delenv(PASSWORD_ENV, raising=False)
+        result = cli("plan", "--inventory", written)
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=30)
+        watchdog.cancel()
+    assert result.code == 2, result.out + result.err
+    assert "0 unreadable" in result.out
+    import yaml
+
+    target = yaml.safe_load(written.read_text())["targets"][0]
+    assert target["auth"] == "kerberos" and "password_env" not in target and target["keytab"].endswith(".keytab")
+    assert server.returncode == 0 and "lab stopped" in out, err
+    assert not conf.parent.exists()  # the KDC's folder, keytabs included, went with it
