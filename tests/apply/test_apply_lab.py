@@ -12,7 +12,8 @@ from compliance.lab.properties import prop
 from compliance.lab.state import MAILBOX_FILE
 from compliance.lab.values import set_property
 from compliance.pipeline import plan_inventory
-from tests.apply.applyhelpers import PASSWORD, Workspace, run_cmdlet
+from tests.apply.applyhelpers import BASELINE, PASSWORD, Workspace, run_cmdlet
+from tests.transports import LabTransport
 
 pytestmark = pytest.mark.server
 
@@ -184,10 +185,10 @@ def test_a_hostile_mailbox_name_reaches_the_lab_as_one_literal_value(lab_hostile
 
 
 @pytest.fixture
-def lab_hostile(workspace: Workspace) -> Workspace:
+def lab_hostile(workspace: Workspace, lab_transport: LabTransport) -> Workspace:
     """The UCCX mailbox renamed to a hostile name before the inventory (and its uccx_mailbox) is written."""
     mailbox = workspace.lab.state.of(MAILBOX_FILE)[0]
     for name in ("Alias", "SamAccountName"):
         set_property(mailbox, name, HOSTILE)
-    workspace.lab.write_inventory(workspace.inventory, baseline="uccx-exchange2010-sp1")
+    workspace.lab.write_inventory(workspace.inventory, baseline=BASELINE, **lab_transport.inventory_fields)
     return workspace
