@@ -2,11 +2,15 @@
 
 Like octoDNS's changes, results are small value objects in a deterministic order. Every check
 for every resource ends as exactly one of: compliant (with evidence), a change, a finding (fails
-but has no single setting to change), or unreadable (with the reason).
+but has no single setting to change), unreadable (with the reason), or waived: a change or
+finding that a waiver accepts for a time (``Waived``, with the waiver beside it). Waived drift is
+in every report and never in ``changes``/``findings``, so it neither fails the gate nor is applied.
+An unreadable result can never be waived.
 """
 
 from __future__ import annotations
 
+import datetime
 import enum
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +94,35 @@ class SelectorMatch:
     left_out: tuple[str, ...] = ()  # "IDENTITY: why", the connectors the globs named but UCCX does not reach
 
 
+@dataclass(frozen=True, kw_only=True)
+class WaiverRef:
+    """The waiver that accepted a drift, as every report shows it beside the drift."""
+
+    check: str  # the check id it names
+    resource: str  # its resource glob, as written
+    justification: str
+    approver: str
+    created: datetime.date  # UTC dates, as written
+    expires: datetime.date
+    source: str  # "waivers.yaml:12" - where it is written, so a reader can find it
+
+
+@dataclass(frozen=True, kw_only=True)
+class Waived:
+    """A change or finding that a waiver accepts until it expires."""
+
+    result: Change | Finding
+    waiver: WaiverRef
+
+    @property
+    def check(self) -> str:
+        return self.result.check
+
+    @property
+    def resource(self) -> str:
+        return self.result.resource
+
+
 Result = Change | Finding | Compliant | Unreadable
 
 
@@ -105,6 +138,7 @@ class Plan:
     findings: list[Finding] = field(default_factory=list)
     compliant: list[Compliant] = field(default_factory=list)
     unreadable: list[Unreadable] = field(default_factory=list)
+    waived: list[Waived] = field(default_factory=list)
     selectors: list[SelectorMatch] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     capacity: list[dict[str, Any]] = field(default_factory=list)
@@ -142,12 +176,13 @@ class Plan:
             "compliant": len(self.compliant),
             "drift": len(self.changes) + len(self.findings),
             "unreadable": len(self.unreadable),
+            "waived": len(self.waived),
         }
 
     @property
     def exit_code(self) -> ExitCode:
         """The target's own failure (1 or 3) when it was not planned; else 3 when anything could not
-        be read (the verdict is incomplete), else 2 on drift, else 0."""
+        be read (the verdict is incomplete), else 2 on drift, else 0. Waived drift is not drift."""
         if self.not_planned is not None:
             return self.not_planned
         if self.unreadable:

@@ -55,7 +55,7 @@ def combined_exit(plans: Sequence[Plan]) -> ExitCode:
 
 
 def totals(plans: Sequence[Plan]) -> dict[str, int]:
-    out = {"compliant": 0, "drift": 0, "unreadable": 0}
+    out = {"compliant": 0, "drift": 0, "unreadable": 0, "waived": 0}
     for plan in plans:
         for key, value in plan.summary().items():
             out[key] += value

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from compliance.plan import FORMAT_VERSION, Change, Plan
+from compliance.plan import FORMAT_VERSION, Change, Finding, Plan, Waived
 from compliance.reporters.common import combined_exit, totals
 
 
@@ -19,6 +19,26 @@ def change_dict(change: Change, target: str | None) -> dict[str, Any]:
     if target is not None:
         data["target"] = target
     return data
+
+
+def finding_dict(finding: Finding, target: str | None) -> dict[str, Any]:
+    return {**asdict(finding), "fixed_by": list(finding.fixed_by), "target": target}
+
+
+def waived_dict(waived: Waived, target: str | None) -> dict[str, Any]:
+    """The waived change or finding as ``changes``/``findings`` show it, with ``waived_as`` saying
+    which, and the waiver (dates as ISO text)."""
+    result = waived.result
+    body = change_dict(result, target) if isinstance(result, Change) else finding_dict(result, target)
+    waiver = asdict(waived.waiver)
+    waiver["created"] = waived.waiver.created.isoformat()
+    waiver["expires"] = waived.waiver.expires.isoformat()
+    return {
+        **body,
+        "target": target,
+        "waived_as": "change" if isinstance(result, Change) else "finding",
+        "waiver": waiver,
+    }
 
 
 def plan_dict(plan: Plan, *, verbose: bool = True) -> dict[str, Any]:
@@ -35,8 +55,9 @@ def plan_dict(plan: Plan, *, verbose: bool = True) -> dict[str, Any]:
         "summary": plan.summary(),
         "exit_code": int(plan.exit_code),
         "changes": [change_dict(c, plan.target) for c in plan.changes],
-        "findings": [{**asdict(f), "fixed_by": list(f.fixed_by), "target": plan.target} for f in plan.findings],
+        "findings": [finding_dict(f, plan.target) for f in plan.findings],
         "unreadable": [{**asdict(u), "target": plan.target} for u in plan.unreadable],
+        "waived": [waived_dict(w, plan.target) for w in plan.waived],
         "compliant": [{**asdict(c), "target": plan.target} for c in plan.compliant] if verbose else [],
         "selectors": [
             {
@@ -61,7 +82,7 @@ def report_dict(plans: Sequence[Plan]) -> dict[str, Any]:
         "summary": totals(plans),
         "exit_code": int(combined_exit(plans)),
     }
-    for key in ("changes", "findings", "unreadable", "compliant", "restarts"):
+    for key in ("changes", "findings", "unreadable", "waived", "compliant", "restarts"):
         report[key] = [item for p in per_target for item in p[key]]
     if len(plans) == 1 and plans[0].target is None:
         single = per_target[0]

@@ -144,7 +144,7 @@ def test_out_writes_the_report_to_a_file(fmt: str, tmp_path: Path, cli: Any) -> 
     text = out.read_text(encoding="utf-8")
     assert text == cli("plan", "--facts", DEFAULTS, "--baseline", SP1, "--format", fmt).out
     if fmt == "json":
-        assert json.loads(text)["summary"] == {"compliant": 5, "drift": 24, "unreadable": 0}
+        assert json.loads(text)["summary"] == {"compliant": 5, "drift": 24, "unreadable": 0, "waived": 0}
     if fmt == "junit":
         assert ET.fromstring(text.encode()).find("testsuite") is not None
     assert [p.name for p in out.parent.iterdir()] == [out.name]  # no temporary file left behind

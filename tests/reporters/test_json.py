@@ -35,7 +35,8 @@ def report(plans: list[Plan]) -> dict[str, Any]:
 def test_top_level_shape(plan: Plan) -> None:
     data = report([plan])
     assert data["format_version"] == 1
-    assert data["summary"] == {"compliant": 1, "drift": 7, "unreadable": 1}  # 6 changes + 1 finding
+    assert data["summary"] == {"compliant": 1, "drift": 7, "unreadable": 1, "waived": 0}  # 6 changes + 1 finding
+    assert data["waived"] == []
     assert data["exit_code"] == 3  # something unreadable: incomplete wins over drift
     assert data["baseline"] == {
         "name": "uccx-exchange2010-sp1",
@@ -97,7 +98,7 @@ def test_unreadable_findings_and_compliant(plan: Plan) -> None:
 
 def test_several_targets(make_plan: Callable[[str | None], Plan]) -> None:
     data = report([make_plan("site-a"), make_plan("site-b")])
-    assert data["summary"] == {"compliant": 2, "drift": 14, "unreadable": 2}
+    assert data["summary"] == {"compliant": 2, "drift": 14, "unreadable": 2, "waived": 0}
     assert [t["target"] for t in data["targets"]] == ["site-a", "site-b"]
     assert {c["target"] for c in data["changes"]} == {"site-a", "site-b"}
     assert len(data["changes"]) == 12
