@@ -1,4 +1,5 @@
-"""Report writers. Each turns plans into text with one signature: ``render(plans, verbose) -> str``.
+"""Report writers. Each turns plans into text with one signature: ``render(plans, verbose) -> str``;
+a writer that uses the run's context (``reporters.context.RunContext``) takes it as ``context=``.
 
 A registry of module names, imported only when used, keeps ``--help`` fast.
 """
@@ -9,6 +10,7 @@ import importlib
 from collections.abc import Sequence
 
 from compliance.plan import Plan
+from compliance.reporters.context import RunContext
 
 REPORTERS: dict[str, str] = {
     "text": "compliance.reporters.text",
@@ -19,7 +21,10 @@ REPORTERS: dict[str, str] = {
 }
 
 
-def render(fmt: str, plans: Sequence[Plan], *, verbose: bool = False) -> str:
+def render(fmt: str, plans: Sequence[Plan], *, verbose: bool = False, context: RunContext | None = None) -> str:
     module = importlib.import_module(REPORTERS[fmt])
-    text: str = module.render(plans, verbose=verbose)
+    if getattr(module, "USES_CONTEXT", False):
+        text: str = module.render(plans, verbose=verbose, context=context)
+    else:
+        text = module.render(plans, verbose=verbose)
     return text
