@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "validate": "compliance.commands.validate",
     "baselines": "compliance.commands.baselines",
     "plan": "compliance.commands.plan",
+    "audit": "compliance.commands.audit",
     "apply": "compliance.commands.apply",
     "rollback": "compliance.commands.rollback",
     "facts": "compliance.commands.facts",

@@ -18,6 +18,7 @@ class ExitCode(enum.IntEnum):
     INCOMPLETE = 3  # something could not be read (unreachable target, missing file, failed read)
     INTERNAL_ERROR = 4  # a bug in uccx-compliance: an unexpected exception (rerun with --debug)
     OUTPUT_LOST = 5  # stdout closed or unwritable (EPIPE, full disk): the output is incomplete
+    LOCKED = 6  # audit: another audit holds the lock; this one did nothing
 
 
 class ComplianceError(Exception):

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from compliance.plan import Plan
 
 HELP = "compare Exchange with a baseline (offline --facts DIR or live --inventory FILE); nothing is changed"
 FORMATS = ("text", "json", "junit", "markdown", "ps1")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_source_arguments(parser)
+    add_common_arguments(parser)
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """What to audit and against which baseline: shared by ``plan`` and ``audit``."""
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--facts", type=Path, metavar="DIR", help="folder of Export-Clixml files (offline)")
     source.add_argument("--inventory", type=Path, metavar="FILE", help="inventory of live targets (WinRM/PSRP)")
@@ -20,10 +30,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "each server's shipped baseline by its version (required with --facts; with --inventory "
         "overrides each target's)",
     )
-    add_common_arguments(parser)
-
-
-def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--var",
         action="append",
@@ -31,20 +37,6 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="override a baseline var; the value is read as YAML (repeatable)",
     )
-    parser.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="text",
-        help="report format (default: text); ps1 is a reviewable remediation script",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        metavar="FILE",
-        help="write the report to FILE instead of stdout; with --inventory and --format json "
-        "this is a saved plan that `apply FILE` takes",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="list compliant checks with their evidence")
     parser.add_argument("--target", dest="only_target", metavar="NAME", help="only this inventory target")
     parser.add_argument(
         "--state-dir",
@@ -60,8 +52,26 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    from compliance import output, pipeline
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="report format (default: text); ps1 is a reviewable remediation script",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="write the report to FILE instead of stdout; with --inventory and --format json "
+        "this is a saved plan that `apply FILE` takes",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="list compliant checks with their evidence")
+
+
+def plans_for(args: argparse.Namespace) -> tuple[list[Plan], dict[str, Any]]:
+    """Plan what ``add_source_arguments`` named, as ``plan`` does; returns the plans and the overrides."""
+    from compliance import pipeline
     from compliance.baseline import parse_var_overrides
     from compliance.errors import InputError
 
@@ -70,22 +80,29 @@ def run(args: argparse.Namespace) -> int:
     by_version = args.baseline is not None and baseline is None
     if args.facts is not None:
         if args.baseline is None:
-            raise InputError("plan --facts needs --baseline FILE, NAME or auto (uccx-compliance baselines lists them)")
+            raise InputError(
+                f"{args.command} --facts needs --baseline FILE, NAME or auto (uccx-compliance baselines lists them)"
+            )
         if baseline is None:
-            plans = pipeline.plan_folder_by_version(args.facts, overrides)
-        else:
-            plans = [pipeline.plan_folder(baseline, args.facts, overrides)]
-    else:
-        plans = pipeline.plan_inventory(
-            args.inventory,
-            overrides,
-            baseline=baseline,
-            by_version=by_version,
-            only_target=args.only_target,
-            allow_insecure_transport=args.allow_insecure_transport,
-            keep_going=True,
-            state_dir=args.state_dir,
-        )
-        if args.format == "json" and args.out is not None:
-            return output.save_plan(plans, args.out, args.inventory, overrides)
+            return pipeline.plan_folder_by_version(args.facts, overrides), overrides
+        return [pipeline.plan_folder(baseline, args.facts, overrides)], overrides
+    plans = pipeline.plan_inventory(
+        args.inventory,
+        overrides,
+        baseline=baseline,
+        by_version=by_version,
+        only_target=args.only_target,
+        allow_insecure_transport=args.allow_insecure_transport,
+        keep_going=True,
+        state_dir=args.state_dir,
+    )
+    return list(plans), overrides
+
+
+def run(args: argparse.Namespace) -> int:
+    from compliance import output
+
+    plans, overrides = plans_for(args)
+    if args.inventory is not None and args.format == "json" and args.out is not None:
+        return output.save_plan(plans, args.out, args.inventory, overrides)
     return output.emit(plans, args.format, args.out, verbose=args.verbose)
