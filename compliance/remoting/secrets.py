@@ -17,8 +17,10 @@ The libraries stay at WARNING unless ``--debug`` is given.
 from __future__ import annotations
 
 import base64
+import itertools
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -89,7 +91,7 @@ def install_log_redaction() -> None:
     previous = logging.getLogRecordFactory()
     if getattr(previous, "uccx_redaction", False):
         return
-    logging.setLogRecordFactory(_scrubbing_factory(previous, redact))
+    logging.setLogRecordFactory(_scrubbing_factory(previous, lambda text: redact(_scrub_active(text))))
 
 
 def secret_forms(password: str, username: str | None = None) -> list[str]:
@@ -109,16 +111,34 @@ def scrub(text: str, forms: list[str]) -> str:
     return text
 
 
+# The secret forms of every session open now, by session. Targets audited in parallel
+# (compliance/fleet.py) each open and close their own at any time, so this is one shared table
+# read by one installed factory, never a chain of factories that would unwind out of order.
+_ACTIVE_FORMS: dict[int, list[str]] = {}
+_ACTIVE_LOCK = threading.Lock()
+_NEXT_ID = itertools.count()
+
+
+def _scrub_active(text: str) -> str:
+    with _ACTIVE_LOCK:
+        sessions = list(_ACTIVE_FORMS.values())
+    for forms in sessions:
+        text = scrub(text, forms)
+    return text
+
+
 @contextmanager
 def redacting_logs(password: str | None, username: str | None = None) -> Iterator[None]:
-    """While active, every log record's message has the password's forms replaced."""
+    """While active, every log record's message has the password's forms replaced (any thread)."""
     if not password:
         yield
         return
-    forms = secret_forms(password, username)
-    previous: Callable[..., logging.LogRecord] = logging.getLogRecordFactory()
-    logging.setLogRecordFactory(_scrubbing_factory(previous, lambda text: redact(scrub(text, forms))))
+    install_log_redaction()
+    key = next(_NEXT_ID)
+    with _ACTIVE_LOCK:
+        _ACTIVE_FORMS[key] = secret_forms(password, username)
     try:
         yield
     finally:
-        logging.setLogRecordFactory(previous)
+        with _ACTIVE_LOCK:
+            del _ACTIVE_FORMS[key]
