@@ -15,10 +15,11 @@ process. The worker says where it is (``Progress.step``) so the timeout can name
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -43,6 +44,30 @@ class Progress:
     def current(self) -> str:
         with self._lock:
             return self._step
+
+
+_CURRENT = threading.local()
+
+
+@contextlib.contextmanager
+def reporting(progress: Progress) -> Iterator[None]:
+    """While active, ``step()`` in this thread reports to ``progress``."""
+    previous = getattr(_CURRENT, "progress", None)
+    _CURRENT.progress = progress
+    try:
+        yield
+    finally:
+        _CURRENT.progress = previous
+
+
+def step(text: str) -> None:
+    """Say where this thread's target is ("connecting to URL", "reading Get-ImapSettings on URL").
+
+    A no-op outside ``run_all``: the remoting code calls it unconditionally, cheaply.
+    """
+    progress: Progress | None = getattr(_CURRENT, "progress", None)
+    if progress is not None:
+        progress.step(text)
 
 
 @dataclass(frozen=True)

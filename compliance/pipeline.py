@@ -252,35 +252,83 @@ def plan_inventory(
     warn: Warn = stderr_warning,
     keep_going: bool = False,
     state_dir: Path | None = None,
+    parallel: int = 1,
+    target_timeout_s: float | None = None,
+    on_target_done: Callable[[str, float, bool], None] | None = None,
 ) -> list[Plan]:
-    """``plan --inventory FILE``: the live plan of each target, one after another.
+    """``plan --inventory FILE``: the live plan of each target, ``parallel`` at a time.
 
     With ``keep_going`` (``plan``) a target that cannot be planned (a baseline for another version,
-    an unreachable endpoint, a password not set) is that target's failure: its plan names it and
-    the reason, and the others go on. Without it (``apply --inventory``) the first such failure
-    stops the run, named by its target, before anything is sent.
+    an unreachable endpoint, a password not set, ``target_timeout_s`` run out) is that target's
+    failure: its plan names it and the reason, and the others go on. Without it (``apply
+    --inventory``) the first such failure stops the run, named by its target, before anything is
+    sent. Plans and each target's warnings come out in inventory order whatever order the targets
+    finish in (compliance/fleet.py), so a parallel run reports exactly what a serial one does.
+    ``on_target_done(name, seconds, ok)`` is told as each target ends (progress lines).
     """
+    from compliance import fleet
+
     loaded_inventory = load_inventory(inventory)
     targets = list(loaded_inventory.targets)
     if only_target is not None:
         targets = [loaded_inventory.target(only_target)]
     if not targets:
         raise InputError(f"{inventory}: no targets")
-    plans: list[Plan] = []
+    # Passwords first, in this thread: a prompt must not race other targets' output, and a
+    # password that is not set is the target's failure before anything is sent.
+    passwords: dict[str, str | ComplianceError | None] = {}
     for target in targets:
         try:
-            plans += _plan_target(target, overrides, baseline, by_version, allow_insecure_transport, warn, state_dir)
+            passwords[target.name] = target.password()
         except ComplianceError as exc:
-            reason = f"target {target.name}: {exc}"
-            if not keep_going:
-                raise type(exc)(reason) from None
-            warn(f"not planned: {reason}")
-            plans.append(Plan.failed_target(target.name, target.exchange_endpoint, reason, exc.exit_code))
+            passwords[target.name] = exc
+
+    def work(target: Target, progress: fleet.Progress) -> tuple[list[Plan], list[str]]:
+        said: list[str] = []
+        password = passwords[target.name]
+        if isinstance(password, ComplianceError):
+            raise password
+        with fleet.reporting(progress):
+            plans = _plan_target(
+                target, password, overrides, baseline, by_version, allow_insecure_transport, said.append, state_dir
+            )
+        return plans, said
+
+    def done(target: Target, outcome: fleet.Outcome[tuple[list[Plan], list[str]]]) -> None:
+        if on_target_done is not None:
+            # A target read in full (compliant or drift) is done; unreadable or refused is a failure.
+            planned = outcome.result[0] if outcome.result is not None else []
+            ok = outcome.ok and all(int(p.exit_code) in (0, 2) for p in planned)
+            on_target_done(target.name, outcome.seconds, ok)
+
+    outcomes = fleet.run_all(targets, work, parallel=parallel, timeout_s=target_timeout_s, on_done=done)
+    plans: list[Plan] = []
+    for target, outcome in zip(targets, outcomes, strict=True):
+        error = outcome.error
+        if outcome.timed_out_at is not None:
+            error = UnreachableError(
+                f"timed out after {target_timeout_s:g} s at {outcome.timed_out_at} (--target-timeout)"
+            )
+        if error is None:
+            assert outcome.result is not None
+            target_plans, said = outcome.result
+            for line in said:
+                warn(line)
+            plans += target_plans
+            continue
+        if not isinstance(error, ComplianceError):
+            raise error  # a bug, not a target's failure: the CLI's one handler names it
+        reason = f"target {target.name}: {error}"
+        if not keep_going:
+            raise type(error)(reason) from None
+        warn(f"not planned: {reason}")
+        plans.append(Plan.failed_target(target.name, target.exchange_endpoint, reason, error.exit_code))
     return plans
 
 
 def _plan_target(
     target: Target,
+    password: str | None,
     overrides: Mapping[str, Any],
     baseline: Path | None,
     by_version: bool,
@@ -288,7 +336,6 @@ def _plan_target(
     warn: Warn,
     state_dir: Path | None = None,
 ) -> list[Plan]:
-    password = target.password()
     if not by_version:
         loaded = target_baseline(target, overrides, baseline)
         source = live(target, loaded, password=password, allow_insecure_transport=allow_insecure_transport, warn=warn)

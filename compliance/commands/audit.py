@@ -33,12 +33,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the lock that keeps two audits from overlapping (default: audit.lock in the state dir); "
         "a second audit exits 6 at once",
     )
-    parser.add_argument(
-        "--quiet",
-        action="store_true",
-        help="print nothing but errors and warnings (the default when stdout is not a terminal, "
-        "apart from one result line)",
-    )
     parser.add_argument("-v", "--verbose", action="store_true", help="list compliant checks in the text output")
 
 

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compliance.fleet import DEFAULT_PARALLEL
+
 if TYPE_CHECKING:
     from compliance.plan import Plan
 
@@ -50,6 +52,47 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow Basic/certificate authentication over plain HTTP (sends secrets in clear)",
     )
+    parser.add_argument(
+        "--parallel",
+        type=_positive_int,
+        default=DEFAULT_PARALLEL,
+        metavar="N",
+        help=f"audit up to N inventory targets at once (default: {DEFAULT_PARALLEL}; docs/fleet.md); "
+        "the reports are the same, in inventory order",
+    )
+    parser.add_argument(
+        "--target-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="bound one target's whole audit, connect to finish; a target that runs out is unreadable "
+        '("timed out after N s at <step>", exit 3) and the others go on (default: no bound)',
+    )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress display or progress lines (shown for two targets or more); "
+        "audit: not even its result line",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value < 10**6:
+        raise argparse.ArgumentTypeError(f"expected seconds above 0, got {text!r}")
+    return value
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,16 +129,24 @@ def plans_for(args: argparse.Namespace) -> tuple[list[Plan], dict[str, Any]]:
         if baseline is None:
             return pipeline.plan_folder_by_version(args.facts, overrides), overrides
         return [pipeline.plan_folder(baseline, args.facts, overrides)], overrides
-    plans = pipeline.plan_inventory(
-        args.inventory,
-        overrides,
-        baseline=baseline,
-        by_version=by_version,
-        only_target=args.only_target,
-        allow_insecure_transport=args.allow_insecure_transport,
-        keep_going=True,
-        state_dir=args.state_dir,
-    )
+    from compliance.inventory import load_inventory
+    from compliance.progress import TargetProgress
+
+    count = 1 if args.only_target else len(load_inventory(args.inventory).targets)
+    with TargetProgress(count, quiet=args.quiet) as progress:
+        plans = pipeline.plan_inventory(
+            args.inventory,
+            overrides,
+            baseline=baseline,
+            by_version=by_version,
+            only_target=args.only_target,
+            allow_insecure_transport=args.allow_insecure_transport,
+            keep_going=True,
+            state_dir=args.state_dir,
+            parallel=args.parallel,
+            target_timeout_s=args.target_timeout,
+            on_target_done=progress.done,
+        )
     return list(plans), overrides
 
 

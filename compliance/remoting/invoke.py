@@ -25,6 +25,7 @@ from compliance.cmdlet import Command
 from compliance.errors import UnreachableError
 from compliance.facts.model import Reading
 from compliance.facts.psobject import PSObj
+from compliance.fleet import step
 from compliance.kinds.base import owns
 from compliance.remoting.convert import from_pypsrp
 from compliance.remoting.errors import describe_failure, describe_record, record_id, record_message
@@ -64,11 +65,13 @@ def run_reads(session: RemoteSession, reads: Sequence[Read], *, batch: bool = Tr
 
     ``batch=False`` sends one pipeline per command (the benchmark's baseline for comparison).
     """
+    step(f"connecting to {session.endpoint.url}")
     try:
         pool = session.pool()
     except UnreachableError as exc:
         return {read.stem: Reading.failed(str(exc)) for read in reads}
     commands = [c for read in reads for c in read.commands]
+    step(f"reading {', '.join(dict.fromkeys(c.cmdlet for c in commands))} on {session.endpoint.url}")
     if batch and len(commands) > 1 and len({r.output_type for r in reads}) == len(reads):
         try:
             return _run_batch(session, pool, reads)
