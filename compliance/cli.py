@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "baselines": "compliance.commands.baselines",
     "plan": "compliance.commands.plan",
     "audit": "compliance.commands.audit",
+    "merge": "compliance.commands.merge",
     "apply": "compliance.commands.apply",
     "rollback": "compliance.commands.rollback",
     "facts": "compliance.commands.facts",

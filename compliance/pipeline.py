@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import hashlib
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -254,6 +255,7 @@ def plan_inventory(
     state_dir: Path | None = None,
     parallel: int = 1,
     target_timeout_s: float | None = None,
+    shard: tuple[int, int] | None = None,
     on_target_done: Callable[[str, float, bool], None] | None = None,
 ) -> list[Plan]:
     """``plan --inventory FILE``: the live plan of each target, ``parallel`` at a time.
@@ -274,6 +276,8 @@ def plan_inventory(
         targets = [loaded_inventory.target(only_target)]
     if not targets:
         raise InputError(f"{inventory}: no targets")
+    if shard is not None:
+        targets = [t for t in targets if shard_of(t.name, shard[1]) == shard[0]]
     # Passwords first, in this thread: a prompt must not race other targets' output, and a
     # password that is not set is the target's failure before anything is sent.
     passwords: dict[str, str | ComplianceError | None] = {}
@@ -324,6 +328,13 @@ def plan_inventory(
         warn(f"not planned: {reason}")
         plans.append(Plan.failed_target(target.name, target.exchange_endpoint, reason, error.exit_code))
     return plans
+
+
+def shard_of(name: str, count: int) -> int:
+    """The shard (1..count) a target belongs to: a stable hash of its name, the same on every machine
+    and Python (not ``hash()``, which is salted per process), ignoring case as target names do."""
+    digest = hashlib.sha256(name.casefold().encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
 
 
 def _plan_target(

@@ -68,10 +68,16 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
         '("timed out after N s at <step>", exit 3) and the others go on (default: no bound)',
     )
     parser.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="K/N",
+        help="only the inventory targets of shard K of N (a stable hash of the target name); "
+        "`uccx-compliance merge` joins the shards' JSON reports (docs/fleet.md)",
+    )
+    parser.add_argument(
         "--quiet",
         action="store_true",
-        help="no progress display or progress lines (shown for two targets or more); "
-        "audit: not even its result line",
+        help="no progress display or progress lines (shown for two targets or more); audit: not even its result line",
     )
 
 
@@ -83,6 +89,17 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
     return value
+
+
+def _shard(text: str) -> tuple[int, int]:
+    k, sep, n = text.partition("/")
+    try:
+        shard, count = int(k), int(n)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N such as 2/8, got {text!r}") from None
+    if not sep or not 1 <= shard <= count:
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}")
+    return shard, count
 
 
 def _positive_float(text: str) -> float:
@@ -132,7 +149,10 @@ def plans_for(args: argparse.Namespace) -> tuple[list[Plan], dict[str, Any]]:
     from compliance.inventory import load_inventory
     from compliance.progress import TargetProgress
 
-    count = 1 if args.only_target else len(load_inventory(args.inventory).targets)
+    names = [t.name for t in load_inventory(args.inventory).targets]
+    if args.shard is not None:
+        names = [n for n in names if pipeline.shard_of(n, args.shard[1]) == args.shard[0]]
+    count = 1 if args.only_target else len(names)
     with TargetProgress(count, quiet=args.quiet) as progress:
         plans = pipeline.plan_inventory(
             args.inventory,
@@ -145,6 +165,7 @@ def plans_for(args: argparse.Namespace) -> tuple[list[Plan], dict[str, Any]]:
             state_dir=args.state_dir,
             parallel=args.parallel,
             target_timeout_s=args.target_timeout,
+            shard=args.shard,
             on_target_done=progress.done,
         )
     return list(plans), overrides
