@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compliance import output
 from compliance.errors import ExitCode, InputError
 from compliance.files import write_atomic
+from compliance.fleet import DEFAULT_PARALLEL
 
 if TYPE_CHECKING:
     from compliance.facts.collection import RawFacts
@@ -48,27 +50,64 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     collect.add_argument(
         "--var", action="append", default=[], metavar="NAME=VALUE", help="override a baseline var (repeatable)"
     )
+    collect.add_argument(
+        "--parallel",
+        type=int,
+        default=DEFAULT_PARALLEL,
+        metavar="N",
+        help=f"collect up to N targets at once (default: {DEFAULT_PARALLEL}); each target's lines stay together",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from compliance import fleet
     from compliance.baseline.load import parse_var_overrides
     from compliance.inventory import load_inventory
     from compliance.remoting.secrets import configure_library_logging
 
     configure_library_logging(bool(getattr(args, "debug", False)))
+    if args.parallel < 1:
+        raise InputError(f"--parallel: expected 1 or more, got {args.parallel}")
     inventory = load_inventory(args.inventory)
     targets = [inventory.target(args.only_target)] if args.only_target else list(inventory.targets)
     overrides = parse_var_overrides(args.var)
-    incomplete = False
-    for target in targets:
+    passwords = {t.name: t.password() for t in targets}  # prompts first, in this thread
+
+    def work(target: Target, progress: fleet.Progress) -> tuple[bool, list[str]]:
         folder = args.out / target.name if len(targets) > 1 else args.out
-        incomplete |= not collect_target(
-            target, folder, overrides, allow_insecure_transport=args.allow_insecure_transport
-        )
+        lines: list[str] = []
+        with fleet.reporting(progress):
+            complete = collect_target(
+                target,
+                folder,
+                overrides,
+                password=passwords[target.name],
+                allow_insecure_transport=args.allow_insecure_transport,
+                say=lines.append,
+            )
+        return complete, lines
+
+    incomplete = False
+    for outcome in fleet.run_all(targets, work, parallel=args.parallel):
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.result is not None
+        complete, lines = outcome.result
+        for line in lines:  # each target's lines together, in inventory order
+            output.note(line)
+        incomplete |= not complete
     return int(ExitCode.INCOMPLETE if incomplete else ExitCode.OK)
 
 
-def collect_target(target: Target, folder: Path, overrides: dict[str, Any], *, allow_insecure_transport: bool) -> bool:
+def collect_target(
+    target: Target,
+    folder: Path,
+    overrides: dict[str, Any],
+    *,
+    password: str | None,
+    allow_insecure_transport: bool,
+    say: Callable[[str], None] = output.note,
+) -> bool:
     """Collect one target into ``folder``; True when every fact was read."""
     from compliance import pipeline
 
@@ -76,12 +115,12 @@ def collect_target(target: Target, folder: Path, overrides: dict[str, Any], *, a
     started = datetime.datetime.now(datetime.timezone.utc)
 
     def warn(line: str) -> None:
-        output.note(f"{target.name}: warning: {line}")
+        say(f"{target.name}: warning: {line}")
 
     source = pipeline.live(
         target,
         loaded,
-        password=target.password(),
+        password=password,
         allow_insecure_transport=allow_insecure_transport,
         warn=warn,
         now=started,
@@ -90,8 +129,8 @@ def collect_target(target: Target, folder: Path, overrides: dict[str, Any], *, a
     unreadable = write_folder(folder, raw)
     write_collection_info(folder, target, started, source.request.event_lookback_days)
     for line in unreadable:
-        output.note(f"{target.name}: unreadable: {line}")
-    output.note(
+        say(f"{target.name}: unreadable: {line}")
+    say(
         f"{target.name}: wrote {len(raw) - len(unreadable)} fact files to {folder}"
         + (f"; {len(unreadable)} unreadable" if unreadable else "")
     )

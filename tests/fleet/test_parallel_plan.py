@@ -123,3 +123,19 @@ def test_a_hung_target_times_out_at_its_step_and_the_others_are_planned(
     assert result.code == 3
     # Bounded by --target-timeout, not by the hung target's 120 s read timeout (a safety bound).
     assert elapsed < 60
+
+
+def test_facts_collect_in_parallel_writes_each_folder_and_keeps_each_targets_lines_together(
+    labs: list[Lab], tmp_path: Path, cli: Any
+) -> None:
+    inventory = fleet_inventory(tmp_path / "inventory.yaml", labs)
+    result = cli("facts", "collect", "--inventory", inventory, "--out", tmp_path / "facts", "--parallel", "3")
+    assert result.code == 0, result.err
+    lines = [line for line in result.err.splitlines() if line.startswith("org-")]
+    owners = [line.split(":", 1)[0] for line in lines]
+    assert owners == sorted(owners)  # org-1's lines, then org-2's, then org-3's
+    assert next(line for line in lines if "wrote" in line).startswith("org-1: wrote ")
+    for number in (1, 2, 3):
+        assert (tmp_path / "facts" / f"org-{number}" / "GetImapSettings.xml").is_file()
+    offline = cli("plan", "--facts", tmp_path / "facts" / "org-2", "--baseline", "uccx-exchange2010-sp1")
+    assert offline.code == 0  # org-2 is the compliant scenario
