@@ -61,6 +61,9 @@ class LiveTarget:
     allow_insecure_transport: bool = False
     warn: Warn = stderr_warning
     now: datetime.datetime | None = None  # anchors the event-log lookback (tests pin it)
+    # Open sessions to read through (apply's re-read, apply and verify share one runspace pool per
+    # endpoint); None: the read opens its own and closes them.
+    sessions: Any = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -78,9 +81,10 @@ def live(
     allow_insecure_transport: bool = False,
     warn: Warn = stderr_warning,
     now: datetime.datetime | None = None,
+    sessions: Any = None,
 ) -> LiveTarget:
-    """The live source of ``target``, reading what ``loaded`` checks."""
-    return LiveTarget(target, loaded.collection_request(), password, allow_insecure_transport, warn, now)
+    """The live source of ``target``, reading what ``loaded`` checks (through ``sessions`` if open)."""
+    return LiveTarget(target, loaded.collection_request(), password, allow_insecure_transport, warn, now, sessions)
 
 
 def read_raw(source: Source) -> tuple[RawFacts, datetime.datetime | None]:
@@ -97,6 +101,7 @@ def read_raw(source: Source) -> tuple[RawFacts, datetime.datetime | None]:
         allow_insecure_transport=source.allow_insecure_transport,
         now=now,
         warn=source.warn,
+        sessions=source.sessions,
     )
     return raw, now
 

@@ -15,7 +15,7 @@ from compliance.apply.auditlog import AuditLog, AuditResult
 from compliance.apply.backup import Backup, BackupEntry
 from compliance.apply.commands import inverse_command, rollback_order
 from compliance.apply.executor import Outcome, Runner
-from compliance.apply.workflow import ChangeResult, Options, TargetResult, connect, observe, verify
+from compliance.apply.workflow import ChangeResult, Connection, Options, TargetResult, connect, observe, verify
 from compliance.cmdlet import EXCHANGE, CommandSpec
 from compliance.errors import StalePlanError, UnreachableError
 from compliance.facts.model import Facts
@@ -80,7 +80,6 @@ def mailboxes_using(runner: Runner, policy: str) -> list[str] | None:
 
 
 def rollback(backup: Backup, options: Options, say: Say, approve: Callable[[Sequence[Undo]], bool]) -> TargetResult:
-
     connection = connect(
         backup.target,
         backup.vars,
@@ -93,6 +92,18 @@ def rollback(backup: Backup, options: Options, say: Say, approve: Callable[[Sequ
     )
     audit = AuditLog(options.audit_log, "rollback", connection.target.username)
     audit.ensure_writable()
+    with connection.opened():  # the re-read, the undos and the verification share one pool per endpoint
+        return _rollback_connected(backup, options, say, approve, connection, audit)
+
+
+def _rollback_connected(
+    backup: Backup,
+    options: Options,
+    say: Say,
+    approve: Callable[[Sequence[Undo]], bool],
+    connection: Connection,
+    audit: AuditLog,
+) -> TargetResult:
     undos = plan_rollback(backup, connection.facts())
     result = TargetResult(target=backup.target.name)
     for undo in undos:

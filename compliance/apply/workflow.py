@@ -91,26 +91,44 @@ class Connection:
     loaded: LoadedBaseline
     password: str | None = field(repr=False)
     allow_insecure_transport: bool
-
-    def facts(self) -> Facts:
-        """The target read live, as ``plan`` reads it, with the password fetched once."""
-        source = pipeline.live(
-            self.target, self.loaded, password=self.password, allow_insecure_transport=self.allow_insecure_transport
-        )
-        return pipeline.read(source)
+    _sessions: Any = field(default=None, repr=False)
 
     @contextlib.contextmanager
-    def runner(self) -> Iterator[Runner]:
-        """One runspace pool per endpoint for the run, with the password kept out of every log.
-
-        Every endpoint is the inventory's: a plan or backup only names servers, never where they are.
-        """
+    def opened(self) -> Iterator[Connection]:
+        """One runspace pool per endpoint for the whole run: the re-read, the changes and the
+        verification go through the same pools (one handshake per endpoint, not three), with the
+        password kept out of every log. Every endpoint is the inventory's: a plan or backup only
+        names servers, never where they are."""
         from compliance.remoting.secrets import redacting_logs
         from compliance.remoting.session import ConnectOptions, Sessions
 
         options = ConnectOptions(password=self.password, allow_insecure_transport=self.allow_insecure_transport)
         with redacting_logs(self.password, self.target.username), Sessions(self.target, options) as sessions:
-            yield Runner(sessions, {s.name: s.host_url for s in self.target.servers})
+            self._sessions = sessions
+            try:
+                yield self
+            finally:
+                self._sessions = None
+
+    def facts(self) -> Facts:
+        """The target read live, as ``plan`` reads it, through the run's pools when open."""
+        source = pipeline.live(
+            self.target,
+            self.loaded,
+            password=self.password,
+            allow_insecure_transport=self.allow_insecure_transport,
+            sessions=self._sessions,
+        )
+        return pipeline.read(source)
+
+    @contextlib.contextmanager
+    def runner(self) -> Iterator[Runner]:
+        """The command runner on the run's pools (``opened``), or on pools of its own."""
+        if self._sessions is not None:
+            yield Runner(self._sessions, {s.name: s.host_url for s in self.target.servers})
+            return
+        with self.opened() as connection:
+            yield Runner(connection._sessions, {s.name: s.host_url for s in self.target.servers})
 
 
 def sha256_of(path: Path) -> str:
@@ -223,6 +241,19 @@ def apply_target(
     )
     audit = AuditLog(options.audit_log, "apply", connection.target.username)
     audit.ensure_writable()
+    with connection.opened():
+        return _apply_connected(plan, variables, plan_ref, options, say, connection, audit)
+
+
+def _apply_connected(
+    plan: TargetPlan,
+    variables: dict[str, Any],
+    plan_ref: dict[str, str],
+    options: Options,
+    say: Say,
+    connection: Connection,
+    audit: AuditLog,
+) -> TargetResult:
     check_fresh(plan, connection.facts())
     changes = select(plan, options.only, say)
     steps = build_steps(changes)

@@ -13,6 +13,7 @@ one line, so the plan reports them unreadable (exit 3), never compliant and neve
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -38,13 +39,19 @@ def collect(
     now: datetime.datetime | None = None,
     warn: Warn | None = None,
     batch: bool = True,
+    sessions: Sessions | None = None,
 ) -> RawFacts:
-    """Read every fact of ``target``; each one is a value or the one line saying why not."""
+    """Read every fact of ``target``; each one is a value or the one line saying why not.
+
+    With ``sessions`` (open, the caller's) the reads go through them and they stay open;
+    without, this read opens its own and closes them at the end.
+    """
     options = ConnectOptions(password=password, allow_insecure_transport=allow_insecure_transport)
     say: Warn = warn or (lambda _line: None)
     context = ReadContext(request, now or datetime.datetime.now(datetime.timezone.utc))
     _check_all_transports(target, options)
-    with redacting_logs(password, target.username), Sessions(target, options) as sessions:
+    opened = contextlib.nullcontext(sessions) if sessions is not None else Sessions(target, options)
+    with redacting_logs(password, target.username), opened as sessions:
         exchange = sessions.exchange()
         first = [k for k in organization_kinds() if not k.after_servers]
         raw = _organization_round(exchange, first, context, batch)
