@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from compliance.reporters import REPORTERS
+
 HELP = "compare Exchange with a baseline (offline --facts DIR or live --inventory FILE); nothing is changed"
-FORMATS = ("text", "json", "junit", "markdown", "ps1")
+FORMATS = tuple(REPORTERS)  # every report writer, so a new one is a --format at once
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
