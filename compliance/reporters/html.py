@@ -22,10 +22,11 @@ from compliance import __version__
 from compliance.plan import Plan
 from compliance.reporters.common import RESULT_WORDS, combined_exit, terminal_safe
 from compliance.reporters.context import RunContext, TimelinePoint
-from compliance.reporters.rows import Row, rows, target_name
+from compliance.reporters.rows import Row, count, rows, target_name
 from compliance.reporters.rules import Rules, rules_of
 
 USES_CONTEXT = True
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 _STATUS = {0: "ok", 1: "error", 2: "fail", 3: "incomplete"}
 _PALETTE = ("#c62828", "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457")
@@ -69,6 +70,10 @@ def _h(value: object) -> str:
 def _short(value: object) -> str:
     text = terminal_safe(str(value))
     return text if len(text) <= _LABEL_MAX else text[: _LABEL_MAX - 1] + "…"
+
+
+def _header(*names: str) -> str:
+    return "<tr>" + "".join(f"<th>{_h(name)}</th>" for name in names) + "</tr>"
 
 
 def _status(plan: Plan) -> str:
@@ -134,12 +139,13 @@ def _when(moment: datetime.datetime) -> str:
 
 
 def _summary(plans: Sequence[Plan]) -> str:
-    head = "<tr><th>target</th><th>result</th><th>drift</th><th>waived</th><th>unreadable</th><th>compliant</th><th>why</th></tr>"
+    head = _header("target", "result", "drift", "waived", "unreadable", "compliant", "why")
     body = []
     for index, plan in enumerate(plans):
         s = plan.summary()
         body.append(
-            f'<tr class="{_status(plan)}"><td><a href="#target-{index}">{_h(target_name(plan))}</a></td><td>{_pill(plan)}</td>'
+            f'<tr class="{_status(plan)}"><td><a href="#target-{index}">{_h(target_name(plan))}</a></td>'
+            f"<td>{_pill(plan)}</td>"
             f'<td class="n">{s["drift"]}</td><td class="n">{s["waived"]}</td><td class="n">{s["unreadable"]}</td>'
             f'<td class="n">{s["compliant"]}</td><td>{_reasons(plan)}</td></tr>'
         )
@@ -155,7 +161,7 @@ def _drift_table(plan: Plan, known: Rules) -> str:
         if known.missing and plan.baseline_path
         else ""
     )
-    head = "<tr><th>severity</th><th>check</th><th>resource</th><th>setting</th><th>current</th><th>required</th><th>why (the baseline's rationale)</th></tr>"
+    head = _header("severity", "check", "resource", "setting", "current", "required", "why (the baseline's rationale)")
     body = []
     for row in drift:
         rule = known.by_id.get(row.check)
@@ -172,7 +178,7 @@ def _waived_table(plan: Plan) -> str:
     waived = [row for row in rows(plan, compliant=False) if row.waiver is not None]
     if not waived:
         return ""
-    head = "<tr><th>check</th><th>resource</th><th>drift</th><th>justification</th><th>approver</th><th>expires</th><th>waiver</th></tr>"
+    head = _header("check", "resource", "drift", "justification", "approver", "expires", "waiver")
     body = "".join(
         f"<tr><td><code>{_h(r.check)}</code></td><td>{_h(r.resource)}</td><td>{_h(_what(r))}</td>"
         f"<td>{_h(r.waiver.justification)}</td><td>{_h(r.waiver.approver)}</td><td>{_h(r.waiver.expires.isoformat())}</td>"
@@ -180,7 +186,8 @@ def _waived_table(plan: Plan) -> str:
         for r in waived
         if r.waiver is not None
     )
-    return f'<h3>Waived drift ({len(waived)}): accepted until the waiver expires</h3><table class="waived">{head}{body}</table>'
+    title = f"<h3>Waived drift ({len(waived)}): accepted until the waiver expires</h3>"
+    return f'{title}<table class="waived">{head}{body}</table>'
 
 
 def _unreadable_table(plan: Plan) -> str:
@@ -213,16 +220,16 @@ def _capacity_chart(plan: Plan) -> str:
     parts = [
         f'<svg class="capacity" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="connections needed against each limit">',
-        f'<text x="{label_w}" y="16" font-size="12" fill="#616161">bar: the limit; black mark: connections needed</text>',
+        f'<text x="{label_w}" y="16" font-size="12" fill="#616161">'
+        "bar: the limit; black mark: connections needed</text>",
     ]
     for index, row in enumerate(plan.capacity):
         y = 26 + index * row_h
-        value, needed = row.get("value"), row.get("needed")
+        value, needed = count(row.get("value")), count(row.get("needed"))
         label = f"{row.get('server', '-')} {row.get('limit', '')}"
         parts.append(f'<g class="limit"><title>{_h(label)}</title>')
         parts.append(f'<text x="6" y="{y + 16}" font-size="12">{_h(_short(label))}</text>')
-        counted = isinstance(needed, int) and not isinstance(needed, bool)
-        if isinstance(value, int) and not isinstance(value, bool) and counted:
+        if value is not None and needed is not None:
             scale = bar_w / max(value, needed, 1) / 1.1
             ok = value >= needed
             colour = "#43a047" if ok else "#e53935"
@@ -232,15 +239,14 @@ def _capacity_chart(plan: Plan) -> str:
             mark = label_w + needed * scale
             parts.append(f'<rect x="{mark - 1.5:.1f}" y="{y}" width="3" height="24" fill="#212121"/>')
             verdict = f"{value} (needs {needed}, headroom {value - needed})"
-        elif value == "Unlimited":
+        elif row.get("value") == "Unlimited":
             parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{bar_w}" height="16" fill="#a5d6a7"/>')
-            verdict = f"Unlimited (needs {needed})"
+            verdict = f"Unlimited (needs {row.get('needed')})"
         else:
             parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{bar_w}" height="16" fill="#eeeeee"/>')
-            verdict = f"{'not read' if value is None else value}: {row.get('note') or 'unknown'}"
-        parts.append(
-            f'<text x="{width - value_w}" y="{y + 16}" font-size="12">{_h(_short(verdict))}</text></g>'
-        )
+            shown = row.get("value")
+            verdict = f"{'not read' if shown is None else shown}: {row.get('note') or 'unknown'}"
+        parts.append(f'<text x="{width - value_w}" y="{y + 16}" font-size="12">{_h(_short(verdict))}</text></g>')
     parts.append("</svg>")
     return "<h3>Capacity: connections needed against each limit</h3>" + "".join(parts)
 
@@ -253,7 +259,7 @@ def _timeline(context: RunContext | None) -> str:
             f'<section id="timeline">{title}<p class="note">No drift timeline: this report has no history '
             "(an audit with a history database draws it).</p></section>"
         )
-    width, height, left, bottom, top, right = 1000, 240, 50, 40, 16, 200
+    width, height, left, bottom, top, right = 1000, 260, 50, 40, 34, 200
     first = min(p.at for p in points)
     last = max(p.at for p in points)
     span = (last - first).total_seconds() or 1.0
@@ -278,7 +284,8 @@ def _timeline(context: RunContext | None) -> str:
         f'<text x="{left - 6}" y="{top + plot_h}" font-size="11" text-anchor="end">0</text>',
         f'<text x="{left}" y="{height - 12}" font-size="11">{_h(_when(first))}</text>',
         f'<text x="{left + plot_w}" y="{height - 12}" font-size="11" text-anchor="end">{_h(_when(last))}</text>',
-        f'<text x="{left + 4}" y="{top + 10}" font-size="11" fill="#616161">drift (waived not counted)</text>',
+        f'<text x="{left}" y="16" font-size="12" fill="#616161">'
+        "drift per target at each audit (waived drift not counted)</text>",
     ]
     for index, (target, series) in enumerate(by_target.items()):
         colour = _PALETTE[index % len(_PALETTE)]
@@ -318,7 +325,7 @@ def render(plans: Sequence[Plan], *, verbose: bool = False, context: RunContext 
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         # Nothing may be fetched: no script, no connection, images only inline (the empty favicon).
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
         f"<title>{_h(title)}</title><style>{_CSS}</style></head><body>"
         f"{_banner(plans, context)}<main>{_summary(plans)}"

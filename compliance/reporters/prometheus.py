@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from compliance.plan import Plan
 from compliance.reporters.common import terminal_safe
 from compliance.reporters.context import RunContext
-from compliance.reporters.rows import VERDICTS, rows, target_name
+from compliance.reporters.rows import VERDICTS, count, rows, target_name
 
 USES_CONTEXT = True
 PREFIX = "uccx_compliance_"
@@ -74,7 +74,9 @@ def _number(value: float) -> str:
 
 
 def render(plans: Sequence[Plan], *, verbose: bool = False, context: RunContext | None = None) -> str:
-    check = _Metric("check_compliant", "1 when the check is compliant or waived on the resource, 0 on drift or unreadable")
+    check = _Metric(
+        "check_compliant", "1 when the check is compliant or waived on the resource, 0 on drift or unreadable"
+    )
     results = _Metric("results", "results of the last audit by verdict (compliant, drift, waived, unreadable)")
     exit_code = _Metric("target_exit_code", "the target's exit code: 0 compliant, 1 input error, 2 drift, 3 incomplete")
     restarts = _Metric("restart_pending", "1 for each service a change needs restarted before it takes effect")
@@ -92,7 +94,13 @@ def render(plans: Sequence[Plan], *, verbose: bool = False, context: RunContext 
                 expires = datetime.datetime.combine(row.waiver.expires, datetime.time(), datetime.timezone.utc)
                 expiry.add(expires.timestamp(), target=target, check=row.check, resource=row.resource)
         for (check_id, resource), verdict in series.items():
-            check.add(1 if verdict in ("compliant", "waived") else 0, target=target, check=check_id, resource=resource, verdict=verdict)
+            check.add(
+                1 if verdict in ("compliant", "waived") else 0,
+                target=target,
+                check=check_id,
+                resource=resource,
+                verdict=verdict,
+            )
         summary = plan.summary()
         for verdict in VERDICTS:
             results.add(summary[verdict], target=target, verdict=verdict)
@@ -100,10 +108,11 @@ def render(plans: Sequence[Plan], *, verbose: bool = False, context: RunContext 
         for server, service in plan.restarts:
             restarts.add(1, target=target, server=server, service=service)
         for capacity in plan.capacity:
-            if _is_count(capacity.get("value")) and _is_count(capacity.get("needed")):
+            value, need = count(capacity.get("value")), count(capacity.get("needed"))
+            if value is not None and need is not None:
                 where = {"target": target, "server": capacity.get("server", ""), "limit": capacity.get("limit", "")}
-                limit.add(capacity["value"], **where)
-                needed.add(capacity["needed"], **where)
+                limit.add(value, **where)
+                needed.add(need, **where)
     metrics = [check, results, exit_code, restarts, expiry, limit, needed]
     if context is not None:
         started = _Metric("last_run_timestamp_seconds", "when the last audit started (unix time)")
@@ -112,7 +121,3 @@ def render(plans: Sequence[Plan], *, verbose: bool = False, context: RunContext 
         duration.add(context.duration_s)
         metrics += [started, duration]
     return "\n".join(line for metric in metrics for line in metric.lines()) + "\n"
-
-
-def _is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -32,6 +32,11 @@ class Row:
     waiver: WaiverRef | None = None
 
 
+def count(value: object) -> int | None:
+    """A capacity row's value or need when it is a number (not ``Unlimited``, not unread)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def target_name(plan: Plan) -> str:
     """The name a report gives the plan: the inventory target, else the baseline (a facts folder)."""
     return plan.target or plan.baseline or plan.source

@@ -58,7 +58,7 @@ def _rule(check: str, rule: Rule | None, row: Row) -> dict[str, Any]:
     severity = (rule.severity if rule else "") or row.severity
     title = (rule.title if rule else "") or row.title or check
     if check == NOT_PLANNED:
-        title = "The target could be planned"
+        title = "Every target can be planned (reached, with a baseline for its version)"
     entry: dict[str, Any] = {
         "id": check,
         "name": _text(check),
@@ -94,7 +94,11 @@ def _result(row: Row, rule_index: int, rule: Rule | None, baseline_uri: str | No
         level, kind = LEVELS.get(row.severity, "warning"), "fail"
     location: dict[str, Any] = {
         "logicalLocations": [
-            {"name": _text(row.resource), "fullyQualifiedName": _text(f"{row.target}/{row.resource}"), "kind": "resource"}
+            {
+                "name": _text(row.resource),
+                "fullyQualifiedName": _text(f"{row.target}/{row.resource}"),
+                "kind": "resource",
+            }
         ]
     }
     if baseline_uri is not None and rule is not None:
@@ -115,7 +119,11 @@ def _result(row: Row, rule_index: int, rule: Rule | None, baseline_uri: str | No
             "target": _text(row.target),
             "verdict": row.verdict,
             **({"severity": row.severity} if row.severity else {}),
-            **({"setting": _text(row.setting), "current": _text(row.current), "desired": _text(row.desired)} if row.result == "change" else {}),
+            **(
+                {"setting": _text(row.setting), "current": _text(row.current), "desired": _text(row.desired)}
+                if row.result == "change"
+                else {}
+            ),
         },
     }
     if row.waiver is not None:
