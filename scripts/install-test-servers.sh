@@ -2,7 +2,7 @@
 # Install the real servers the tests run: Dovecot's IMAP server (tests/probe/conftest.py) and MIT
 # Kerberos (a KDC per test session, compliance/lab/kdc.py; the client libraries' headers, which
 # python-gssapi and krb5 are built against; libfaketime, which moves one KDC's clock for the
-# clock-skew test). (The SMTP server, aiosmtpd, is a Python test dependency: pip install -e '.[dev]'.)
+# clock-skew test), and Chromium (the HTML report's test). (The SMTP server, aiosmtpd, is a Python test dependency: pip install -e '.[dev]'.)
 #
 # Idempotent: does nothing when Dovecot is already there. Installs Debian's dovecot-imapd when we
 # are root with apt-get; the tests start their own Dovecot with a private config on a free
@@ -84,7 +84,17 @@ stop_system_kdc() {
     done
 }
 
+# chromium: the HTML report is loaded in a real headless Chromium (tests/reporters/test_html.py).
+install_chromium() {
+    if command -v chromium >/dev/null 2>&1; then
+        say "chromium already installed ($(chromium --version 2>/dev/null || echo 'version unknown'))"
+        return 0
+    fi
+    apt_install chromium chromium
+}
+
 install_dovecot
 stop_system_dovecot
+install_chromium
 install_kerberos
 stop_system_kdc

@@ -12,7 +12,9 @@ if TYPE_CHECKING:
     from compliance.plan import Plan
 
 HELP = "compare Exchange with a baseline (offline --facts DIR or live --inventory FILE); nothing is changed"
-FORMATS = ("text", "json", "junit", "markdown", "ps1")
+# Every writer in compliance.reporters.REPORTERS, spelled out: importing the reporters (and the plan
+# model) here would slow every --help; tests/reporters/test_formats.py keeps the two equal.
+FORMATS = ("text", "json", "junit", "markdown", "ps1", "html", "sarif", "prometheus", "csv")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -18,6 +18,10 @@ REPORTERS: dict[str, str] = {
     "junit": "compliance.reporters.junit",
     "markdown": "compliance.reporters.markdown",
     "ps1": "compliance.reporters.ps1",
+    "html": "compliance.reporters.html",
+    "sarif": "compliance.reporters.sarif",
+    "prometheus": "compliance.reporters.prometheus",
+    "csv": "compliance.reporters.csv",
 }
 
 

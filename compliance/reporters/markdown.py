@@ -1,4 +1,8 @@
-"""The plan as Markdown, for a change ticket or a pull request comment.
+"""The plan as Markdown, for a change ticket, a pull request comment or ``$GITHUB_STEP_SUMMARY``.
+
+GitHub-flavoured: a table of the targets with each one's verdict first (a CI reader sees which
+target fails without scrolling), then per target a heading that carries the verdict, the drift
+table, the findings, the waived drift with its waiver, what could not be read and the restarts.
 
 Every value goes through ``md_cell`` (or ``md_code`` for a code span) from
 ``compliance.reporters.common``: a connector name with ``|`` or a line break must not add a
@@ -9,14 +13,53 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from compliance.errors import ExitCode
 from compliance.plan import Plan
 from compliance.reporters.common import RESULT_WORDS, combined_exit, md_cell, md_code, show_current
+from compliance.reporters.rows import rows, target_name
 
 _cell = md_cell
+# A mark a reader finds in a long step summary; the word beside it says the same for a screen reader.
+_MARK = {ExitCode.OK: "✅", ExitCode.DRIFT: "❌", ExitCode.INCOMPLETE: "⚠️", ExitCode.BAD_INPUT: "❌"}
+
+
+def _verdict(plan: Plan) -> str:
+    return f"{_MARK[plan.exit_code]} **{RESULT_WORDS[plan.exit_code]}**"
+
+
+def _targets(plans: Sequence[Plan]) -> list[str]:
+    out = ["| target | result | drift | waived | unreadable | compliant |", "|---|---|---:|---:|---:|---:|"]
+    for plan in plans:
+        s = plan.summary()
+        out.append(
+            f"| {_cell(target_name(plan))} | {_verdict(plan)} | {s['drift']} | {s['waived']} "
+            f"| {s['unreadable']} | {s['compliant']} |"
+        )
+    return [*out, ""]
+
+
+def _waived(plan: Plan) -> list[str]:
+    waived = [row for row in rows(plan, compliant=False) if row.waiver is not None]
+    if not waived:
+        return []
+    out = [
+        "**Waived** (accepted until the waiver expires; not failing the gate)",
+        "",
+        "| check | resource | setting | current | justification | approver | expires | waiver |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    out += [
+        f"| {_cell(r.check)} | {_cell(r.resource)} | {_cell(r.setting)} | {_cell(r.current or r.detail)} "
+        f"| {_cell(r.waiver.justification)} | {_cell(r.waiver.approver)} | {r.waiver.expires.isoformat()} "
+        f"| {_cell(r.waiver.source)} |"
+        for r in waived
+        if r.waiver is not None
+    ]
+    return [*out, ""]
 
 
 def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
-    out: list[str] = []
+    out: list[str] = _targets(plans) if len(plans) > 1 else []
     for plan in plans:
         title = plan.target or plan.baseline
         s = plan.summary()
@@ -26,7 +69,7 @@ def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
             else f"Baseline {md_code(plan.baseline)} against {_cell(plan.source)}: "
             f"**{s['drift']} drift**, {s['compliant']} compliant, {s['unreadable']} unreadable."
         )
-        out += [f"## {_cell(title)}", "", head, ""]
+        out += [f"## {_cell(title)}: {_verdict(plan)}", "", head, ""]
         if plan.changes:
             out += ["| check | resource | setting | current | required | action |", "|---|---|---|---|---|---|"]
             out += [
@@ -39,6 +82,7 @@ def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
             out += ["**Findings**", ""]
             out += [f"- {md_code(f.check)} {_cell(f.resource)}: {_cell(f.message)}" for f in plan.findings]
             out.append("")
+        out += _waived(plan)
         if plan.unreadable:
             out += ["**Could not read**", ""] + [
                 f"- {md_code(u.check)} {_cell(u.resource)}: {_cell(u.reason)}" for u in plan.unreadable

@@ -6,11 +6,16 @@ baseline wants capped) and ``$null`` (``None``: the mailbox on the default throt
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from compliance.plan import Action, Change, ChangeKind, Compliant, Finding, Plan, Unreadable
+from compliance import pipeline, resources
+from compliance.errors import ExitCode
+from compliance.plan import Action, Change, ChangeKind, Compliant, Finding, Plan, Unreadable, Waived, WaiverRef
+from compliance.reporters.context import RunContext, TimelinePoint
 
 DEFAULT = "EX01\\Default EX01"
 RELAY = "EX01\\Relay | UCCX"  # a connector name with a pipe, which Markdown tables must escape
@@ -136,3 +141,71 @@ def plan() -> Plan:
 def make_plan() -> Callable[[str | None], Plan]:
     """The sample plan for a named inventory target (several plans make a multi-target report)."""
     return sample_plan
+
+
+# --- real plans: the shipped example fact folders, planned by the shipped baseline ------------------
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples" / "facts"
+WAIVER = WaiverRef(
+    check="UCCX-SMTP-003",
+    resource="*\\Default *",
+    justification="the per-source percentage is raised with the connector rebuild, CHG-1042",
+    approver="j.doe",
+    created=datetime.date(2026, 11, 1),
+    expires=datetime.date(2027, 1, 31),
+    source="waivers.yaml:3",
+)
+
+
+def real_plans() -> list[Plan]:
+    """Two targets from the example folders and one the audit could not reach: ``lab-defaults``
+    (drift, one of it waived as a waiver file would; compliance.waivers is the one place that
+    applies waivers), ``lab-compliant`` and ``lab-unreachable``."""
+    baseline = resources.shipped_baseline("uccx-exchange2010-sp1")
+    defaults = pipeline.plan_folder(baseline, EXAMPLES / "exchange2010-sp3-defaults", {})
+    defaults.target = "lab-defaults"
+    [waived] = [c for c in defaults.changes if c.check == WAIVER.check]
+    defaults.changes.remove(waived)
+    defaults.waived.append(Waived(result=waived, waiver=WAIVER))
+    compliant = pipeline.plan_folder(baseline, EXAMPLES / "exchange2010-sp3-compliant", {})
+    compliant.target = "lab-compliant"
+    unreachable = Plan.failed_target(
+        "lab-unreachable",
+        "https://ex02.lab.local:5986/wsman",
+        "cannot connect: timed out after 30 s",
+        ExitCode.INCOMPLETE,
+    )
+    return [defaults, compliant, unreachable]
+
+
+def run_context(*, timeline: bool = True) -> RunContext:
+    """An audit's context: two earlier audits of each target a day apart, then this one."""
+    start = datetime.datetime(2026, 11, 22, 6, 0, tzinfo=datetime.timezone.utc)
+    points = [
+        TimelinePoint(
+            at=start - datetime.timedelta(days=2), target="lab-defaults", compliant=3, drift=26, waived=0, unreadable=0
+        ),
+        TimelinePoint(
+            at=start - datetime.timedelta(days=1), target="lab-defaults", compliant=5, drift=24, waived=0, unreadable=0
+        ),
+        TimelinePoint(at=start, target="lab-defaults", compliant=5, drift=23, waived=1, unreadable=0),
+        TimelinePoint(
+            at=start - datetime.timedelta(days=2), target="lab-compliant", compliant=25, drift=4, waived=0, unreadable=1
+        ),
+        TimelinePoint(
+            at=start - datetime.timedelta(days=1), target="lab-compliant", compliant=29, drift=0, waived=0, unreadable=0
+        ),
+        TimelinePoint(at=start, target="lab-compliant", compliant=29, drift=0, waived=0, unreadable=0),
+    ]
+    return RunContext(run_id="run-0042", started_at=start, duration_s=12.5, timeline=tuple(points) if timeline else ())
+
+
+@pytest.fixture
+def plans() -> list[Plan]:
+    return real_plans()
+
+
+@pytest.fixture
+def context() -> RunContext:
+    return run_context()

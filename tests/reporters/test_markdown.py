@@ -25,7 +25,7 @@ def test_changes_table(plan: Plan) -> None:
 def test_summary_sections_and_result(plan: Plan) -> None:
     text = render("markdown", [plan])
     assert text.startswith(
-        "## uccx-exchange2010-sp1\n\nBaseline `uccx-exchange2010-sp1` against facts "
+        "## uccx-exchange2010-sp1: ⚠️ **incomplete**\n\nBaseline `uccx-exchange2010-sp1` against facts "
         "folder examples/facts/x: **7 drift**, 1 compliant, 1 unreadable.\n"
     )
     assert ("**Could not read**\n\n- `UCCX-ADP-001` organization LAB: GetADPermission.xml: not collected\n") in text
@@ -38,3 +38,23 @@ def test_compliant_evidence_only_when_verbose(plan: Plan) -> None:
     evidence = "- `UCCX-IMAP-001` IMAP settings on EX01: MaxCommandSize is 10240 (at least 10240)"
     assert evidence not in render("markdown", [plan])
     assert evidence in render("markdown", [plan], verbose=True)
+
+
+def test_step_summary_of_a_real_audit(plans: list[Plan]) -> None:
+    """What ``$GITHUB_STEP_SUMMARY`` shows: the targets with their verdicts first, then each target."""
+    lines = render("markdown", plans).splitlines()
+    assert lines[:5] == [
+        "| target | result | drift | waived | unreadable | compliant |",
+        "|---|---|---:|---:|---:|---:|",
+        "| lab-defaults | ❌ **drift** | 23 | 1 | 0 | 5 |",
+        "| lab-compliant | ✅ **compliant** | 0 | 0 | 0 | 29 |",
+        "| lab-unreachable | ⚠️ **incomplete** | 0 | 0 | 1 | 0 |",
+    ]
+    assert "## lab-defaults: ❌ **drift**" in lines
+    waived = lines.index("| check | resource | setting | current | justification | approver | expires | waiver |")
+    assert lines[waived + 2] == (
+        "| UCCX-SMTP-003 | EX01\\Default EX01 | MaxInboundConnectionPercentagePerSource | 2 | the per-source "
+        "percentage is raised with the connector rebuild, CHG-1042 | j.doe | 2027-01-31 | waivers.yaml:3 |"
+    )
+    assert "- `not-planned` target lab-unreachable: cannot connect: timed out after 30 s" in lines
+    assert lines[-1] == "Result: **incomplete** (exit 3)"
