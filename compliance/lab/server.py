@@ -12,6 +12,10 @@ certificates.
 
     with Lab(scenario="exchange2010-sp3-defaults", port=0, password="uccx-lab") as lab:
         wsman = WSMan("127.0.0.1", port=lab.port, path="PowerShell/", ssl=False, auth="ntlm", ...)
+
+``LabServer`` is the server and its lifecycle; what answers a path is an ``Organization``
+(``compliance.lab.organization``): ``Lab`` has one at the root, ``compliance.lab.fleet.Fleet``
+many under ``/org/<name>/``. An organization marked hung reads each request and never answers.
 """
 
 from __future__ import annotations
