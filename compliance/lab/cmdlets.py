@@ -464,4 +464,11 @@ EXCHANGE_CMDLETS: dict[str, Cmdlet] = {
     ),
 }
 
-__all__ = ["EXCHANGE_CMDLETS", "HOST_CMDLETS", "ORGANIZATION_FILE"]
+# The cmdlets that change nothing in the state: a pipeline of only these may read objects an
+# organization shares with others of its scenario (LabState.sharing). Any other name, a cmdlet
+# added later included, makes the organization load its own copy first: the safe default.
+READ_ONLY_CMDLETS = frozenset(
+    {name for name in [*EXCHANGE_CMDLETS, *HOST_CMDLETS] if name.startswith("get-")} | {"add-type", "new-object"}
+)
+
+__all__ = ["EXCHANGE_CMDLETS", "HOST_CMDLETS", "ORGANIZATION_FILE", "READ_ONLY_CMDLETS"]

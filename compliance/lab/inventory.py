@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -17,8 +18,11 @@ PASSWORD_ENV = "UCCX_LAB_PASSWORD"
 class RunningLab(Protocol):
     """What the inventory needs of a running lab; ``compliance.lab.server.Lab`` is one."""
 
-    scenario: str
-    state: LabState
+    @property
+    def scenario(self) -> str: ...
+
+    @property
+    def state(self) -> LabState: ...
 
     @property
     def exchange_endpoint(self) -> str: ...
@@ -35,6 +39,11 @@ def inventory_document(lab: RunningLab, baseline: str, **target: Any) -> dict[st
 
     A field given as None is left out (``password_env=None`` for a keytab-only target).
     """
+    return _document([target_fields(lab, baseline, **target)])
+
+
+def target_fields(lab: RunningLab, baseline: str, **target: Any) -> dict[str, Any]:
+    """One inventory target that reaches ``lab``; a field given as None is left out."""
     mailboxes = lab.state.of(MAILBOX_FILE)
     uccx_mailbox = str(prop(mailboxes[0], "Alias") or mailboxes[0].Name) if mailboxes else "uccx"
     hosts = lab.host_endpoints
@@ -53,16 +62,45 @@ def inventory_document(lab: RunningLab, baseline: str, **target: Any) -> dict[st
         ],
     }
     fields.update(target)
-    return {
-        "apiVersion": "uccx-compliance/v1",
-        "kind": "Inventory",
-        "targets": [{name: value for name, value in fields.items() if value is not None}],
-    }
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _document(targets: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"apiVersion": "uccx-compliance/v1", "kind": "Inventory", "targets": targets}
 
 
 def write_inventory(lab: RunningLab, path: Path, baseline: str, **target: Any) -> Path:
+    return _write(path, inventory_document(lab, baseline, **target))
+
+
+class NamedLab(RunningLab, Protocol):
+    """An organization of a fleet: a running lab with a name (``compliance.lab.organization``)."""
+
+    @property
+    def name(self) -> str: ...
+
+
+def write_fleet_inventory(
+    orgs: Sequence[NamedLab], path: Path, baseline: str, password_env: str | Callable[[str], str], **target: Any
+) -> Path:
+    """One target per organization, named as it; ``password_env`` is one variable, or one per name."""
+    targets = [
+        target_fields(
+            org,
+            baseline,
+            name=org.name,
+            password_env=password_env(org.name) if callable(password_env) else password_env,
+            **target,
+        )
+        for org in orgs
+    ]
+    return _write(path, _document(targets))
+
+
+def _write(path: Path, document: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = inventory_document(lab, baseline, **target)
-    text = yaml.safe_dump(document, sort_keys=False, default_flow_style=None)
+    # The C dumper when libyaml is there: a thousand targets take a second with the Python one.
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text = yaml.dump(document, Dumper=dumper, sort_keys=False, default_flow_style=None)
     path.write_text(text, encoding="utf-8")
     return path

@@ -35,6 +35,8 @@ class EndpointProfile:
     cmdlets: Mapping[str, Cmdlet]  # keys in lower case
     no_language: bool
     server: str | None = None
+    # Cmdlets (lower case) that change nothing; any other makes a shared state load its own copy.
+    read_only: frozenset[str] = frozenset()
 
 
 class PipelineExecutor:
@@ -50,6 +52,8 @@ class PipelineExecutor:
         host_available = _has_host_ui(pipeline, metadata)
         try:
             with self._state.lock:
+                if self._state.shared and not self._reads_only(metadata.commands):
+                    self._state.unshare()  # before the first change, never into the shared objects
                 for statement in _statements(metadata.commands):
                     self._run_statement(statement, pipeline, host_available)
         except CmdletError as exc:
@@ -58,6 +62,10 @@ class PipelineExecutor:
             pipeline._change_state(PSInvocationState.Failed, error=error_record(exc.spec))
         else:
             pipeline.complete()
+
+    def _reads_only(self, commands: list[psrpcore.Command]) -> bool:
+        # A script is refused before it runs anything, so it changes nothing either.
+        return all(c.is_script or str(c.command_text).lower() in self._profile.read_only for c in commands)
 
     def _run_statement(
         self, commands: list[psrpcore.Command], pipeline: psrpcore.ServerPipeline, host_available: bool

@@ -12,6 +12,10 @@ certificates.
 
     with Lab(scenario="exchange2010-sp3-defaults", port=0, password="uccx-lab") as lab:
         wsman = WSMan("127.0.0.1", port=lab.port, path="PowerShell/", ssl=False, auth="ntlm", ...)
+
+``LabServer`` is the server and its lifecycle; what answers a path is an ``Organization``
+(``compliance.lab.organization``): ``Lab`` has one at the root, ``compliance.lab.fleet.Fleet``
+many under ``/org/<name>/``. An organization marked hung reads each request and never answers.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import select
+import socket
 import ssl
 import threading
 import time
@@ -27,33 +33,37 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
-from compliance import resources
 from compliance.errors import InputError
 from compliance.lab import soap
-from compliance.lab.account import LAB_LOGON_NAMES, LAB_USER
 from compliance.lab.auth import (
     KERBEROS_PROTOCOL,
     SPNEGO_PROTOCOL,
     AuthenticationFailed,
     AuthSession,
     EncryptionError,
-    UserFile,
     parse_authorization,
 )
-from compliance.lab.cmdlets import EXCHANGE_CMDLETS, HOST_CMDLETS
 from compliance.lab.faults import LabFaults
 from compliance.lab.inventory import write_inventory
-from compliance.lab.invoke import EndpointProfile, PipelineExecutor
+from compliance.lab.organization import (
+    EXCHANGE_PATH,
+    HOST_PATH_PREFIX,
+    Organization,
+    move_events_to_now,
+    scenario_folder,
+)
 from compliance.lab.shells import ShellService
 from compliance.lab.state import LabState
 
 log = logging.getLogger(__name__)
 
-EXCHANGE_PATH = "/PowerShell/"
-HOST_PATH_PREFIX = "/wsman/"
+__all__ = ["EXCHANGE_PATH", "HOST_PATH_PREFIX", "Lab", "LabServer", "LabTls"]
+
 _HANDSHAKE_SECONDS = 10
+_HOLD_POLL_S = 0.2
+_Server = TypeVar("_Server", bound="LabServer")
 _NOT_FOUND_PAGE = (
     b'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
     b'"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\r\n'
@@ -92,7 +102,10 @@ class LabTls:
 
 class _LabHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
-    lab: Lab
+    # socketserver listens with a backlog of 5: a fleet's clients opening hundreds of connections
+    # at once would see SYNs dropped and retried a second later. The kernel caps this at somaxconn.
+    request_queue_size = 1024
+    lab: LabServer
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         # The listening socket is wrapped with do_handshake_on_connect=False, so the handshake runs
@@ -124,6 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
     # client's delayed ACK of the headers, about 40 ms per request on Linux loopback.
     disable_nagle_algorithm = True
     _auth: AuthSession | None = None
+    _auth_org: Organization | None = None  # the organization whose user file authenticated _auth
     _final_token: dict[str, str] = {}  # noqa: RUF012  (replaced, never mutated)
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -132,44 +146,53 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         lab = self.server.lab
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        service = lab._service_for(self.path)
-        if service is None:
+        routed = lab.route(self.path)
+        if routed is None:
             self._reply(404, _NOT_FOUND_PAGE, "text/html")
             return
-        lab._count(service)
-        if lab.faults.latency_ms:
-            time.sleep(lab.faults.latency_ms / 1000)
-        if lab.faults.take_drop():
+        org, service = routed
+        org.count(service)
+        if org.hung:
+            lab.hold(self.connection)  # the request is read; no answer, ever
+            self.close_connection = True
+            return
+        if org.faults.latency_ms:
+            time.sleep(org.faults.latency_ms / 1000)  # no lock held: other connections go on
+        if org.faults.take_drop():
             # Close the socket without a byte of response, like a crashed server or a reset link.
             self.close_connection = True
             return
-        if not self._authenticated(lab):
+        if not self._authenticated(org):
             return
         if not body:
             self._reply(200, b"", None)  # the empty POST pypsrp sends to finish the handshake
             return
-        self._dispatch(lab, service, body)
+        self._dispatch(lab, org, service, body)
 
     do_GET = do_POST  # IIS answers a browser's GET on a wrong path with the same 404 page
 
-    def _authenticated(self, lab: Lab) -> bool:
+    def _authenticated(self, org: Organization) -> bool:
         """Run one leg of the handshake; True once the connection is authenticated.
 
         The last server token (Kerberos AP-REP, SPNEGO accept-completed with its mechListMIC) goes
         out on the answer that completes the handshake, as IIS sends it: without it the client
         cannot check mutual authentication, and pypsrp's Negotiate context stays incomplete.
+        A connection authenticated by one organization is not authenticated for another: a
+        request on it to another organization's path starts over with that one's user file.
         """
+        if self._auth_org is not org:
+            self._auth, self._auth_org = None, org
         header = self.headers.get("Authorization")
-        parsed = None if header is None or lab.faults.reject_auth else parse_authorization(header)
+        parsed = None if header is None or org.faults.reject_auth else parse_authorization(header)
         if parsed is None:
-            if header is None and not lab.faults.reject_auth and self._auth is not None and self._auth.complete:
+            if header is None and not org.faults.reject_auth and self._auth is not None and self._auth.complete:
                 return True
             self._auth = None
             self._reply(401, b"", None, {"WWW-Authenticate": "Negotiate"})
             return False
         scheme, token = parsed
         if self._auth is None:
-            self._auth = AuthSession(lab._users)
+            self._auth = AuthSession(org.users)
         try:
             out_token = self._auth.step(token)
         except AuthenticationFailed as exc:
@@ -182,11 +205,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(401, b"", None, answer)
             return False
         self._final_token = answer
-        with lab._counter_lock:
-            lab.logons[self._auth.protocol or "unknown"] += 1
+        org.count_logon(self._auth.protocol)
         return True
 
-    def _dispatch(self, lab: Lab, service: ShellService, body: bytes) -> None:
+    def _dispatch(self, lab: LabServer, org: Organization, service: ShellService, body: bytes) -> None:
         assert self._auth is not None
         content_type = self.headers.get("Content-Type", "")
         sealed = content_type.startswith("multipart/encrypted")
@@ -205,7 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             status, response = 200, soap.build_response(request, service.handle(request))
         except soap.WSManFault as fault:
-            status, response = 500, soap.build_fault(request.message_id, fault, lab.machine_name)
+            status, response = 500, soap.build_fault(request.message_id, fault, org.machine_name)
         if sealed:
             content_type, response = self._auth.wrap(response, _sealing_protocol(content_type))
         else:
@@ -231,42 +253,31 @@ def _sealing_protocol(content_type: str) -> str:
     return match.group(1) if match and match.group(1) == KERBEROS_PROTOCOL else SPNEGO_PROTOCOL
 
 
-class Lab:
-    """A running simulated organization; a context manager that starts and stops the server."""
+class LabServer:
+    """The HTTP server and its lifecycle; ``route`` says which organization answers a path.
 
-    def __init__(
-        self,
-        scenario: str | Path = "exchange2010-sp3-defaults",
-        port: int = 0,
-        password: str = "uccx-lab",
-        faults: LabFaults | None = None,
-        events_relative_to_now: bool = False,
-        kerberos_keytab: Path | None = None,
-        tls: LabTls | None = None,
-    ) -> None:
-        folder = Path(scenario) if Path(scenario).is_dir() else resources.scenario_dir(str(scenario))
-        if not folder.is_dir():
-            known = ", ".join(n for n in resources.scenario_names() if not n.startswith(".")) or "none shipped"
-            raise InputError(f"unknown lab scenario {scenario!r} (known: {known}; or give a fact folder path)")
-        self.scenario = folder.name
-        self.state = LabState.from_folder(folder)
-        if events_relative_to_now:
-            self._move_events_to_now(folder)
-        self.faults = faults or LabFaults()
+    ``Lab`` (below) is one organization at the root; ``compliance.lab.fleet.Fleet`` is many.
+    """
+
+    def __init__(self, port: int = 0, tls: LabTls | None = None) -> None:
         self.tls = tls  # None: plain HTTP with WinRM message encryption
-        self.requests: Counter[str] = Counter()
-        self.logons: Counter[str] = Counter()  # completed handshakes by mechanism: ntlm, kerberos
         self._requested_port = port
-        # NT hashes only (the password is not kept); the keytab holds the HTTP/<host> service keys.
-        self._users = UserFile(list(LAB_LOGON_NAMES), password, kerberos_keytab)
-        self._counter_lock = threading.Lock()
         self._httpd: _LabHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._services: dict[str, ShellService] = {}
+        self._stopping = threading.Event()
+        self._held = 0  # connections of hung organizations being held open
+        self._held_lock = threading.Lock()
+
+    def organizations(self) -> list[Organization]:
+        raise NotImplementedError
+
+    def route(self, path: str) -> tuple[Organization, ShellService] | None:
+        """The organization and endpoint at ``path``; None gets IIS's 404 page."""
+        raise NotImplementedError
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> Lab:
+    def start(self: _Server) -> _Server:
         if self._httpd is not None:
             return self
         context = self.tls.server_context() if self.tls is not None else None
@@ -275,7 +286,9 @@ class Lab:
         if context is not None:  # the listening socket, wrapped once; see finish_request
             httpd.socket = context.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
         self._httpd = httpd
-        self._services = self._build_services()
+        self._stopping.clear()
+        for org in self.organizations():
+            org.bind(self.base_url, self.ca_file)
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="uccx-lab", daemon=True
         )
@@ -283,21 +296,21 @@ class Lab:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # lets go of the connections hung organizations hold
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
-        self._users.close()
+        for org in self.organizations():
+            org.close()
 
-    def __enter__(self) -> Lab:
+    def __enter__(self: _Server) -> _Server:
         return self.start()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-    # --- what clients and tests use ------------------------------------------------------------
 
     @property
     def port(self) -> int:
@@ -314,71 +327,105 @@ class Lab:
     def ca_file(self) -> Path | None:
         return self.tls.ca_file if self.tls is not None else None
 
+    # --- hung organizations ------------------------------------------------------------------
+
+    @property
+    def held_connections(self) -> int:
+        """Connections a hung organization holds open right now (tests, the benchmark)."""
+        with self._held_lock:
+            return self._held
+
+    def hold(self, connection: socket.socket) -> None:
+        """Say nothing on ``connection`` until the client closes it or the lab stops.
+
+        A thread per held connection, as for any connection (ThreadingHTTPServer); it wakes every
+        ``_HOLD_POLL_S`` to look for the client's FIN, so a client that gave up frees its thread.
+        """
+        with self._held_lock:
+            self._held += 1
+        try:
+            while not self._stopping.is_set():
+                readable, _, _ = select.select([connection], [], [], _HOLD_POLL_S)
+                if not readable:
+                    continue
+                try:
+                    # The raw socket's recv, also under TLS: peek at TCP bytes, decrypt nothing.
+                    peeked = socket.socket.recv(connection, 1, socket.MSG_PEEK)
+                except OSError:
+                    return  # reset by the client
+                if not peeked:
+                    return  # the client closed its end: it gave up
+                self._stopping.wait(_HOLD_POLL_S)  # more bytes (another request): still no answer
+        finally:
+            with self._held_lock:
+                self._held -= 1
+
+
+class Lab(LabServer):
+    """A running simulated organization; a context manager that starts and stops the server."""
+
+    def __init__(
+        self,
+        scenario: str | Path = "exchange2010-sp3-defaults",
+        port: int = 0,
+        password: str = "uccx-lab",
+        faults: LabFaults | None = None,
+        events_relative_to_now: bool = False,
+        kerberos_keytab: Path | None = None,
+        tls: LabTls | None = None,
+    ) -> None:
+        super().__init__(port, tls)
+        folder = scenario_folder(scenario)
+        state = LabState.from_folder(folder)
+        if events_relative_to_now:
+            move_events_to_now(state, folder)
+        self._org = Organization(
+            f"lab-{folder.name}", folder.name, state, password, faults or LabFaults(), kerberos_keytab=kerberos_keytab
+        )
+
+    def organizations(self) -> list[Organization]:
+        return [self._org]
+
+    def route(self, path: str) -> tuple[Organization, ShellService] | None:
+        service = self._org.service_for(path)
+        return None if service is None else (self._org, service)
+
+    # --- what clients and tests use ------------------------------------------------------------
+
+    @property
+    def scenario(self) -> str:
+        return self._org.scenario
+
+    @property
+    def state(self) -> LabState:
+        return self._org.state
+
+    @property
+    def faults(self) -> LabFaults:
+        return self._org.faults
+
+    @property
+    def requests(self) -> Counter[str]:
+        """HTTP requests per endpoint URL."""
+        return self._org.requests
+
+    @property
+    def logons(self) -> Counter[str]:
+        """Completed handshakes by mechanism: ``ntlm``, ``kerberos``."""
+        return self._org.logons
+
     @property
     def exchange_endpoint(self) -> str:
-        return f"{self.base_url}{EXCHANGE_PATH}"
+        return self._org.exchange_endpoint
 
     @property
     def host_endpoints(self) -> dict[str, str]:
-        return {s.name: f"{self.base_url}{HOST_PATH_PREFIX}{s.name}" for s in self.state.servers}
+        return self._org.host_endpoints
 
     @property
     def machine_name(self) -> str:
-        servers = self.state.servers
-        return servers[0].fqdn if servers else "EX01.lab.local"
+        return self._org.machine_name
 
     def write_inventory(self, path: str | Path, baseline: str = "uccx-exchange2010-sp1", **target: Any) -> Path:
         """The inventory that reaches this lab (NTLM); ``target`` overrides fields (``auth``, ``keytab``...)."""
         return write_inventory(self, Path(path), baseline, **target)
-
-    def _move_events_to_now(self, folder: Path) -> None:
-        """Keep the scenario's events as recent as they were at its collection (``collection.txt``)."""
-        import datetime
-
-        from compliance.facts.offline import collected_at
-
-        when = collected_at(folder)
-        if when is not None:
-            self.state.shift_event_times(datetime.datetime.now(datetime.timezone.utc) - when)
-
-    # --- server internals ------------------------------------------------------------------
-
-    def _build_services(self) -> dict[str, ShellService]:
-        services = {
-            _endpoint_key(EXCHANGE_PATH): ShellService(
-                "Microsoft.Exchange",
-                self.exchange_endpoint,
-                PipelineExecutor(self.state, self.faults, EndpointProfile(EXCHANGE_CMDLETS, no_language=True)),
-                LAB_USER,
-            )
-        }
-        for name, url in self.host_endpoints.items():
-            profile = EndpointProfile(HOST_CMDLETS, no_language=False, server=name)
-            services[_endpoint_key(f"{HOST_PATH_PREFIX}{name}")] = ShellService(
-                "Microsoft.PowerShell", url, PipelineExecutor(self.state, self.faults, profile), LAB_USER
-            )
-        return services
-
-    def _service_for(self, path: str) -> ShellService | None:
-        # IIS matches a virtual directory in any case, with or without the trailing slash.
-        return self._services.get(_endpoint_key(path))
-
-    def _count(self, service: ShellService) -> None:
-        for path, known in self._services.items():
-            if known is service:
-                exchange = path == _endpoint_key(EXCHANGE_PATH)
-                label = self.exchange_endpoint if exchange else self.base_url + self._host_path(path)
-                with self._counter_lock:
-                    self.requests[label] += 1
-                return
-
-    def _host_path(self, lowered: str) -> str:
-        for name in self.host_endpoints:
-            if _endpoint_key(f"{HOST_PATH_PREFIX}{name}") == lowered:
-                return f"{HOST_PATH_PREFIX}{name}"
-        return lowered
-
-
-def _endpoint_key(path: str) -> str:
-    """``/PowerShell/``, ``/powershell`` and ``/POWERSHELL/?x`` are one endpoint: ``/powershell``."""
-    return path.split("?", 1)[0].lower().rstrip("/") or "/"

@@ -5,6 +5,14 @@ every ``*.xml`` with psrpcore, strips the ``Deserialized.`` prefixes psrpcore an
 add (so objects go out with their live type names and the client adds its own prefix, as with a
 real server), and keeps the objects per file. Cmdlets read and change them in place under
 ``lock``; ``snapshot()`` turns the whole state into plain, comparable data for tests.
+
+Many organizations of one scenario (``compliance.lab.fleet``) share the loaded objects until one
+of them changes something: ``LabState.sharing(template)`` is a state of its own (lock, restarts,
+service and registry times) that reads the template's objects, and ``unshare()`` loads its own
+copy of the folder first. Loading costs about 0.2 s of CPU per organization (psrpcore's
+deserialization), which a thousand read-only audits must not pay; ``copy.deepcopy`` and pickle
+do not work on psrpcore objects (the type names are lost; the lab's enum classes are made on the
+fly), so the copy is a fresh load.
 """
 
 from __future__ import annotations
@@ -83,6 +91,36 @@ class LabState:
         # When each (server, HKLM\subkey) was last written: the scenario's GetRegistryKeyTime file,
         # then New-/Set-/Remove-ItemProperty. A key the scenario does not date has no known time.
         self.registry_written: dict[tuple[str, str], datetime.datetime] = self._scenario_key_times()
+        self._shared = False  # True: ``objects`` are a template's, read only until ``unshare()``
+        self._event_shift = datetime.timedelta(0)  # what shift_event_times moved the events by
+
+    @classmethod
+    def sharing(cls, template: LabState) -> LabState:
+        """A state of its own that reads ``template``'s objects until its first change (module docstring)."""
+        if template.source is None:
+            raise ValueError("only a state loaded from a folder can be shared (unshare() reloads it)")
+        state = cls(template.objects, template.source)
+        state.started_at = template.started_at
+        state.service_started = dict(template.service_started)
+        state.registry_written = dict(template.registry_written)
+        state._event_shift = template._event_shift
+        state._shared = True
+        return state
+
+    @property
+    def shared(self) -> bool:
+        return self._shared
+
+    def unshare(self) -> None:
+        """Load this state's own objects before its first change; nothing to do if it has them."""
+        with self.lock:
+            if not self._shared:
+                return
+            assert self.source is not None  # sharing() refuses a state without a folder
+            own = LabState.from_folder(self.source)
+            own._shift_events(self._event_shift)
+            self.objects = own.objects
+            self._shared = False
 
     def _per_server(self, stem: str) -> Iterator[tuple[str, list[Any]]]:
         """(server in lower case, objects) of each ``<stem>-<SERVER>`` file of the scenario."""
@@ -149,15 +187,20 @@ class LabState:
         and the lookback window finds the same events whatever today's date is.
         """
         with self.lock:
+            self.unshare()  # the events are objects: moving them is a change
             # The services started as long before now as they did before the collection, too.
             self.service_started = {key: when + delta for key, when in self.service_started.items()}
-            for stem, items in self.objects.items():
-                if not stem.startswith("GetWinEvent-"):
-                    continue
-                for event in items:
-                    when = prop(event, "TimeCreated")
-                    if isinstance(when, datetime.datetime):
-                        set_property(event, "TimeCreated", when + delta)
+            self._shift_events(delta)
+            self._event_shift += delta
+
+    def _shift_events(self, delta: datetime.timedelta) -> None:
+        for stem, items in self.objects.items():
+            if not stem.startswith("GetWinEvent-"):
+                continue
+            for event in items:
+                when = prop(event, "TimeCreated")
+                if isinstance(when, datetime.datetime):
+                    set_property(event, "TimeCreated", when + delta)
 
     def of(self, file_stem: str) -> list[Any]:
         """The objects of one fact file; an empty list if the folder did not have it."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from compliance.lab import cmdlets, server
+from compliance.lab import cmdlets, organization
 from compliance.lab.server import Lab
 from compliance.remoting import errors
 from compliance.remoting.collect import collect
@@ -20,7 +20,7 @@ def test_a_cmdlet_the_endpoint_lacks_is_named_with_the_rbac_hint(
 ) -> None:
     # An account without the RBAC role (or an older Exchange) has no Get-ImapSettings at all.
     without = {k: v for k, v in cmdlets.EXCHANGE_CMDLETS.items() if k != "get-imapsettings"}
-    monkeypatch.setattr(server, "EXCHANGE_CMDLETS", without)
+    monkeypatch.setattr(organization, "EXCHANGE_CMDLETS", without)  # what each endpoint offers
     with Lab(scenario="exchange2010-sp3-defaults", port=0, password=PASSWORD) as lab:
         target, request = lab_target(lab, tmp_path)
         raw = collect(target, request, password=PASSWORD, now=NOW)
