@@ -1,0 +1,150 @@
+"""Benchmark: a fleet audit of N organizations at 50 ms latency, serial and parallel, side by side.
+
+Lab processes (`uccx-compliance lab serve --organizations`, each serving a slice of the fleet on
+its own port) stand in for the organizations, so the lab's CPU is not the client's. Each row runs
+`uccx-compliance plan --inventory FLEET --quiet --format json` in a fresh subprocess and reports:
+wall time, the client's peak RSS, and HTTP requests per organization (the labs' counters, read
+when the labs stop). The last row is a run of 100 with one hung organization (accepts TCP, never
+answers) and `--target-timeout`, against the same run without it.
+
+    python3 bench/fleet.py [--sizes 10,100,1000] [--latency-ms 50] [--labs 2] [--serial-up-to 100]
+
+Serial runs above --serial-up-to are not run (1,000 at 50 ms take about half an hour); their row
+says "not run" and the note gives the serial figure per organization instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from compliance.fleet import DEFAULT_PARALLEL  # noqa: E402
+
+PASSWORD = "fleet-bench-password"
+_MEASURE = (
+    "import resource, subprocess, sys, time; t = time.perf_counter(); "
+    "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE); "
+    "w = time.perf_counter() - t; "
+    "print(r.returncode, w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, flush=True); "
+    "sys.stderr.write(r.stderr.decode()[-2000:] if r.returncode not in (0, 2, 3) else '')"
+)
+
+
+@contextmanager
+def labs(total: int, processes: int, latency_ms: int, hung: int, folder: Path) -> Iterator[tuple[Path, list[Any]]]:
+    """``processes`` lab processes serving ``total`` organizations; yields the merged inventory."""
+    running: list[subprocess.Popen[str]] = []
+    targets: list[dict[str, Any]] = []
+    per = -(-total // processes)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    try:
+        for number in range(processes):
+            first = number * per + 1
+            count = min(per, total - number * per)
+            if count <= 0:
+                break
+            inventory = folder / f"lab-{number}.yaml"
+            argv = [sys.executable, "-m", "compliance", "lab", "serve", "--organizations", str(count)]
+            argv += ["--first-org", str(first), "--latency-ms", str(latency_ms), "--password", PASSWORD]
+            argv += ["--write-inventory", str(inventory)]
+            if hung and number == 0:
+                argv += ["--hung", str(hung)]
+            lab = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+            running.append(lab)
+            assert lab.stdout is not None
+            while (line := lab.stdout.readline()) and not line.startswith("Ctrl-C"):
+                pass
+            targets += yaml.safe_load(inventory.read_text())["targets"]
+        fleet = folder / "fleet.yaml"
+        document = {"apiVersion": "uccx-compliance/v1", "kind": "Inventory", "targets": targets}
+        fleet.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        yield fleet, running
+    finally:
+        for lab in running:
+            lab.send_signal(signal.SIGINT)
+        for lab in running:
+            lab.wait(timeout=60)
+
+
+def stop_and_count(running: list[Any]) -> int:
+    """Stop the labs; the requests they answered, from their last line."""
+    total = 0
+    for lab in running:
+        lab.send_signal(signal.SIGINT)
+        out, _ = lab.communicate(timeout=60)
+        found = re.search(r"lab stopped after (\d+) requests", out or "")
+        total += int(found.group(1)) if found else 0
+    running.clear()
+    return total
+
+
+def audit(fleet: Path, parallel: int, timeout: float | None = None) -> tuple[int, float, float]:
+    argv = [sys.executable, "-m", "compliance", "plan", "--inventory", str(fleet), "--format", "json", "--quiet"]
+    argv += ["--parallel", str(parallel)]
+    if timeout is not None:
+        argv += ["--target-timeout", str(timeout)]
+    env = {**os.environ, "UCCX_LAB_PASSWORD": PASSWORD, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, env=env)
+    code, wall, rss_kib = done.stdout.split()
+    if done.stderr.strip():
+        print(f"  (stderr: {done.stderr.strip()[-300:]})")
+    return int(code), float(wall), int(rss_kib) / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10,100,1000")
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--labs", type=int, default=2, help="lab processes serving the fleet (default: 2)")
+    parser.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL)
+    parser.add_argument("--serial-up-to", type=int, default=100)
+    parser.add_argument("--hung-timeout", type=float, default=10.0)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"{args.latency_ms} ms latency per request; {args.labs} lab processes; one run per row"
+    )
+    print(f"{'organizations':>13} {'--parallel':>10} {'exit':>4} {'wall s':>8} {'per org s':>9} {'RSS MiB':>8} {'req/org':>8}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            for parallel in (1, args.parallel):
+                if parallel == 1 and size > args.serial_up_to:
+                    print(f"{size:13d} {parallel:10d}  not run (serial above --serial-up-to)")
+                    continue
+                with labs(size, args.labs, args.latency_ms, 0, Path(tmp)) as (fleet, running):
+                    code, wall, rss = audit(fleet, parallel)
+                    requests = stop_and_count(running)
+                print(
+                    f"{size:13d} {parallel:10d} {code:4d} {wall:8.1f} {wall / size:9.3f} {rss:8.0f} "
+                    f"{requests / size:8.1f}"
+                )
+        for hung in (0, 1):
+            with labs(100, args.labs, args.latency_ms, hung, Path(tmp)) as (fleet, running):
+                code, wall, rss = audit(fleet, args.parallel, args.hung_timeout)
+                stop_and_count(running)
+            label = f"100, {hung} hung, --target-timeout {args.hung_timeout:g}"
+            print(f"{label:>40}: exit {code}, wall {wall:.1f} s, RSS {rss:.0f} MiB")
+    print(json.dumps({"note": "wall time includes starting Python and reading the inventory"}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
