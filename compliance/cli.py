@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "plan": "compliance.commands.plan",
     "apply": "compliance.commands.apply",
     "rollback": "compliance.commands.rollback",
+    "history": "compliance.commands.history",
     "facts": "compliance.commands.facts",
     "collector-script": "compliance.commands.collector_script",
     "probe": "compliance.commands.probe",
