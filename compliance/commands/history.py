@@ -100,7 +100,9 @@ def text_table(episodes: list[Episode]) -> str:
     last = len(header) - 1
     cells = [[_cut(terminal_safe(str(cell)), 200 if i == last else 60) for i, cell in enumerate(row)] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header) - 1)]
-    lines = ["  ".join([*(c.ljust(w) for c, w in zip(row, widths)), row[-1]]).rstrip() for row in cells]
+    lines = [
+        "  ".join([*(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)), row[-1]]).rstrip() for row in cells
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -148,6 +148,7 @@ observations = sa.Table(
     sa.Index("ix_observations_subject_last", "subject", "last_run"),
 )
 
+
 def _apply_columns() -> list[sa.Column[Any]]:
     """``applies`` as version 1 created it: one row per audit log line (compliance/apply/auditlog.py)."""
     return [

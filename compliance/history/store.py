@@ -175,7 +175,9 @@ class HistoryStore:
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
             inspector = sa.inspect(conn)
             if not inspector.has_table("schema_version") and inspector.get_table_names():
-                raise InputError(f"history {self.location.shown}: not a uccx-compliance history (no schema_version table)")
+                raise InputError(
+                    f"history {self.location.shown}: not a uccx-compliance history (no schema_version table)"
+                )
             current = _version(conn)
             if current > schema.SCHEMA_VERSION:
                 raise InputError(
@@ -208,7 +210,7 @@ class HistoryStore:
         with self._tx() as conn:
             if conn.execute(sa.select(schema.runs.c.id).where(schema.runs.c.run_id == run_id)).first():
                 raise InputError(f"history {self.location.shown}: run {run_id} is already recorded")
-            run_pk = conn.execute(
+            inserted = conn.execute(
                 sa.insert(schema.runs).values(
                     run_id=run_id,
                     started_at=started_at,
@@ -218,7 +220,8 @@ class HistoryStore:
                     exit_code=exit_code,
                     hostname=socket.gethostname(),
                 )
-            ).inserted_primary_key[0]
+            )
+            run_pk = int(inserted.inserted_primary_key[0])  # type: ignore[index]
             target_ids = _ensure(conn, schema.targets, {digest(name): {"name": name} for name in by_target})
             for name, (rows, counts) in by_target.items():
                 target_pk = target_ids[digest(name)]
@@ -306,16 +309,16 @@ class HistoryStore:
             )
             for row in conn.execute(query):
                 kept_first[row.target] = row.run
-            moved = conn.execute(
+            spans = conn.execute(
                 sa.select(obs.c.id, obs.c.first_run, obs.c.last_run, schema.subjects.c.target).join(
                     schema.subjects, schema.subjects.c.id == obs.c.subject
                 )
             ).all()
-            for row in moved:
-                if row.last_run in old_set:
-                    conn.execute(sa.delete(obs).where(obs.c.id == row.id))
-                elif row.first_run in old_set:
-                    conn.execute(sa.update(obs).where(obs.c.id == row.id).values(first_run=kept_first[row.target]))
+            for span in spans:
+                if span.last_run in old_set:
+                    conn.execute(sa.delete(obs).where(obs.c.id == span.id))
+                elif span.first_run in old_set:
+                    conn.execute(sa.update(obs).where(obs.c.id == span.id).values(first_run=kept_first[span.target]))
             for chunk in _chunks(old):
                 conn.execute(sa.delete(target_runs).where(target_runs.c.run.in_(chunk)))
                 conn.execute(sa.delete(runs).where(runs.c.id.in_(chunk)))
@@ -353,16 +356,16 @@ class HistoryStore:
             }
             by_subject: dict[int, list[Any]] = {}
             for chunk in _chunks(list(chosen)):
-                rows = conn.execute(
+                spans = conn.execute(
                     sa.select(obs.c.subject, obs.c.verdict, obs.c.fact, obs.c.first_run, obs.c.last_run).where(
                         obs.c.subject.in_(chunk)
                     )
                 )
-                for row in rows:
-                    by_subject.setdefault(row.subject, []).append(row)
+                for span in spans:
+                    by_subject.setdefault(span.subject, []).append(span)
             found: list[tuple[tuple[str, str, str], _Open, _Run | None]] = []
-            for subject, rows in by_subject.items():
-                found.extend((chosen[subject], episode, fix) for episode, fix in _walk(rows, runs))
+            for subject, subject_spans in by_subject.items():
+                found.extend((chosen[subject], episode, fix) for episode, fix in _walk(subject_spans, runs))
             facts = _facts(conn, {e.fact for _, e, _ in found})
             episodes = [self._episode(conn, key, e, fix, facts) for key, e, fix in found]
         if since is not None:
@@ -522,7 +525,9 @@ def _ensure(conn: Connection, table: sa.Table, rows: Mapping[str, dict[str, Any]
     ids: dict[str, int] = {}
     keys = list(rows)
     for chunk in _chunks(keys):
-        ids.update((row.key, row.id) for row in conn.execute(sa.select(table.c.key, table.c.id).where(table.c.key.in_(chunk))))
+        ids.update(
+            (row.key, row.id) for row in conn.execute(sa.select(table.c.key, table.c.id).where(table.c.key.in_(chunk)))
+        )
     missing = [{"key": k, **rows[k]} for k in keys if k not in ids]
     if missing:
         conn.execute(_insert_ignore(conn, table, "key"), missing)
@@ -610,7 +615,9 @@ def _fixing_applies(conn: Connection, key: tuple[str, str, str], last: _Run, fix
         if row.result in _FIXING_RESULTS:
             grouped.setdefault(row.run, []).append(row)
     return tuple(
-        FixingApply(run=run, time=rows[0].time, operator=_operator(rows[0].operator), results=tuple(r.result for r in rows))
+        FixingApply(
+            run=run, time=rows[0].time, operator=_operator(rows[0].operator), results=tuple(r.result for r in rows)
+        )
         for run, rows in grouped.items()
     )
 
@@ -669,12 +676,18 @@ def _by_target(plans: Sequence[Plan]) -> dict[str, tuple[list[_Row], dict[str, i
         for key, value in plan.summary().items():
             counts[key] += value
         counts["exit_code"] = max(counts["exit_code"], int(plan.exit_code))
-        results: list[Result | Waived] = [*plan.changes, *plan.findings, *plan.compliant, *plan.unreadable, *plan.waived]
+        results: list[Result | Waived] = [
+            *plan.changes,
+            *plan.findings,
+            *plan.compliant,
+            *plan.unreadable,
+            *plan.waived,
+        ]
         for result in results:
             row = _result_row(result)
-            key = (row.check, row.resource)
-            if key not in rows or _WORST_FIRST.index(row.verdict) < _WORST_FIRST.index(rows[key].verdict):
-                rows[key] = row
+            pair = (row.check, row.resource)
+            if pair not in rows or _WORST_FIRST.index(row.verdict) < _WORST_FIRST.index(rows[pair].verdict):
+                rows[pair] = row
     return {name: (list(rows.values()), counts) for name, (rows, counts) in out.items()}
 
 

@@ -60,7 +60,9 @@ class Postgres:
             try:
                 user = pwd.getpwnam("postgres")
             except KeyError:
-                raise PostgresUnavailable("running as root and there is no postgres user to run the server as") from None
+                raise PostgresUnavailable(
+                    "running as root and there is no postgres user to run the server as"
+                ) from None
             os.chown(self.root, user.pw_uid, user.pw_gid)
             self._as_user = ["runuser", "-u", "postgres", "--"]
         data, sockets = self.root / "data", self.root / "sock"
@@ -70,7 +72,9 @@ class Postgres:
         else:
             sockets.mkdir()
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {sockets} -c fsync=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", str(data), "-l", str(self.root / "server.log"), "-w", "-t", "60", "-o", options, "start")
+        self._run(
+            "pg_ctl", "-D", str(data), "-l", str(self.root / "server.log"), "-w", "-t", "60", "-o", options, "start"
+        )
         return self
 
     def stop(self) -> None:
@@ -87,7 +91,9 @@ class Postgres:
         name = f"history_{uuid.uuid4().hex[:12]}"
         import sqlalchemy as sa
 
-        engine = sa.create_engine(self.url().replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+        engine = sa.create_engine(
+            self.url().replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+        )
         with engine.connect() as conn:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         engine.dispose()
