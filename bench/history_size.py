@@ -76,7 +76,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="uccx-history-bench-"))
     history = work / "history.sqlite"
     naive = sqlite3.connect(work / "per-run-rows.sqlite")
-    naive.execute("CREATE TABLE results (run INTEGER, subject INTEGER, verdict INTEGER, fact INTEGER, PRIMARY KEY (run, subject))")
+    naive.execute(
+        "CREATE TABLE results (run INTEGER, subject INTEGER, verdict INTEGER, fact INTEGER, PRIMARY KEY (run, subject))"
+    )
     naive.execute("CREATE TABLE facts (id INTEGER PRIMARY KEY, key TEXT UNIQUE, content TEXT)")
     naive.execute("CREATE TABLE subjects (id INTEGER PRIMARY KEY, key TEXT UNIQUE, content TEXT)")
     naive_ids: dict[tuple[str, str], int] = {}
@@ -97,22 +99,41 @@ def main() -> None:
                     open_drift[name] = (live, day + rng.randint(1, 14))
                     appeared += 1
             plans = [
-                _copy(defaults if name in at_defaults else compliant, name, [open_drift[name][0]] if name in open_drift else [])
+                _copy(
+                    defaults if name in at_defaults else compliant,
+                    name,
+                    [open_drift[name][0]] if name in open_drift else [],
+                )
                 for name in names
             ]
             at = T0 + datetime.timedelta(days=day)
-            store.record_run(plans, run_id=f"day-{day:03d}", started_at=at, finished_at=at + datetime.timedelta(minutes=2), command="audit", exit_code=2)
+            store.record_run(
+                plans,
+                run_id=f"day-{day:03d}",
+                started_at=at,
+                finished_at=at + datetime.timedelta(minutes=2),
+                command="audit",
+                exit_code=2,
+            )
             for plan in plans:
                 for result in [*plan.changes, *plan.findings, *plan.compliant]:
                     verdict = "compliant" if result in plan.compliant else "drift"
                     content = repr(result)
-                    for table, key in (("subjects", digest(plan.target, result.check, result.resource)), ("facts", digest(content))):
+                    for table, key in (
+                        ("subjects", digest(plan.target, result.check, result.resource)),
+                        ("facts", digest(content)),
+                    ):
                         if (table, key) not in naive_ids:
-                            cursor = naive.execute(f"INSERT INTO {table} (key, content) VALUES (?, ?)", (key, content))  # noqa: S608
+                            cursor = naive.execute(f"INSERT INTO {table} (key, content) VALUES (?, ?)", (key, content))
                             naive_ids[table, key] = int(cursor.lastrowid or 0)
                     naive.execute(
                         "INSERT INTO results VALUES (?, ?, ?, ?)",
-                        (day, naive_ids["subjects", digest(plan.target, result.check, result.resource)], verdicts[verdict], naive_ids["facts", digest(content)]),
+                        (
+                            day,
+                            naive_ids["subjects", digest(plan.target, result.check, result.resource)],
+                            verdicts[verdict],
+                            naive_ids["facts", digest(content)],
+                        ),
                     )
             naive.commit()
         counts = store.counts()
@@ -125,9 +146,14 @@ def main() -> None:
     per_run = sum(len(p.changes) + len(p.findings) + len(p.compliant) for p in plans)
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"{args.targets} targets x {args.days} daily runs, ~{per_run} results per run; {appeared} drifts appeared, {fixed} fixed")
-    print(f"history (run-length encoded): {_mib(history):8.2f} MiB  rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    print(f"one row per run x result:     {_mib(work / 'per-run-rows.sqlite'):8.2f} MiB  ({args.days * per_run} result rows)")
+    shape = f"{args.targets} targets x {args.days} daily runs, ~{per_run} results per run"
+    print(f"{shape}; {appeared} drifts appeared, {fixed} fixed")
+    print(
+        f"history (run-length encoded): {_mib(history):8.2f} MiB  rows: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
+    naive_mib = _mib(work / "per-run-rows.sqlite")
+    print(f"one row per run x result:     {naive_mib:8.2f} MiB  ({args.days * per_run} result rows)")
     print(f"episodes: {len(episodes)}; recording took {elapsed:.1f} s ({elapsed / args.days * 1000:.0f} ms per run)")
     print(f"files in {work}")
 
