@@ -276,17 +276,15 @@ class _Reader:
             if ref_id is None or ref_id not in self.refs:
                 raise Declined("a Ref to no finished object")
             return self.refs[ref_id]
-        if text is None:
-            raise Declined(f"an empty <{tag}>")
-        if tag == "Db":
-            return float(text)
-        if tag == "G":
-            return uuid.UUID(text)
         if tag == "BA":
-            return base64.b64decode(text)
+            return base64.b64decode(text or "")
         if tag == "DT":
-            return _plain_primitive(_deserialize_datetime(text))
-        return _plain_primitive(_deserialize_duration(text))  # TS, the last of _SCALARS
+            return _plain_primitive(_deserialize_datetime(text or ""))
+        if tag == "TS":
+            return _plain_primitive(_deserialize_duration(text or ""))
+        if text is None:
+            raise Declined(f"an empty <{tag}>")  # psrpcore gives None to float() and UUID(): its error
+        return float(text) if tag == "Db" else uuid.UUID(text)  # G, the last of _SCALARS
 
     def _deliver(self, name: str | None, value: Any) -> None:
         parent = self.stack[-1]
