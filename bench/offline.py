@@ -19,7 +19,8 @@ A file over the 16 MiB bound a fact file may be (2,000 connectors in either shap
 the CLI; to measure it anyway the child lifts ``MAX_FILE_BYTES``/``MAX_FOLDER_BYTES`` and the row
 says so.
 
-    python3 bench/offline.py [--runs N] [--sizes 2,200,2000] [--shapes export,written] [--readers fast,psrpcore]
+    python3 bench/offline.py [--runs N] [--sizes 2,200,2000] [--shapes export,written]
+                             [--readers fast,psrpcore] [--what read,plan]
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ EXPORT = REPO / "tests" / "fixtures" / "real" / "E19-GetReceiveConnector.xml"
 BASE = REPO / "examples" / "facts" / "exchange2019-defaults"
 BASELINE = REPO / "baselines" / "uccx-exchange2013.yaml"
 SERVER = "WIN-CTD3L0RGEN4"
+_REF_ID = re.compile(r'(<(?:Obj|Ref)\b[^>]*RefId=")(\d+)"')
 # The child: lift the bounds when asked, swap the reader when asked, then run the CLI or the read.
 CHILD = """
 import atexit, os, sys, time
@@ -63,6 +65,7 @@ import compliance.facts.offline as offline
 from compliance.facts import clixml_reader
 if sys.argv[2] == "lift":
     offline.MAX_FILE_BYTES = offline.MAX_FOLDER_BYTES = 1 << 30
+    offline.read_clixml.__kwdefaults__ = {"limit": 1 << 30}  # read_raw calls it with the default
 if sys.argv[1] == "psrpcore":
     def declined(text):
         raise clixml_reader.Declined("psrpcore alone")
@@ -90,9 +93,8 @@ def replicate(text: str, copies: int) -> str:
     as_refs = re.sub(r'<TN RefId="(\d+)">.*?</TN>', r'<TNRef RefId="\1" />', body, flags=re.S)
     parts = [body]
     for copy in range(1, copies):
-        part = re.sub(
-            r'(<(?:Obj|Ref)\b[^>]*RefId=")(\d+)"', lambda m: f'{m.group(1)}{int(m.group(2)) + copy * stride}"', as_refs
-        )
+        shift = copy * stride
+        part = _REF_ID.sub(lambda m, by=shift: f'{m.group(1)}{int(m.group(2)) + by}"', as_refs)
         for name in names:
             part = part.replace(f">{name}<", f">{name} {copy:04d}<").replace(f"\\{name}<", f"\\{name} {copy:04d}<")
             part = part.replace(f"CN={name},", f"CN={name} {copy:04d},")
@@ -139,6 +141,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="2,200,2000")
     parser.add_argument("--shapes", default="export,written")
     parser.add_argument("--readers", default="fast,psrpcore")
+    parser.add_argument("--what", default="read,plan")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
@@ -160,7 +163,7 @@ def main() -> int:
                 lift = file_bytes > MAX_FILE_BYTES or folder_bytes > 48 * 1024 * 1024
                 note = "over the 16 MiB bound: the CLI refuses it; bound lifted to measure" if lift else ""
                 for reader in args.readers.split(","):
-                    for what in ("read", "plan"):
+                    for what in args.what.split(","):
                         tail = [str(path), str(size)] if what == "read" else []
                         if what == "plan":
                             tail = ["plan", "--baseline", str(BASELINE), "--facts", str(folder), "--format", "json"]
@@ -170,7 +173,8 @@ def main() -> int:
                         if what == "read" and codes != {0}:
                             raise SystemExit(f"{shape} {size} {reader} read: exit {codes}")
                         wall = statistics.median(run[0] for run in runs)
-                        read = f"{statistics.median(run[3] or 0.0 for run in runs):7.2f}" if what == "read" else "      -"
+                        read_s = statistics.median(run[3] or 0.0 for run in runs)
+                        read = f"{read_s:7.2f}" if what == "read" else "      -"
                         rss = max(run[1] for run in runs) / 1024
                         shown = f"exit {sorted(codes)} {note}" if what == "plan" else note
                         print(

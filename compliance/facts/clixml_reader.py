@@ -23,7 +23,7 @@ import base64
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from psrpcore.types import _primitive as primitive
 from psrpcore.types._base import TypeRegistry
@@ -116,7 +116,7 @@ class _Reader:
         self.root: ET.Element | None = None
 
     def read(self, text: str) -> list[Any]:
-        parser = ET.XMLPullParser(events=("start", "end"))
+        parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
         for start in range(0, len(text), _CHUNK):
             parser.feed(text[start : start + _CHUNK])
             self._events(parser)
@@ -126,8 +126,9 @@ class _Reader:
             raise Declined("unfinished document")
         return self.objects
 
-    def _events(self, parser: ET.XMLPullParser) -> None:
-        for event, element in parser.read_events():
+    def _events(self, parser: ET.XMLPullParser[ET.Element]) -> None:
+        for item in parser.read_events():
+            event, element = cast(tuple[str, ET.Element], item)  # start and end events carry the element
             if event == "start":
                 self._start(element)
             else:
