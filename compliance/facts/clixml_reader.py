@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from psrpcore.types import PSObject
 from psrpcore.types import _primitive as primitive
 from psrpcore.types._base import TypeRegistry
 from psrpcore.types._serializer import _deserialize_datetime, _deserialize_duration, _deserialize_string
@@ -36,6 +37,9 @@ _CHUNK = 1 << 16  # characters fed to the parser at a time: the tree never holds
 # depends on the stack, so it decides. Exchange objects nest a handful of levels.
 _MAX_DEPTH = 64
 _SERIALIZATION_DATA = "SerializationData"  # an opaque .NET blob; from_psrpcore drops it too
+# Property names that are Python attributes of psrpcore's objects (PSObject, __dict__, __init__...):
+# psrpcore's lookup by name returns the attribute, not the property. Its answer stands for them.
+_SHADOWED = frozenset(dir(PSObject()))
 # Integer tags and the .NET range psrpcore enforces for each (it refuses a value outside it).
 _INTEGERS: dict[str, tuple[int, int]] = {
     tag: (cls.MinValue, cls.MaxValue)
@@ -88,6 +92,9 @@ class _Obj:
         if self.kind == "dict":
             return self.entries
         if self.kind == "scalar":
+            if self.to_string is None:
+                # psrpcore's ToString of a typed primitive without one is its own rendering of it.
+                raise Declined("a typed primitive without ToString")
             if self.type_names and strip_deserialized(self.type_names[0]) not in _PRIMITIVE_TYPE_NAMES:
                 return PSObj(tuple(self.type_names), self.to_string, value=self.scalar)
             return self.scalar
@@ -308,6 +315,8 @@ class _Reader:
             folded = name.casefold()
             if folded in obj.folded:
                 raise Declined(f"property {name} twice")
+            if name in _SHADOWED:
+                raise Declined(f"property {name}: an attribute of psrpcore's objects")
             obj.folded.add(folded)
             if name != _SERIALIZATION_DATA:
                 obj.props[name] = value

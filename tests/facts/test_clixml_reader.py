@@ -18,7 +18,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from compliance.facts import clixml_reader
@@ -110,6 +110,7 @@ DECLINED = [
     ),
     pytest.param("<Objs><I32>2147483648</I32></Objs>", id="out-of-Int32-range"),
     pytest.param('<Objs><Obj RefId="0"><Props><S N="a">1</S><S N="A">2</S></Props></Obj></Objs>', id="property-twice"),
+    pytest.param('<Objs><Obj RefId="0"><TN RefId="0"><T>A</T></TN><S /></Obj></Objs>', id="typed-value-no-ToString"),
     pytest.param("<Objs>" + '<Obj RefId="0"><LST>' * 70 + "</LST></Obj>" * 70 + "</Objs>", id="deep-nesting"),
     pytest.param('<!DOCTYPE Objs [<!ENTITY a "aaaa">]><Objs><S>&a;</S></Objs>', id="DOCTYPE"),
 ]
@@ -130,6 +131,13 @@ def test_what_psrpcore_might_read_otherwise_is_declined_and_left_to_it(text: str
         assert type(exc).__name__ in str(raised.value)
     else:
         assert_same(expected, read_clixml(path))
+
+
+def test_a_property_named_as_a_python_attribute_of_psrpcore_objects_is_left_to_psrpcore() -> None:
+    """psrpcore's lookup of ``__dict__`` or ``PSObject`` finds its own attribute; its answer stands."""
+    for name in ("__dict__", "PSObject", "__init__"):
+        with pytest.raises(clixml_reader.Declined, match=name):
+            clixml_reader.read(f'<Objs><Obj RefId="0"><Props><S N="{name}">1</S></Props></Obj></Objs>')
 
 
 # Generated neutral values: what the writer can write, with the widths and shapes exports have.
@@ -197,6 +205,7 @@ VALUES = st.recursive(SCALARS, _objects, max_leaves=12)
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=NO_EXPLAIN)
 @given(st.lists(VALUES, max_size=4), st.booleans())
+@example([PSObj((), None, {"__dict__": None, "PSObject": 1})], False)  # found by this property
 def test_generated_clixml_reads_as_psrpcore_reads_it(values: list[Any], deserialized: bool) -> None:
     text = to_clixml(values, deserialized=deserialized)
     expected = by_psrpcore(text)
@@ -222,7 +231,7 @@ def psrpcore_only(text: str) -> list[Any]:
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], phases=NO_EXPLAIN
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], phases=NO_EXPLAIN
 )
 @given(damage=damaged_file())
 def test_a_damaged_file_reads_or_fails_exactly_as_with_psrpcore_alone(
