@@ -42,7 +42,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from compliance.baseline.model import CHECK_ID
 from compliance.errors import InputError
 from compliance.modelerrors import validate
-from compliance.plan import NOT_PLANNED, Change, Finding, Plan, Waived, WaiverRef
+from compliance.plan import Change, Finding, Plan, Waived, WaiverRef
 from compliance.yamlsource import YamlDocument, dotted, read_yaml
 
 EXPIRED_CHECK = "UCCX-WAIVER-EXPIRED"
@@ -194,7 +194,8 @@ def _waive(plan: Plan, live: Sequence[Waiver]) -> set[Waiver]:
     """Move ``plan``'s changes and findings that a live waiver matches (the first in the file wins)."""
     used: set[Waiver] = set()
     kept: list[Change | Finding] = []
-    for result in [*plan.changes, *plan.findings]:
+    results: list[Change | Finding] = [*plan.changes, *plan.findings]
+    for result in results:
         waiver = next((w for w in live if w.matches(plan, result.check, result.resource)), None)
         if waiver is None:
             kept.append(result)

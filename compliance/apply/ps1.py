@@ -169,6 +169,15 @@ def _plan_lines(plan: Plan) -> list[str]:
         lines += _step_lines(step, changes, plan.target)
     for finding in plan.findings:
         lines.append(_comment(f"Not changed by this script: {finding.check} {finding.resource}: {finding.message}"))
+    for waived in plan.waived:  # a comment only: a waived change is never a command in the script
+        result, waiver = waived.result, waived.waiver
+        what = f"{result.setting or 'create'} -> {result.requirement}" if isinstance(result, Change) else result.message
+        lines.append(
+            _comment(
+                f"Waived, not changed: {result.check} {result.resource}: {what}; until "
+                f"{waiver.expires.isoformat()} by {waiver.approver} ({waiver.source}): {waiver.justification}"
+            )
+        )
     for unreadable in plan.unreadable:
         lines.append(
             _comment(

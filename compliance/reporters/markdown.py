@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from compliance.plan import Plan
+from compliance.plan import Change, Plan
 from compliance.reporters.common import RESULT_WORDS, combined_exit, md_cell, md_code, show_current
 
 _cell = md_cell
@@ -20,11 +20,12 @@ def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
     for plan in plans:
         title = plan.target or plan.baseline
         s = plan.summary()
+        waived = f"{s['waived']} waived, " if s["waived"] else ""
         head = (
             f"**Not planned** ({_cell(plan.source)})."
             if plan.not_planned is not None
             else f"Baseline {md_code(plan.baseline)} against {_cell(plan.source)}: "
-            f"**{s['drift']} drift**, {s['compliant']} compliant, {s['unreadable']} unreadable."
+            f"**{s['drift']} drift**, {waived}{s['compliant']} compliant, {s['unreadable']} unreadable."
         )
         out += [f"## {_cell(title)}", "", head, ""]
         if plan.changes:
@@ -39,6 +40,8 @@ def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
             out += ["**Findings**", ""]
             out += [f"- {md_code(f.check)} {_cell(f.resource)}: {_cell(f.message)}" for f in plan.findings]
             out.append("")
+        if plan.waived:
+            out += _waived(plan)
         if plan.unreadable:
             out += ["**Could not read**", ""] + [
                 f"- {md_code(u.check)} {_cell(u.resource)}: {_cell(u.reason)}" for u in plan.unreadable
@@ -57,3 +60,24 @@ def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
     code = combined_exit(plans)
     out.append(f"Result: **{RESULT_WORDS[code]}** (exit {int(code)})")
     return "\n".join(out) + "\n"
+
+
+def _waived(plan: Plan) -> list[str]:
+    """Every waived drift, with the waiver's reason, approver and expiry: waived is never hidden."""
+    out = [
+        "**Waived** (not applied, not failing the run)",
+        "",
+        "| check | resource | drift | justification | approver | expires | waiver |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for item in plan.waived:
+        result, waiver = item.result, item.waiver
+        if isinstance(result, Change):
+            drift = f"{result.setting or 'create'}: {show_current(result)} -> {result.requirement}"
+        else:
+            drift = result.message
+        out.append(
+            f"| {_cell(result.check)} | {_cell(result.resource)} | {_cell(drift)} | {_cell(waiver.justification)} "
+            f"| {_cell(waiver.approver)} | {_cell(waiver.expires.isoformat())} | {_cell(waiver.source)} |"
+        )
+    return [*out, ""]
