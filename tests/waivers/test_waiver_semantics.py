@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from compliance import pipeline, resources
+from compliance.baseline import load_baseline
 from compliance.errors import ExitCode
 from compliance.plan import Change, Finding, Plan
 from compliance.waivers import EXPIRED_CHECK, WaiverSet, load_waivers
@@ -36,7 +37,11 @@ def test_a_live_waiver_moves_its_change_into_waived(tmp_path: Path) -> None:
     assert warned == []
     [item] = plan.waived
     assert isinstance(item.result, Change)
-    assert (item.check, item.resource, item.result.setting) == ("UCCX-IMAP-004", "IMAP settings on EX01", "MaxConnectionsPerUser")
+    assert (item.check, item.resource, item.result.setting) == (
+        "UCCX-IMAP-004",
+        "IMAP settings on EX01",
+        "MaxConnectionsPerUser",
+    )
     assert item.waiver.source == f"{tmp_path / 'waivers.yaml'}:4"
     assert item.waiver.approver == "jane.doe@example.com"
     assert item.result not in plan.changes
@@ -55,7 +60,8 @@ def test_a_finding_can_be_waived_too(tmp_path: Path) -> None:
 
 def test_waiving_all_drift_exits_0_and_drops_the_restarts_it_needed(tmp_path: Path) -> None:
     before, _ = planned(DEFAULTS, None)
-    checks = sorted({r.check for r in [*before.changes, *before.findings]})
+    drift: list[Change | Finding] = [*before.changes, *before.findings]
+    checks = sorted({r.check for r in drift})
     plan, warned = planned(DEFAULTS, waivers(tmp_path, *(waiver(check=c, resource="*") for c in checks)))
     assert warned == []
     assert (plan.changes, plan.findings, plan.exit_code) == ([], [], ExitCode.OK)
@@ -110,15 +116,17 @@ def test_an_unreadable_check_is_never_waived(tmp_path: Path, copy_of: Any) -> No
 def test_a_target_glob_never_matches_an_offline_folder_and_only_its_targets(tmp_path: Path) -> None:
     plan, warned = planned(DEFAULTS, waivers(tmp_path, waiver(target="lab-*")))
     assert plan.waived == [] and "matches nothing" in warned[0]
-    ours = pipeline.plan(pipeline.load_baseline(BASELINE), pipeline.read(pipeline.FactsFolder(DEFAULTS)), target="lab-a")
-    other = pipeline.plan(pipeline.load_baseline(BASELINE), pipeline.read(pipeline.FactsFolder(DEFAULTS)), target="prod")
+    ours = pipeline.plan(load_baseline(BASELINE), pipeline.read(pipeline.FactsFolder(DEFAULTS)), target="lab-a")
+    other = pipeline.plan(load_baseline(BASELINE), pipeline.read(pipeline.FactsFolder(DEFAULTS)), target="prod")
     assert waivers(tmp_path, waiver(target="LAB-*")).apply([ours, other], today=TODAY) == []
     assert (len(ours.waived), len(other.waived)) == (1, 0)
 
 
 def test_a_target_that_was_not_planned_is_never_waived(tmp_path: Path) -> None:
     failed = Plan.failed_target("lab-a", "http://x/", "unreachable", ExitCode.INCOMPLETE)
-    failed.findings.append(Finding(check="UCCX-IMAP-004", title="t", severity="high", resource="IMAP settings on EX01", message="m"))
+    failed.findings.append(
+        Finding(check="UCCX-IMAP-004", title="t", severity="high", resource="IMAP settings on EX01", message="m")
+    )
     warned = waivers(tmp_path, waiver(), waiver(expires="2026-11-10")).apply([failed], today=TODAY)
     assert failed.waived == [] and len(failed.findings) == 1  # neither waived nor given an expired finding
     assert failed.exit_code is ExitCode.INCOMPLETE
