@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from compliance.plan import Change, Plan
-from compliance.reporters.common import RESULT_WORDS, combined_exit, md_cell, md_code, show_current
+from compliance.plan import Plan
+from compliance.reporters.common import RESULT_WORDS, combined_exit, drift_text, md_cell, md_code, show_current
 
 _cell = md_cell
 
@@ -72,10 +72,7 @@ def _waived(plan: Plan) -> list[str]:
     ]
     for item in plan.waived:
         result, waiver = item.result, item.waiver
-        if isinstance(result, Change):
-            drift = f"{result.setting or 'create'}: {show_current(result)} -> {result.requirement}"
-        else:
-            drift = result.message
+        drift = drift_text(result)
         out.append(
             f"| {_cell(result.check)} | {_cell(result.resource)} | {_cell(drift)} | {_cell(waiver.justification)} "
             f"| {_cell(waiver.approver)} | {_cell(waiver.expires.isoformat())} | {_cell(waiver.source)} |"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from compliance.plan import Action, Change, Plan
+from compliance.plan import Action, Plan
 from compliance.reporters.common import (
     RESULT_WORDS,
     combined_exit,
+    drift_text,
     grouped,
     show,
     show_current,
@@ -100,10 +101,7 @@ def _waived(plan: Plan) -> list[str]:
     lines = [f"Waived ({len(plan.waived)}, not applied and not failing the run):"]
     for item in plan.waived:
         result, waiver = item.result, item.waiver
-        if isinstance(result, Change):
-            what = f"{result.setting or 'create'}: {show_current(result)} -> {result.requirement}"
-        else:
-            what = result.message
+        what = drift_text(result)
         lines.append(f"  w {result.resource}: {what}    [{result.check} {result.severity}]")
         lines.append(
             f"      waived until {waiver.expires.isoformat()} by {waiver.approver} ({waiver.source}): "
