@@ -32,6 +32,7 @@ from compliance.kinds import KINDS, exchange_server, imap_settings, receive_conn
 from compliance.kinds.base import FactError
 from compliance.kinds.exchange_server import ExchangeServer
 from compliance.plan import Plan
+from compliance.waivers import WaiverSet, utc_today
 
 Warn = Callable[[str], None]
 
@@ -161,14 +162,43 @@ def target_baseline(target: Target, overrides: Mapping[str, Any], baseline: Path
     return load_baseline(baseline or target.baseline_path, {**target.vars, **overrides}, written_at=written_at)
 
 
-def plan_folder(baseline: Path, folder: Path, overrides: Mapping[str, Any]) -> Plan:
+def waive(
+    plans: list[Plan], waivers: WaiverSet | None, *, today: datetime.date | None = None, warn: Warn = stderr_warning
+) -> list[Plan]:
+    """The one place waivers meet plans, after planning, for every form of ``plan`` (and ``audit``):
+    live waivers move their drift into ``plan.waived``, expired ones become findings, and each
+    warning (a waiver that matches nothing, one that would waive an unreadable check) is said."""
+    if waivers is not None:
+        for line in waivers.apply(plans, today=today or utc_today()):
+            warn(line)
+    return plans
+
+
+def plan_folder(
+    baseline: Path,
+    folder: Path,
+    overrides: Mapping[str, Any],
+    *,
+    waivers: WaiverSet | None = None,
+    today: datetime.date | None = None,
+    warn: Warn = stderr_warning,
+) -> Plan:
     """``plan --facts DIR``: the offline plan of one folder."""
-    return plan(load_baseline(baseline, dict(overrides)), read(FactsFolder(folder)))
+    result = plan(load_baseline(baseline, dict(overrides)), read(FactsFolder(folder)))
+    return waive([result], waivers, today=today, warn=warn)[0]
 
 
-def plan_folder_by_version(folder: Path, overrides: Mapping[str, Any]) -> list[Plan]:
+def plan_folder_by_version(
+    folder: Path,
+    overrides: Mapping[str, Any],
+    *,
+    waivers: WaiverSet | None = None,
+    today: datetime.date | None = None,
+    warn: Warn = stderr_warning,
+) -> list[Plan]:
     """``plan --facts DIR --baseline auto``: one plan per shipped baseline its servers' versions need."""
-    return plan_by_version(read(FactsFolder(folder)), lambda path: load_baseline(path, dict(overrides)))
+    plans = plan_by_version(read(FactsFolder(folder)), lambda path: load_baseline(path, dict(overrides)))
+    return waive(plans, waivers, today=today, warn=warn)
 
 
 def plan_by_version(
@@ -262,6 +292,8 @@ def plan_inventory(
     target_timeout_s: float | None = None,
     shard: tuple[int, int] | None = None,
     on_target_done: Callable[[str, float, bool], None] | None = None,
+    waivers: WaiverSet | None = None,
+    today: datetime.date | None = None,
 ) -> list[Plan]:
     """``plan --inventory FILE``: the live plan of each target, ``parallel`` at a time.
 
@@ -272,6 +304,8 @@ def plan_inventory(
     sent. Plans and each target's warnings come out in inventory order whatever order the targets
     finish in (compliance/fleet.py), so a parallel run reports exactly what a serial one does.
     ``on_target_done(name, seconds, ok)`` is told as each target ends (progress lines).
+    ``waivers`` are loaded by the caller, before this connects to anything, and applied once every
+    target is planned.
     """
     from compliance import fleet
 
@@ -332,7 +366,7 @@ def plan_inventory(
             raise type(error)(reason) from None
         warn(f"not planned: {reason}")
         plans.append(Plan.failed_target(target.name, target.exchange_endpoint, reason, error.exit_code))
-    return plans
+    return waive(plans, waivers, today=today, warn=warn)
 
 
 def shard_of(name: str, count: int) -> int:

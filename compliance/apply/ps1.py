@@ -36,6 +36,7 @@ from compliance.cmdlet import SINGLE_QUOTES, CommandSpec, argument, quote
 from compliance.cmdlet import one_line as comment_text
 from compliance.errors import InputError
 from compliance.plan import Change, Plan
+from compliance.reporters.common import terminal_safe
 
 
 def _comment(text: str) -> str:
@@ -169,6 +170,14 @@ def _plan_lines(plan: Plan) -> list[str]:
         lines += _step_lines(step, changes, plan.target)
     for finding in plan.findings:
         lines.append(_comment(f"Not changed by this script: {finding.check} {finding.resource}: {finding.message}"))
+    for waived in plan.waived:  # a comment only: a waived change is never a command in the script
+        result, waiver = waived.result, waived.waiver
+        what = f"{result.setting or 'create'} -> {result.requirement}" if isinstance(result, Change) else result.message
+        text = (
+            f"Waived, not changed: {result.check} {result.resource}: {what}; until "
+            f"{waiver.expires.isoformat()} by {waiver.approver} ({waiver.source}): {waiver.justification}"
+        )
+        lines.append(_comment(terminal_safe(text)))  # the waivers file is hostile input: bidi marks too
     for unreadable in plan.unreadable:
         lines.append(
             _comment(

@@ -162,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
 
             raise InputError("--var and --baseline belong to plan; a saved plan already fixes them")
         saved = read_saved_plan(args.plan)
+        for line in waived_lines(saved.document):
+            say(line)
     else:
         fresh = plan_now(args, say)
         if fresh is None:
@@ -169,6 +171,24 @@ def run(args: argparse.Namespace) -> int:
         saved = fresh
     results = apply_saved(saved, options(args), say)
     return report(args, results)
+
+
+def waived_lines(document: dict[str, Any]) -> list[str]:
+    """What the saved plan's waivers held back: never sent (apply sends ``changes`` only), but said."""
+    lines = []
+    for entry in document.get("waived") or []:
+        if not isinstance(entry, dict):
+            continue
+        waiver = entry.get("waiver")
+        if not isinstance(waiver, dict):
+            waiver = {}
+        target = f"target {entry.get('target')}: " if entry.get("target") else ""
+        what = f"{entry.get('check')} {entry.get('resource')} {entry.get('setting') or ''}".rstrip()
+        lines.append(
+            f"{target}not applied, waived until {waiver.get('expires')} by {waiver.get('approver')} "
+            f"({waiver.get('source')}): {what}"
+        )
+    return lines
 
 
 def plan_now(args: argparse.Namespace, say: Any) -> SavedPlan | None:

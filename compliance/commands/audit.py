@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from compliance.apply import DEFAULT_AUDIT_LOG
-from compliance.commands.plan import add_source_arguments
+from compliance.commands.plan import add_source_arguments, add_waiver_arguments
 from compliance.notify import DEFAULT_EXPIRING_DAYS
 
 TIMELINE_DAYS = 90  # how far back the HTML report's drift timeline reaches
@@ -24,6 +24,7 @@ HELP = "audit for schedules and CI gates: plan, write several reports, record th
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
+    add_waiver_arguments(parser)
     parser.add_argument(
         "--report",
         action="append",
@@ -77,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from compliance import audit, output
     from compliance.apply.state import state_dir
-    from compliance.commands.plan import plans_for
+    from compliance.commands.plan import load_waivers, plans_for
     from compliance.errors import InputError
     from compliance.files import write_atomic
     from compliance.history import open_history
@@ -87,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     # Every input is checked before the lock is taken and before any connection.
     reports = [audit.parse_report(spec) for spec in args.report]
     audit.check_reports(reports)
+    waivers = load_waivers(args)
     notifier = parse_notify(args.notify) if args.notify else None
     if args.keep_days is not None and args.keep_days < 1:
         raise InputError(f"--keep-days: expected 1 or more, got {args.keep_days}")
@@ -97,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             started = time.perf_counter()
             context = audit.new_run()
-            plans, _ = plans_for(args)
+            plans, _ = plans_for(args, waivers)
             context = audit.finish(context, started)
             result = audit.AuditRun(plans, context)
             finished = context.started_at + datetime.timedelta(seconds=context.duration_s)

@@ -10,6 +10,7 @@ from compliance.fleet import DEFAULT_PARALLEL
 
 if TYPE_CHECKING:
     from compliance.plan import Plan
+    from compliance.waivers import WaiverSet
 
 HELP = "compare Exchange with a baseline (offline --facts DIR or live --inventory FILE); nothing is changed"
 # Every writer in compliance.reporters.REPORTERS, spelled out: importing the reporters (and the plan
@@ -20,6 +21,34 @@ FORMATS = ("text", "json", "junit", "markdown", "ps1", "html", "sarif", "prometh
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_source_arguments(parser)
     add_common_arguments(parser)
+    add_waiver_arguments(parser)
+
+
+def add_waiver_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--waivers`` and ``--waiver-max-days``; ``audit`` takes them too (docs/waivers.md)."""
+    parser.add_argument(
+        "--waivers",
+        type=Path,
+        metavar="FILE",
+        help="YAML file of waivers: drift an approver accepts until a date; waived drift is reported, "
+        "marked waived, and does not fail the run (docs/waivers.md)",
+    )
+    parser.add_argument(
+        "--waiver-max-days",
+        type=int,
+        default=180,
+        metavar="N",
+        help="the longest a waiver may last, from created to expires (default: 180)",
+    )
+
+
+def load_waivers(args: argparse.Namespace) -> WaiverSet | None:
+    """The waivers of ``--waivers``, checked before anything is connected to (a mistake is exit 1)."""
+    from compliance.waivers import load_waivers, utc_today
+
+    if args.waivers is None:
+        return None
+    return load_waivers(args.waivers, today=utc_today(), max_days=args.waiver_max_days)
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -131,11 +160,16 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="list compliant checks with their evidence")
 
 
-def plans_for(args: argparse.Namespace) -> tuple[list[Plan], dict[str, Any]]:
-    """Plan what ``add_source_arguments`` named, as ``plan`` does; returns the plans and the overrides."""
-    from compliance import pipeline
+def plans_for(args: argparse.Namespace, waivers: WaiverSet | None = None) -> tuple[list[Plan], dict[str, Any]]:
+    """Plan what ``add_source_arguments`` named, as ``plan`` does, with ``waivers`` applied (the
+    caller loaded them first, so a bad one stops the run before any connection); returns the plans
+    and the overrides."""
+    from compliance import output, pipeline
     from compliance.baseline import parse_var_overrides
     from compliance.errors import InputError
+
+    def warn(line: str) -> None:  # through the output layer: waiver text is shown, never obeyed
+        output.note(f"uccx-compliance: warning: {line}")
 
     overrides = parse_var_overrides(args.var)
     baseline = None if args.baseline is None else pipeline.resolve_baseline(args.baseline)
@@ -146,8 +180,8 @@ def plans_for(args: argparse.Namespace) -> tuple[list[Plan], dict[str, Any]]:
                 f"{args.command} --facts needs --baseline FILE, NAME or auto (uccx-compliance baselines lists them)"
             )
         if baseline is None:
-            return pipeline.plan_folder_by_version(args.facts, overrides), overrides
-        return [pipeline.plan_folder(baseline, args.facts, overrides)], overrides
+            return pipeline.plan_folder_by_version(args.facts, overrides, waivers=waivers, warn=warn), overrides
+        return [pipeline.plan_folder(baseline, args.facts, overrides, waivers=waivers, warn=warn)], overrides
     from compliance.inventory import load_inventory
     from compliance.progress import TargetProgress
 
@@ -169,6 +203,8 @@ def plans_for(args: argparse.Namespace) -> tuple[list[Plan], dict[str, Any]]:
             target_timeout_s=args.target_timeout,
             shard=args.shard,
             on_target_done=progress.done,
+            waivers=waivers,
+            warn=warn,
         )
     return list(plans), overrides
 
@@ -176,7 +212,8 @@ def plans_for(args: argparse.Namespace) -> tuple[list[Plan], dict[str, Any]]:
 def run(args: argparse.Namespace) -> int:
     from compliance import output
 
-    plans, overrides = plans_for(args)
+    waivers = load_waivers(args)  # first: a malformed waiver stops the run before any connection
+    plans, overrides = plans_for(args, waivers)
     if args.inventory is not None and args.format == "json" and args.out is not None:
         return output.save_plan(plans, args.out, args.inventory, overrides)
     return output.emit(plans, args.format, args.out, verbose=args.verbose)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from compliance.errors import ExitCode
-from compliance.plan import Change, Plan
+from compliance.plan import Change, Finding, Plan
 
 RESULT_WORDS = {
     ExitCode.OK: "compliant",
@@ -44,6 +44,14 @@ def show_current(change: Change) -> str:
     if change.current is None and change.action.value in ("create", "add"):
         return "(absent)"
     return show(change.current)
+
+
+def drift_text(result: Change | Finding) -> str:
+    """What a change or finding says in one phrase: ``MaxConnectionsPerUser: 16 -> at least 2400``,
+    or the finding's message (the waived lists of text and Markdown)."""
+    if isinstance(result, Change):
+        return f"{result.setting or 'create'}: {show_current(result)} -> {result.requirement}"
+    return result.message
 
 
 def combined_exit(plans: Sequence[Plan]) -> ExitCode:

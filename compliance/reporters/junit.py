@@ -1,4 +1,5 @@
-"""JUnit XML for CI systems: one testcase per check and resource; drift fails, unreadable errors.
+"""JUnit XML for CI systems: one testcase per check and resource; drift fails, unreadable errors,
+waived drift is skipped (with the waiver's expiry, approver and justification).
 
 Every element is made by ``_element``, the one place where text and attribute values pass
 through ``xml_safe``: a character XML 1.0 cannot hold (U+0001 in a connector name) would make the
@@ -10,7 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from compliance.plan import Plan
+from compliance.plan import Change, Plan
 from compliance.reporters.common import show_current, xml_safe
 
 
@@ -26,7 +27,7 @@ def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
     suites = _element(None, "testsuites", name="uccx-compliance")
     for plan in plans:
         suite = _element(suites, "testsuite", name=plan.target or plan.baseline)
-        counts = {"tests": 0, "failures": 0, "errors": 0}
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         for c in plan.compliant:
             _case(suite, c.check, c.resource, counts)
         for change in plan.changes:
@@ -38,6 +39,15 @@ def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
             case = _case(suite, finding.check, finding.resource, counts)
             _element(case, "failure", finding.title, message=finding.message, type="finding")
             counts["failures"] += 1
+        for waived in plan.waived:
+            result, waiver = waived.result, waived.waiver
+            name = result.resource
+            if isinstance(result, Change):
+                name = f"{result.resource} {result.setting or ''}".strip()
+            case = _case(suite, result.check, name, counts)
+            message = f"waived until {waiver.expires.isoformat()} by {waiver.approver}: {waiver.justification}"
+            _element(case, "skipped", f"{waiver.source}: {result.title}", message=message)
+            counts["skipped"] += 1
         for item in plan.unreadable:
             case = _case(suite, item.check, item.resource, counts)
             _element(case, "error", message=item.reason, type="unreadable")

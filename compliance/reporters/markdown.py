@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from compliance.errors import ExitCode
 from compliance.plan import Plan
-from compliance.reporters.common import RESULT_WORDS, combined_exit, md_cell, md_code, show_current
-from compliance.reporters.rows import rows, target_name
+from compliance.reporters.common import RESULT_WORDS, combined_exit, drift_text, md_cell, md_code, show_current
+from compliance.reporters.rows import target_name
 
 _cell = md_cell
 # A mark a reader finds in a long step summary; the word beside it says the same for a screen reader.
@@ -38,36 +38,17 @@ def _targets(plans: Sequence[Plan]) -> list[str]:
     return [*out, ""]
 
 
-def _waived(plan: Plan) -> list[str]:
-    waived = [row for row in rows(plan, compliant=False) if row.waiver is not None]
-    if not waived:
-        return []
-    out = [
-        "**Waived** (accepted until the waiver expires; not failing the gate)",
-        "",
-        "| check | resource | setting | current | justification | approver | expires | waiver |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    out += [
-        f"| {_cell(r.check)} | {_cell(r.resource)} | {_cell(r.setting)} | {_cell(r.current or r.detail)} "
-        f"| {_cell(r.waiver.justification)} | {_cell(r.waiver.approver)} | {r.waiver.expires.isoformat()} "
-        f"| {_cell(r.waiver.source)} |"
-        for r in waived
-        if r.waiver is not None
-    ]
-    return [*out, ""]
-
-
 def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
     out: list[str] = _targets(plans) if len(plans) > 1 else []
     for plan in plans:
         title = plan.target or plan.baseline
         s = plan.summary()
+        waived = f"{s['waived']} waived, " if s["waived"] else ""
         head = (
             f"**Not planned** ({_cell(plan.source)})."
             if plan.not_planned is not None
             else f"Baseline {md_code(plan.baseline)} against {_cell(plan.source)}: "
-            f"**{s['drift']} drift**, {s['compliant']} compliant, {s['unreadable']} unreadable."
+            f"**{s['drift']} drift**, {waived}{s['compliant']} compliant, {s['unreadable']} unreadable."
         )
         out += [f"## {_cell(title)}: {_verdict(plan)}", "", head, ""]
         if plan.changes:
@@ -82,7 +63,8 @@ def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
             out += ["**Findings**", ""]
             out += [f"- {md_code(f.check)} {_cell(f.resource)}: {_cell(f.message)}" for f in plan.findings]
             out.append("")
-        out += _waived(plan)
+        if plan.waived:
+            out += _waived(plan)
         if plan.unreadable:
             out += ["**Could not read**", ""] + [
                 f"- {md_code(u.check)} {_cell(u.resource)}: {_cell(u.reason)}" for u in plan.unreadable
@@ -101,3 +83,21 @@ def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
     code = combined_exit(plans)
     out.append(f"Result: **{RESULT_WORDS[code]}** (exit {int(code)})")
     return "\n".join(out) + "\n"
+
+
+def _waived(plan: Plan) -> list[str]:
+    """Every waived drift, with the waiver's reason, approver and expiry: waived is never hidden."""
+    out = [
+        "**Waived** (not applied, not failing the run)",
+        "",
+        "| check | resource | drift | justification | approver | expires | waiver |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for item in plan.waived:
+        result, waiver = item.result, item.waiver
+        drift = drift_text(result)
+        out.append(
+            f"| {_cell(result.check)} | {_cell(result.resource)} | {_cell(drift)} | {_cell(waiver.justification)} "
+            f"| {_cell(waiver.approver)} | {_cell(waiver.expires.isoformat())} | {_cell(waiver.source)} |"
+        )
+    return [*out, ""]

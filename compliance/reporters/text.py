@@ -13,6 +13,7 @@ from compliance.plan import Action, Plan
 from compliance.reporters.common import (
     RESULT_WORDS,
     combined_exit,
+    drift_text,
     grouped,
     show,
     show_current,
@@ -29,7 +30,10 @@ def render(plans: Sequence[Plan], *, verbose: bool = False) -> str:
         lines += _plan(plan, verbose)
     if len(plans) > 1:
         t = totals(plans)
-        lines.append(f"All targets: {t['drift']} drift, {t['compliant']} compliant, {t['unreadable']} unreadable.")
+        waived = f"{t['waived']} waived, " if t["waived"] else ""
+        lines.append(
+            f"All targets: {t['drift']} drift, {waived}{t['compliant']} compliant, {t['unreadable']} unreadable."
+        )
     code = combined_exit(plans)
     lines.append(f"Result: {RESULT_WORDS[code]} (exit {int(code)})")
     return "\n".join(terminal_safe(line) for line in lines) + "\n"
@@ -65,6 +69,7 @@ def _plan(plan: Plan, verbose: bool) -> list[str]:
         lines.append(f"Receive connectors matched by {', '.join(selector.patterns)}: {matched}")
         lines += [f"  {identity}: {why}" for identity, why in zip(selector.matched, selector.why, strict=False)]
         lines += [f"  left out {item}" for item in selector.left_out]
+    lines += _waived(plan)
     if plan.unreadable:
         count = len(plan.unreadable)
         lines.append(f"Could not read ({count} check{'s' if count != 1 else ''}):")
@@ -80,10 +85,28 @@ def _plan(plan: Plan, verbose: bool) -> list[str]:
         lines.append(f"Note: {note}")
     summary = plan.summary()
     hint = "" if verbose or not plan.compliant else " (-v lists them)"
+    waived = f"{summary['waived']} waived, " if summary["waived"] else ""  # said only once a waiver waived
     lines.append(
         f"Plan: {len(plan.changes)} to change, {len(plan.findings)} finding(s), "
-        f"{summary['compliant']} compliant{hint}, {summary['unreadable']} unreadable."
+        f"{waived}{summary['compliant']} compliant{hint}, {summary['unreadable']} unreadable."
     )
+    lines.append("")
+    return lines
+
+
+def _waived(plan: Plan) -> list[str]:
+    """Waived drift is never hidden: each with what it would change and the waiver that accepts it."""
+    if not plan.waived:
+        return []
+    lines = [f"Waived ({len(plan.waived)}, not applied and not failing the run):"]
+    for item in plan.waived:
+        result, waiver = item.result, item.waiver
+        what = drift_text(result)
+        lines.append(f"  w {result.resource}: {what}    [{result.check} {result.severity}]")
+        lines.append(
+            f"      waived until {waiver.expires.isoformat()} by {waiver.approver} ({waiver.source}): "
+            f"{waiver.justification}"
+        )
     lines.append("")
     return lines
 
