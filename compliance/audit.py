@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import fcntl
 import os
 import time
 import uuid
@@ -90,20 +89,20 @@ def new_run(started_at: datetime.datetime | None = None) -> RunContext:
 
 @contextlib.contextmanager
 def holding_lock(path: Path) -> Iterator[None]:
-    """Hold ``path`` locked (``flock``, released when the process ends, even killed) for the run.
+    """Hold ``path`` locked (released when the process ends, even killed) for the run.
 
     The lock is on an open file, not on the file's existence: a lock file left by a crashed run
     never blocks the next one. The file keeps the holder's pid and start time for the message.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
     except OSError as exc:
         raise InputError(f"--lock {path}: {exc.strerror}") from None
     handle: IO[str] = os.fdopen(fd, "r+", encoding="utf-8")
     try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock_now(handle)
         except BlockingIOError:
             holder = handle.read().strip() or "another process"
             raise AuditLocked(
@@ -118,6 +117,22 @@ def holding_lock(path: Path) -> Iterator[None]:
         yield
     finally:
         handle.close()  # closing the descriptor releases the flock
+
+
+def _lock_now(handle: IO[str]) -> None:
+    """An exclusive lock without waiting: flock on POSIX, msvcrt's byte lock on Windows (Task
+    Scheduler runs there). Both end with the process, so a killed run leaves no lock behind."""
+    if os.name == "nt":  # pragma: no cover - no Windows here
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:  # held by another process
+            raise BlockingIOError from None
+        return
+    import fcntl
+
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def finish(run: RunContext, started: float) -> RunContext:
