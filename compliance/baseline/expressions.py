@@ -104,7 +104,8 @@ def _eval(node: ast.AST, variables: Mapping[str, Any]) -> Any:
         value = variables[node.id]
         if _kind(value) is None:
             raise ExpressionError(f"var {node.id!r} is not an integer, string, boolean or list of strings")
-        return value
+        # The readers bound every var already; a caller that builds vars itself is bounded here too.
+        return _bounded(value)
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left, right = _eval(node.left, variables), _eval(node.right, variables)
         symbol = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.FloorDiv: "//"}[type(node.op)]

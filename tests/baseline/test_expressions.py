@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from compliance.baseline.expressions import MAX_LENGTH, MAX_NESTING, MAX_OPERATORS, ExpressionError, evaluate
@@ -118,6 +118,7 @@ def python_value(expression: str, variables: dict[str, Any]) -> Any:
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(EXPRESSIONS, RANDOM_VARS)
+@example("agents", {"agents": 2**63, "zero": 0, "s": "", "names": [], "empty": [], "flag": True})
 def test_random_expressions_evaluate_as_python_does_or_are_refused_in_one_line(
     expression: str, variables: dict[str, Any]
 ) -> None:
