@@ -129,3 +129,42 @@ def test_each_audit_is_recorded_in_the_history(tmp_path: Path, cli: Any, monkeyp
     assert len(episodes) == 22 and all(e.fixed_at is None for e in episodes)
     shown = cli("history", "--history", history, "--format", "json")
     assert shown.code == 0 and len(json.loads(shown.out)["episodes"]) == 22
+
+
+def test_audit_notifies_what_appeared_and_what_an_apply_fixed(
+    tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import http.server
+    import threading
+
+    posted: list[dict[str, Any]] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            posted.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/hooks/T0KEN-secret-part"
+    monkeypatch.setenv(PASSWORD_ENV, APPLY_PASSWORD)
+    history = tmp_path / "history.sqlite"
+    try:
+        with Lab(scenario="exchange2010-sp3-compliant", password=APPLY_PASSWORD) as lab:
+            inventory = lab.write_inventory(tmp_path / "inventory.yaml")
+            run_cmdlet(lab, "Set-ImapSettings", MaxConnections=100)  # drift appears
+            first = cli("audit", "--inventory", inventory, "--history", history, "--notify", f"webhook={url}")
+            run_cmdlet(lab, "Set-ImapSettings", MaxConnections=2400)  # fixed out of band
+            second = cli("audit", "--inventory", inventory, "--history", history, "--notify", f"webhook={url}")
+    finally:
+        server.shutdown()
+    assert (first.code, second.code) == (2, 0)
+    assert [p["drift_appeared"]["count"] for p in posted] == [1, 0]
+    assert posted[1]["drift_fixed"]["count"] == 1
+    assert posted[1]["drift_fixed"]["items"][0]["check"] == "UCCX-IMAP-003"
+    shown = first.out + first.err + second.out + second.err + json.dumps(posted)
+    assert "T0KEN-secret-part" not in shown and APPLY_PASSWORD not in json.dumps(posted)
