@@ -33,7 +33,7 @@ from compliance.apply.executor import Outcome, Runner, Sent, StepOutcome, run_st
 from compliance.apply.saved_plan import SavedPlan, SavedTarget, TargetPlan
 from compliance.baseline import LoadedBaseline
 from compliance.cmdlet import CommandSpec, host_endpoint
-from compliance.errors import InputError, StalePlanError, UnreachableError
+from compliance.errors import ComplianceError, InputError, StalePlanError, UnreachableError
 from compliance.facts.model import Facts
 from compliance.facts.values import same_value
 from compliance.inventory import Target
@@ -77,9 +77,15 @@ class TargetResult:
     restarts_done: list[tuple[str, str]] = field(default_factory=list)
     restarts_pending: list[tuple[str, str]] = field(default_factory=list)
     restarts_failed: list[tuple[str, str, str]] = field(default_factory=list)  # server, service, why
+    # Set when the target stopped before its first step (a stale plan, an unreachable endpoint), in
+    # a parallel apply, where one target's refusal must not hide what the others did.
+    error: str | None = None
+    not_started: bool = False  # parallel: an earlier target failed, so this one was not begun
 
     @property
     def failed(self) -> bool:
+        if self.error is not None:
+            return True
         return bool(self.restarts_failed) or any(c.result in (Outcome.FAILED, Outcome.MISMATCH) for c in self.changes)
 
 
@@ -230,15 +236,10 @@ def apply_target(
     say: Say,
     *,
     where: str = "targets[0]",
+    connection: Connection | None = None,
 ) -> TargetResult:
-    connection = connect(
-        plan.target,
-        variables,
-        options.allow_insecure_transport,
-        source=Path(plan_ref["path"]),
-        where=where,
-        inventory=options.inventory,
-    )
+    if connection is None:
+        connection = connect_planned(plan, variables, plan_ref, options, where)
     audit = AuditLog(options.audit_log, "apply", connection.target.username)
     audit.ensure_writable()
     with connection.opened():
@@ -479,25 +480,101 @@ def _wait_running(
         time.sleep(options.restart_poll)
 
 
-def apply_saved(saved: SavedPlan, options: Options, say: Say) -> list[TargetResult]:
-    """Apply every target of ``saved`` in turn; a failed target stops the ones after it."""
+def connect_planned(
+    plan: TargetPlan, variables: dict[str, Any], plan_ref: dict[str, str], options: Options, where: str
+) -> Connection:
+    """The target of a saved plan as the inventory describes it (its password fetched here)."""
+    return connect(
+        plan.target,
+        variables,
+        options.allow_insecure_transport,
+        source=Path(plan_ref["path"]),
+        where=where,
+        inventory=options.inventory,
+    )
+
+
+def apply_saved(saved: SavedPlan, options: Options, say: Say, *, parallel: int = 1) -> list[TargetResult]:
+    """Apply every target of ``saved``; a failed target stops the ones after it.
+
+    With ``parallel`` > 1, up to that many targets are applied at once (compliance/fleet.py). Each
+    keeps its own backup, audit lines and verification, so one target's failure never touches
+    another's rollback safety; a failure stops targets not yet begun (``not_started``), and every
+    target's lines come out together, in the plan's order. Passwords and baselines are checked for
+    every target first, in this thread, before anything is sent.
+    """
     check_targets(saved, options.inventory)
-    results = []
-    for index, plan in enumerate(saved.targets):
+    plan_ref = {"path": str(saved.path), "checksum": saved.checksum}
+    if parallel <= 1:
+        results = []
+        for index, plan in enumerate(saved.targets):
+            if not plan.changes:
+                say(f"target {plan.target.name}: nothing to change")
+                continue
+            result = apply_target(plan, saved.vars, plan_ref, options, say, where=f"targets[{index}]")
+            results.append(result)
+            if result.failed:
+                break
+        return results
+    return _apply_in_parallel(saved, options, say, plan_ref, parallel)
+
+
+def _apply_in_parallel(
+    saved: SavedPlan, options: Options, say: Say, plan_ref: dict[str, str], parallel: int
+) -> list[TargetResult]:
+    import threading
+
+    from compliance import fleet
+
+    todo = [(i, p) for i, p in enumerate(saved.targets) if p.changes]
+    for plan in saved.targets:
         if not plan.changes:
             say(f"target {plan.target.name}: nothing to change")
-            continue
-        plan_ref = {"path": str(saved.path), "checksum": saved.checksum}
-        result = apply_target(plan, saved.vars, plan_ref, options, say, where=f"targets[{index}]")
-        results.append(result)
+    connections = {i: connect_planned(p, saved.vars, plan_ref, options, f"targets[{i}]") for i, p in todo}
+    stop = threading.Event()
+
+    def work(item: tuple[int, TargetPlan], progress: fleet.Progress) -> tuple[TargetResult, list[str]]:
+        index, plan = item
+        lines: list[str] = []
+        if stop.is_set():
+            lines.append(f"target {plan.target.name}: not started: an earlier target failed")
+            return TargetResult(target=plan.target.name, not_started=True), lines
+        try:
+            with fleet.reporting(progress):
+                result = apply_target(
+                    plan,
+                    saved.vars,
+                    plan_ref,
+                    options,
+                    lines.append,
+                    where=f"targets[{index}]",
+                    connection=connections[index],
+                )
+        except ComplianceError as exc:
+            result = TargetResult(target=plan.target.name, error=str(exc))
+            lines.append(f"target {plan.target.name}: {exc}")
         if result.failed:
-            break
+            stop.set()
+        return result, lines
+
+    results = []
+    for outcome in fleet.run_all(todo, work, parallel=parallel):
+        if outcome.error is not None:
+            raise outcome.error  # a bug, not a target's refusal: the CLI's handler names it
+        assert outcome.result is not None
+        result, lines = outcome.result
+        for line in lines:
+            say(line)
+        results.append(result)
     return results
 
 
 def failure_summary(results: Sequence[TargetResult]) -> str | None:
     """One line for the error handler when a change failed or did not verify."""
     for result in results:
+        if result.error is not None:
+            others = sum(1 for r in results if r is not result and not r.not_started and not r.failed)
+            return f"target {result.target}: {result.error}; {others} other target(s) applied (results above)"
         failed = [c for c in result.changes if c.result is Outcome.FAILED]
         mismatched = [c for c in result.changes if c.result is Outcome.MISMATCH]
         if failed:

@@ -101,6 +101,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow Basic/certificate authentication over plain HTTP (sends secrets in clear)",
     )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="apply up to N targets at once (default: 1, one after another); each keeps its own "
+        "backup and verification, and a failure stops the targets not yet begun (docs/fleet.md)",
+    )
 
 
 def options(args: argparse.Namespace) -> Options:
@@ -169,7 +177,11 @@ def run(args: argparse.Namespace) -> int:
         if fresh is None:
             return 0
         saved = fresh
-    results = apply_saved(saved, options(args), say)
+    if args.parallel < 1:
+        from compliance.errors import InputError
+
+        raise InputError(f"--parallel: expected 1 or more, got {args.parallel}")
+    results = apply_saved(saved, options(args), say, parallel=args.parallel)
     return report(args, results)
 
 
