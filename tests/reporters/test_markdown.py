@@ -51,10 +51,11 @@ def test_step_summary_of_a_real_audit(plans: list[Plan]) -> None:
         "| lab-unreachable | ⚠️ **incomplete** | 0 | 0 | 1 | 0 |",
     ]
     assert "## lab-defaults: ❌ **drift**" in lines
-    waived = lines.index("| check | resource | setting | current | justification | approver | expires | waiver |")
+    waived = lines.index("| check | resource | drift | justification | approver | expires | waiver |")
     assert lines[waived + 2] == (
-        "| UCCX-SMTP-003 | EX01\\Default EX01 | MaxInboundConnectionPercentagePerSource | 2 | the per-source "
-        "percentage is raised with the connector rebuild, CHG-1042 | j.doe | 2027-01-31 | waivers.yaml:3 |"
+        "| UCCX-SMTP-003 | EX01\\Default EX01 | MaxInboundConnectionPercentagePerSource: 2 -&gt; at least 5 "
+        "| the per-source percentage is raised with the connector rebuild, CHG-1042 | j.doe | 2027-01-31 "
+        "| waivers.yaml:3 |"
     )
     assert "- `not-planned` target lab-unreachable: cannot connect: timed out after 30 s" in lines
     assert lines[-1] == "Result: **incomplete** (exit 3)"
