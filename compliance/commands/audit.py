@@ -130,11 +130,8 @@ def run(args: argparse.Namespace) -> int:
             if talk:
                 output.note(f"wrote {spec.fmt} report to {spec.path}")
         if notifier is not None:
-            expiring = (
-                [w.ref for w in args.loaded_waivers.expiring(args.notify_expiring_days, context.started_at.date())]
-                if getattr(args, "loaded_waivers", None)
-                else []
-            )
+            soon = waivers.expiring(args.notify_expiring_days, context.started_at.date()) if waivers else []
+            expiring = [waiver.ref for waiver in soon]
             payload = build_payload(
                 plans, previous_drift=previous, expiring=expiring, run=context, expiring_days=args.notify_expiring_days
             )

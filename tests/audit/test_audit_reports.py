@@ -153,18 +153,29 @@ def test_audit_notifies_what_appeared_and_what_an_apply_fixed(
     url = f"http://127.0.0.1:{server.server_port}/hooks/T0KEN-secret-part"
     monkeypatch.setenv(PASSWORD_ENV, APPLY_PASSWORD)
     history = tmp_path / "history.sqlite"
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(  # waives nothing the lab has, and expires in five days: in the notification
+        "apiVersion: uccx-compliance/v1\nkind: Waivers\nwaivers:\n"
+        "  - check: UCCX-SMTP-003\n    resource: 'EX09\\*'\n    justification: EX09 is retired this month\n"
+        f"    approver: j.doe\n    created: '{today.isoformat()}'\n"
+        f"    expires: '{(today + datetime.timedelta(days=5)).isoformat()}'\n",
+        encoding="utf-8",
+    )
+    notify = ["--history", history, "--notify", f"webhook={url}", "--waivers", waivers]
     try:
         with Lab(scenario="exchange2010-sp3-compliant", password=APPLY_PASSWORD) as lab:
             inventory = lab.write_inventory(tmp_path / "inventory.yaml")
             run_cmdlet(lab, "Set-ImapSettings", MaxConnections=100)  # drift appears
-            first = cli("audit", "--inventory", inventory, "--history", history, "--notify", f"webhook={url}")
+            first = cli("audit", "--inventory", inventory, *notify)
             run_cmdlet(lab, "Set-ImapSettings", MaxConnections=2400)  # fixed out of band
-            second = cli("audit", "--inventory", inventory, "--history", history, "--notify", f"webhook={url}")
+            second = cli("audit", "--inventory", inventory, *notify)
     finally:
         server.shutdown()
     assert (first.code, second.code) == (2, 0)
     assert [p["drift_appeared"]["count"] for p in posted] == [1, 0]
     assert posted[1]["drift_fixed"]["count"] == 1
     assert posted[1]["drift_fixed"]["items"][0]["check"] == "UCCX-IMAP-003"
+    assert posted[0]["waivers_expiring"]["count"] == 1
     shown = first.out + first.err + second.out + second.err + json.dumps(posted)
     assert "T0KEN-secret-part" not in shown and APPLY_PASSWORD not in json.dumps(posted)
