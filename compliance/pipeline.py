@@ -291,6 +291,7 @@ def plan_inventory(
     parallel: int = 1,
     target_timeout_s: float | None = None,
     shard: tuple[int, int] | None = None,
+    on_targets: Callable[[int], None] | None = None,
     on_target_done: Callable[[str, float, bool], None] | None = None,
     waivers: WaiverSet | None = None,
     today: datetime.date | None = None,
@@ -303,7 +304,8 @@ def plan_inventory(
     --inventory``) the first such failure stops the run, named by its target, before anything is
     sent. Plans and each target's warnings come out in inventory order whatever order the targets
     finish in (compliance/fleet.py), so a parallel run reports exactly what a serial one does.
-    ``on_target_done(name, seconds, ok)`` is told as each target ends (progress lines).
+    ``on_targets(count)`` is told how many targets will run, ``on_target_done(name, seconds, ok)``
+    as each ends (progress lines).
     ``waivers`` are loaded by the caller, before this connects to anything, and applied once every
     target is planned.
     """
@@ -317,6 +319,8 @@ def plan_inventory(
         raise InputError(f"{inventory}: no targets")
     if shard is not None:
         targets = [t for t in targets if shard_of(t.name, shard[1]) == shard[0]]
+    if on_targets is not None:
+        on_targets(len(targets))
     # Passwords first, in this thread: a prompt must not race other targets' output, and a
     # password that is not set is the target's failure before anything is sent.
     passwords: dict[str, str | ComplianceError | None] = {}

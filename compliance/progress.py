@@ -18,19 +18,26 @@ from compliance import output
 
 
 class TargetProgress:
-    """``done(name, seconds, ok)`` as each target ends; a context manager around the run."""
+    """``begin(total)`` once the targets are known, ``done(name, seconds, ok)`` as each ends; a
+    context manager around the run."""
 
-    def __init__(self, total: int, *, quiet: bool = False, label: str = "targets") -> None:
-        self.total = total
+    def __init__(self, *, quiet: bool = False, label: str = "targets") -> None:
+        self.total = 0
         self.finished = 0
         self.failures = 0
         self._lock = threading.Lock()
-        self._enabled = total > 1 and not quiet
+        self._quiet = quiet
+        self._enabled = False
         self._live: Any = None
         self._task: Any = None
         self._label = label
 
     def __enter__(self) -> TargetProgress:
+        return self
+
+    def begin(self, total: int) -> None:
+        self.total = total
+        self._enabled = total > 1 and not self._quiet
         if self._enabled and sys.stderr.isatty():
             from rich.console import Console
             from rich.progress import (
@@ -55,7 +62,6 @@ class TargetProgress:
             )
             self._live.start()
             self._task = self._live.add_task(self._label, total=self.total, failures=0)
-        return self
 
     def done(self, name: str, seconds: float, ok: bool) -> None:
         with self._lock:

@@ -182,14 +182,9 @@ def plans_for(args: argparse.Namespace, waivers: WaiverSet | None = None) -> tup
         if baseline is None:
             return pipeline.plan_folder_by_version(args.facts, overrides, waivers=waivers, warn=warn), overrides
         return [pipeline.plan_folder(baseline, args.facts, overrides, waivers=waivers, warn=warn)], overrides
-    from compliance.inventory import load_inventory
     from compliance.progress import TargetProgress
 
-    names = [t.name for t in load_inventory(args.inventory).targets]
-    if args.shard is not None:
-        names = [n for n in names if pipeline.shard_of(n, args.shard[1]) == args.shard[0]]
-    count = 1 if args.only_target else len(names)
-    with TargetProgress(count, quiet=args.quiet) as progress:
+    with TargetProgress(quiet=args.quiet) as progress:
         plans = pipeline.plan_inventory(
             args.inventory,
             overrides,
@@ -202,6 +197,7 @@ def plans_for(args: argparse.Namespace, waivers: WaiverSet | None = None) -> tup
             parallel=args.parallel,
             target_timeout_s=args.target_timeout,
             shard=args.shard,
+            on_targets=progress.begin,
             on_target_done=progress.done,
             waivers=waivers,
             warn=warn,
