@@ -30,7 +30,11 @@ Negotiate acceptor (``NegotiateProxy`` builds its NTLM acceptor then, in
 AUTHENTICATE message. The raw NTLM step that answers NEGOTIATE with a CHALLENGE
 (``_step_accept_negotiate``) and all sealing and unsealing run without it. While one of those
 calls runs the variable is visible to the whole process; between them, and before and after a
-handshake, the environment is as the process had it. Two labs with different passwords can run in
+handshake, it holds what the process had, except that a variable the process did not have is left
+set to the empty string rather than deleted. A deletion races with any thread that iterates
+``os.environ`` (requests does, for the proxy variables, on every request a client in the same
+process sends), and that thread gets a ``KeyError``; an empty ``NTLM_USER_FILE`` is unset to
+pyspnego. Two labs with different passwords can run in
 one process (the test suite does); their handshakes are serialized only for those calls.
 
 Kerberos (raw, or inside Negotiate) is accepted by the same ``NegotiateProxy``, whose Kerberos
@@ -110,10 +114,11 @@ class UserFile:
                 yield
             finally:
                 for name, value in previous.items():
-                    if value is None:
-                        os.environ.pop(name, None)
-                    else:
-                        os.environ[name] = value
+                    # Never deleted: another thread may be iterating os.environ (requests reads the
+                    # proxy variables on every request), and a key removed between its snapshot of
+                    # the keys and its lookup raises KeyError in that thread. Empty means unset to
+                    # pyspnego (``_get_credential_file``) and names no keytab to MIT Kerberos.
+                    os.environ[name] = "" if value is None else value
 
 
 class AuthSession:
