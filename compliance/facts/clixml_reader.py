@@ -8,8 +8,10 @@ ElementTree's pull parser, clearing each element as it ends, and builds the neut
 
 It reads a subset, and only where its answer is known to be psrpcore's: the value tags Exchange
 exports use (``Obj TN TNRef ToString Props MS LST IE DCT Ref S B Nil`` and the integer, ``Db G DT
-TS BA`` primitives), members in the order PowerShell writes them (type names, ToString, the value or
-collection, ``Props``, ``MS``), no type psrpcore rehydrates into a class of its own. Anything else
+TS BA`` primitives), members in the order PowerShell writes them (type names, the value or
+collection, ``Props``, ``MS``; ``ToString`` anywhere, and an enum's type names after its value, as
+psrpcore's own serializer writes them), no type psrpcore rehydrates into a class of its own. The
+live path reads each PSRP output message with it too (``compliance.remoting.convert``). Anything else
 (another tag, another order, a duplicate RefId or member, a reference to an unfinished object, deep
 nesting, a DOCTYPE) raises ``Declined``, and so does any error: the caller then reads the text with
 psrpcore, which stays the reference and names the error. psrpcore's own helpers convert the strings,
@@ -57,8 +59,9 @@ _INTEGERS: dict[str, tuple[int, int]] = {
 _SCALARS = frozenset({*_INTEGERS, "S", "Db", "G", "DT", "TS", "BA"})  # may also be an Obj's value
 _LEAVES = frozenset({*_SCALARS, "B", "Nil", "ToString", "Ref"})
 # An Obj's members, ranked in the order PowerShell writes them; psrpcore reads Props and MS last,
-# so only in this order does reading as the text goes give psrpcore's result.
-_RANKS = {"TN": 0, "TNRef": 0, "ToString": 1, "LST": 2, "IE": 2, "DCT": 2, "Props": 3, "MS": 4}
+# so only in this order does reading as the text goes give psrpcore's result. ToString, and the TN
+# of an enum whose value came first, are placed by _Reader._member wherever they stand.
+_RANKS = {"TN": 0, "TNRef": 0, "LST": 2, "IE": 2, "DCT": 2, "Props": 3, "MS": 4}
 _VALUE_RANK = 2
 
 
@@ -85,6 +88,7 @@ class _Obj:
     scalar: Any = None
     props: dict[str, Any] = field(default_factory=dict)
     folded: set[str] = field(default_factory=set)
+    placed: set[str] = field(default_factory=set)  # "TN" (a TN or TNRef) and "ToString", once each
 
     def value(self) -> Any:
         if self.kind == "list":
@@ -179,10 +183,22 @@ class _Reader:
         obj = parent.obj
         assert obj is not None
         tag = element.tag
+        if tag == "ToString" or (tag in ("TN", "TNRef") and obj.kind == "scalar"):
+            # Wherever these stand, psrpcore's result is the same: it finds the type names before it
+            # reads any member, and sets ToString after them all. psrpcore's own serializer (which
+            # the lab, and any psrpcore-based server, sends with) writes an enum's value before its
+            # TN and every ToString last; Windows PowerShell writes TN, ToString, then the rest.
+            key = "ToString" if tag == "ToString" else "TN"
+            if key in obj.placed:
+                raise Declined(f"a second <{tag}>" if key == "ToString" else "a second TN or TNRef")
+            obj.placed.add(key)
+            return _Frame("tn", obj) if tag == "TN" else _Frame("leaf", obj)
         rank = _RANKS.get(tag, _VALUE_RANK if tag in _SCALARS else None)
         if rank is None or rank <= obj.rank:
             raise Declined(f"<{tag}> where psrpcore would read the members in another order")
         obj.rank = rank
+        if tag in ("TN", "TNRef"):
+            obj.placed.add("TN")
         if tag == "TN":
             return _Frame("tn", obj)
         if tag in ("Props", "MS"):

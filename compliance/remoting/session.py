@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from compliance.errors import InputError, UnreachableError
+from compliance.remoting.convert import keep_output_as_text
 from compliance.remoting.errors import describe_failure
 from compliance.remoting.kerberos import KerberosLogin
 
@@ -115,7 +116,7 @@ def build_wsman(target: Target, endpoint: Endpoint, options: ConnectOptions, log
     encryption = "auto"
     if not endpoint.ssl and target.auth not in _MESSAGE_ENCRYPTING:
         encryption = "never"  # only reached with allow_insecure_transport: pypsrp refuses "auto" here
-    return WSMan(
+    wsman = WSMan(
         endpoint.host,
         port=endpoint.port,
         path=endpoint.path,
@@ -133,6 +134,24 @@ def build_wsman(target: Target, endpoint: Endpoint, options: ConnectOptions, log
         negotiate_service=SPN_SERVICE,
         **extra,
     )
+    _environment_read_once(wsman)
+    return wsman
+
+
+def _environment_read_once(wsman: Any) -> None:
+    """pypsrp reads the environment's TLS and proxy settings when it builds its HTTP session
+    (``REQUESTS_CA_BUNDLE`` is honoured there); requests would read them again on every request
+    after, iterating ``os.environ`` each time (about 5% of a live audit's client CPU). Its answer
+    cannot change what is sent: pypsrp has already set the auth, and ``no_proxy`` the proxies."""
+    transport = wsman.transport
+    build = transport._build_session
+
+    def build_session() -> Any:
+        session = build()
+        session.trust_env = False
+        return session
+
+    transport._build_session = build_session
 
 
 def _recording_ui() -> Any:
@@ -205,6 +224,7 @@ class RemoteSession:
                 configuration_name=self.endpoint.configuration,
                 host=PSHost(None, None, False, "uccx-compliance", None, self._ui, "1.0"),
             )
+            keep_output_as_text(pool)
             pool.open()
         except InputError:
             raise

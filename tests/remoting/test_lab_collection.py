@@ -6,8 +6,10 @@ import base64
 import datetime
 import logging
 import os
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +17,16 @@ import pytest
 
 from compliance import resources
 from compliance.baseline.load import load_baseline
-from compliance.facts import offline
+from compliance.facts import clixml_reader, offline
 from compliance.facts.collection import CollectionRequest, RawFacts
 from compliance.facts.model import Facts
 from compliance.inventory import Target, load_inventory
 from compliance.kinds import event_log, service_start
 from compliance.lab import server as lab_server
 from compliance.pipeline import FactsFolder, build_facts, read
+from compliance.remoting import convert
 from compliance.remoting.collect import collect
+from tests.facts.test_clixml_reader import assert_same
 
 pytestmark = pytest.mark.server
 SCENARIOS = ["exchange2010-sp3-defaults", "exchange2010-sp3-compliant"]
@@ -57,6 +61,89 @@ def test_live_facts_equal_the_offline_folder(scenario: str, tmp_path: Path) -> N
     assert comparable(live) == comparable(read(FactsFolder(resources.scenario_dir(scenario))))
     [start, *_] = live.on(service_start.KIND, "EX01").value or []
     assert start.started is not None and start.process_id > 0, start
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_output_message_is_read_by_the_streaming_reader(
+    scenario: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """psrpcore, the reference, is only the fallback: the live read's cost depends on it (bench/fleet.py)."""
+    read, outcomes = clixml_reader.read, []
+
+    def counted(text: str) -> list[Any]:
+        try:
+            values = read(text)
+        except Exception as exc:
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+            raise
+        outcomes.append("read")
+        return values
+
+    monkeypatch.setattr(clixml_reader, "read", counted)
+    with lab_server.Lab(scenario=scenario, port=0, password="uccx-lab") as lab:
+        target, request = lab_target(lab, tmp_path)
+        raw = collect(target, request, password="uccx-lab", now=NOW)
+    assert all(reading.ok for reading in raw.values())
+    # Only the registry value read's [pscustomobject] (kinds/registry_value.py), which psrpcore
+    # rehydrates into a class of its own, is declined.
+    declined = [o for o in outcomes if o != "read"]
+    assert outcomes.count("read") > 10 and len(declined) <= 2, outcomes
+    assert all("PSCustomObject: psrpcore rehydrates it" in o for o in declined), declined
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_output_kept_as_text_reads_as_pypsrp_objects_did(
+    scenario: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``keep_output_as_text`` skips pypsrp's deserializer; each output message of a full read must
+    convert to what the pypsrp object of the same message converts to."""
+    from pypsrp.serializer import Serializer
+
+    seen: list[str] = []
+    from_wire = convert._from_wire
+
+    def recorded(clixml: str) -> Any:
+        seen.append(clixml)
+        return from_wire(clixml)
+
+    monkeypatch.setattr(convert, "_from_wire", recorded)
+    with lab_server.Lab(scenario=scenario, port=0, password="uccx-lab") as lab:
+        target, request = lab_target(lab, tmp_path)
+        raw = collect(target, request, password="uccx-lab", now=NOW)
+    assert all(reading.ok for reading in raw.values())
+    assert len(seen) > 10
+    for clixml in seen:
+        assert_same(convert.from_pypsrp(Serializer().deserialize(clixml)), from_wire(clixml), clixml[:80])
+
+
+def test_a_proxy_named_by_the_environment_is_never_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NTLM handshakes and the password's use go to the inventory's endpoint only; requests is not
+    asked for the environment again once pypsrp has built its session (session.py)."""
+    trap = socket.create_server(("127.0.0.1", 0))
+    trap.settimeout(0.2)
+    proxy = f"http://127.0.0.1:{trap.getsockname()[1]}"
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(name, proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    reads: list[str] = []
+    getproxies = urllib.request.getproxies_environment
+
+    def counted() -> dict[str, str]:
+        reads.append("read")
+        return getproxies()
+
+    monkeypatch.setattr(urllib.request, "getproxies_environment", counted)
+    try:
+        with lab_server.Lab(scenario=SCENARIOS[0], port=0, password="uccx-lab") as lab:
+            target, request = lab_target(lab, tmp_path)
+            raw = collect(target, request, password="uccx-lab", now=NOW)
+        assert all(reading.ok for reading in raw.values())
+        with pytest.raises(TimeoutError):
+            trap.accept()  # nothing ever connected to the proxy
+    finally:
+        trap.close()
+    assert len(reads) <= 4, f"the environment was read {len(reads)} times"  # when each session is built
 
 
 def test_a_failing_cmdlet_makes_only_its_fact_unreadable(tmp_path: Path) -> None:
