@@ -181,6 +181,11 @@ def located(path: Path | str, line: int, column: int, loc: Loc, message: str) ->
 
 
 def read_yaml(path: Path, *, max_bytes: int = MAX_BYTES) -> YamlDocument:
+    return parse_source(read_source(path, max_bytes=max_bytes), path, max_bytes=max_bytes)
+
+
+def read_source(path: Path, *, max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of a YAML file, never more than ``max_bytes`` of them in memory."""
     try:
         with path.open("rb") as stream:
             raw = stream.read(max_bytes + 1)
@@ -190,6 +195,11 @@ def read_yaml(path: Path, *, max_bytes: int = MAX_BYTES) -> YamlDocument:
         raise InputError(located(path, 1, 1, (), f"cannot read: {exc.strerror or exc}")) from None
     if len(raw) > max_bytes:
         raise InputError(located(path, 1, 1, (), f"larger than the {max_bytes}-byte limit"))
+    return raw
+
+
+def parse_source(raw: bytes, path: Path, *, max_bytes: int = MAX_BYTES) -> YamlDocument:
+    """``raw`` (from ``read_source``) decoded as UTF-8 and parsed; ``path`` names it in errors."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

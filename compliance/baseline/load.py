@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from compliance.baseline.model import Baseline, Vars, VarSpec
 from compliance.errors import InputError
 from compliance.facts.collection import CollectionRequest, EventQuery
 from compliance.modelerrors import validate
-from compliance.yamlsource import Loc, VarPosition, YamlDocument, located, parse_yaml, read_yaml
+from compliance.yamlsource import Loc, VarPosition, YamlDocument, located, parse_source, parse_yaml, read_source
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,9 @@ def load_baseline(
 ) -> LoadedBaseline:
     """The baseline with ``overrides`` for its vars. A refused override is located at ``written_at[name]``
     (an inventory's ``targets[i].vars.NAME``) when given, otherwise as ``--var NAME``."""
-    doc = read_yaml(path)
+    raw = read_source(path)
+    digest = hashlib.sha256(raw).hexdigest()  # of the bytes parsed, not of a second read
+    doc = _parsed(path, digest, raw)
     if not isinstance(doc.data, dict):
         raise InputError(located(path, 1, 1, (), "expected a mapping with apiVersion, kind, metadata, rules"))
     block = doc.data.get("vars") or {}
@@ -94,8 +97,18 @@ def load_baseline(
     rendered = YamlDocument(doc.path, _render_tree(doc, doc.data, (), variables), doc.positions)
     _refuse_duplicate_ids(rendered)
     baseline = validate(Baseline, rendered)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return LoadedBaseline(path=path, sha256=digest, baseline=baseline, vars=variables)
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(path: Path, digest: str, raw: bytes) -> YamlDocument:
+    """A baseline's text parsed once per content and path (a file edited mid-run is parsed again).
+
+    A fleet's targets share a few baselines, and parsing one was about a quarter of a target's
+    client CPU (bench/fleet.py). Safe to share between targets and threads: nothing changes the
+    parsed tree; rendering and validation build new objects from it.
+    """
+    return parse_source(raw, path)
 
 
 def _refuse_duplicate_ids(doc: YamlDocument) -> None:
