@@ -365,7 +365,8 @@ def plan_inventory(
             continue
         if not isinstance(error, ComplianceError):
             raise error  # a bug, not a target's failure: the CLI's one handler names it
-        reason = f"target {target.name}: {error}"
+        own = f"target {target.name}: "
+        reason = str(error) if str(error).startswith(own) else own + str(error)  # named once, not twice
         if not keep_going:
             raise type(error)(reason) from None
         warn(f"not planned: {reason}")

@@ -139,3 +139,18 @@ def test_facts_collect_in_parallel_writes_each_folder_and_keeps_each_targets_lin
         assert (tmp_path / "facts" / f"org-{number}" / "GetImapSettings.xml").is_file()
     offline = cli("plan", "--facts", tmp_path / "facts" / "org-2", "--baseline", "uccx-exchange2010-sp1")
     assert offline.code == 0  # org-2 is the compliant scenario
+
+
+def test_a_target_without_its_password_is_named_once_and_the_others_are_planned(
+    labs: list[Lab], tmp_path: Path, cli: Any
+) -> None:
+    inventory = fleet_inventory(tmp_path / "inventory.yaml", labs[:1])
+    document = yaml.safe_load(inventory.read_text())
+    document["targets"].append({**document["targets"][0], "name": "org-nopass", "password_env": "UCCX_UNSET_PW"})
+    inventory.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    result = cli("plan", "--inventory", inventory, "--format", "json", "--parallel", "2", "--quiet")
+    [line] = [x for x in result.err.splitlines() if "org-nopass" in x]
+    assert line.count("org-nopass") == 1, line
+    assert "environment variable UCCX_UNSET_PW (password_env) is not set" in line
+    by_target = {t["target"]: t for t in json.loads(result.out)["targets"]}
+    assert by_target["org-1"]["exit_code"] == 2 and by_target["org-nopass"]["exit_code"] == 1
