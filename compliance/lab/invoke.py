@@ -23,6 +23,7 @@ from compliance.lab.faults import LabFaults
 from compliance.lab.properties import prop
 from compliance.lab.records import ErrorSpec
 from compliance.lab.state import LabState
+from compliance.lab.wire import send_output
 
 _STOP, _SILENT, _IGNORE = "stop", "silentlycontinue", "ignore"
 _ACTION_PREFERENCE_NAMES = {0: _SILENT, 1: _STOP, 2: "continue", 3: "inquire", 4: _IGNORE}
@@ -79,7 +80,7 @@ class PipelineExecutor:
                 for emission in call.emitted:
                     if emission.kind == "output":
                         if is_last:
-                            pipeline.write_output(emission.value)
+                            self._write_output(pipeline, emission.value)
                         else:
                             produced.append(emission.value)
                     elif emission.kind == "error":
@@ -87,6 +88,13 @@ class PipelineExecutor:
                     elif host_available:
                         psrpcore.ServerHostRequestor(pipeline).write_line(emission.value)
             flowing = produced
+
+    def _write_output(self, pipeline: psrpcore.ServerPipeline, value: Any) -> None:
+        wire = self._state.wire  # None once the state has objects of its own
+        if wire is not None and wire.holds(value):
+            send_output(pipeline, wire.message(value, pipeline.runspace_pool))
+        else:
+            pipeline.write_output(value)
 
     def _calls(self, command: psrpcore.Command, flowing: list[Any] | None) -> list[CmdletCall]:
         """One call without pipeline input, or one call per object piped in (bound by Identity)."""

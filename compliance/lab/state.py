@@ -32,6 +32,7 @@ from compliance.kinds.exchange_server import ROLE_FLAGS
 from compliance.lab.enums import as_enum, is_enum_like
 from compliance.lab.properties import prop
 from compliance.lab.values import set_property
+from compliance.lab.wire import WireCache
 
 EXCHANGE_SERVER_FILE = "GetExchangeServer"
 IMAP_SETTINGS_FILE = "GetImapSettings"
@@ -93,6 +94,9 @@ class LabState:
         self.registry_written: dict[tuple[str, str], datetime.datetime] = self._scenario_key_times()
         self._shared = False  # True: ``objects`` are a template's, read only until ``unshare()``
         self._event_shift = datetime.timedelta(0)  # what shift_event_times moved the events by
+        # While shared: the template's serialized outputs (compliance.lab.wire), one for all sharers.
+        self.wire: WireCache | None = None
+        self._wire_of_sharers: WireCache | None = None
 
     @classmethod
     def sharing(cls, template: LabState) -> LabState:
@@ -105,6 +109,9 @@ class LabState:
         state.registry_written = dict(template.registry_written)
         state._event_shift = template._event_shift
         state._shared = True
+        if template._wire_of_sharers is None:
+            template._wire_of_sharers = WireCache(template.objects)
+        state.wire = template._wire_of_sharers
         return state
 
     @property
@@ -121,6 +128,7 @@ class LabState:
             own._shift_events(self._event_shift)
             self.objects = own.objects
             self._shared = False
+            self.wire = None  # its own objects change: serialized as they are sent
 
     def _per_server(self, stem: str) -> Iterator[tuple[str, list[Any]]]:
         """(server in lower case, objects) of each ``<stem>-<SERVER>`` file of the scenario."""
