@@ -21,7 +21,9 @@ HELP = "run a simulated Exchange 2010 organization on 127.0.0.1 for trying the t
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="lab_command", metavar="ACTION", required=True)
-    serve = sub.add_parser("serve", help="serve the lab until Ctrl-C", description="serve the lab until Ctrl-C")
+    serve = sub.add_parser(
+        "serve", help="serve the lab until Ctrl-C or SIGTERM", description="serve the lab until Ctrl-C or SIGTERM"
+    )
     serve.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default: a free one)")
     serve.add_argument(
         "--scenario",
@@ -75,6 +77,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _stop_on_ctrl_c_or_sigterm() -> None:
+    """``lab serve`` runs until Ctrl-C, or SIGTERM (``kill``, a service manager, a benchmark).
+
+    A shell starts a background job (``lab serve ... &``) with SIGINT ignored, and Python then
+    leaves it ignored: Ctrl-C is put back, and SIGTERM stops the lab the same way.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers belong to the main thread (the tests call main() from others)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupted)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _ignore_further_signals() -> None:
+    """A second Ctrl-C (or a wrapper forwarding the signal twice) must not break the shutdown."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def run(args: argparse.Namespace) -> int:
     from compliance.errors import InputError
     from compliance.lab import LAB_USER, Lab
@@ -92,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     if (args.tls_cert is None) != (args.tls_key is None) or (args.tls_ca and not args.tls_cert):
         raise InputError("--tls-cert and --tls-key go together (and --tls-ca needs them)")
     tls = LabTls(args.tls_cert, args.tls_key, args.tls_ca) if args.tls_cert else None
+    _stop_on_ctrl_c_or_sigterm()
     if args.organizations is not None:
         return _serve_fleet(args, tls, _faults(args.latency_ms, failing))
     if args.hung or args.first_org != 1:
@@ -127,11 +153,10 @@ def run(args: argparse.Namespace) -> int:
         if args.write_inventory:
             written = lab.write_inventory(args.write_inventory, baseline=args.baseline, **kerberos)
             output.say(f"  inventory written to {written}")
-        output.say("Ctrl-C to stop.")
+        output.say("Ctrl-C (or SIGTERM) to stop.")
         threading.Event().wait()
     except KeyboardInterrupt:
-        # A second Ctrl-C (or a wrapper forwarding the signal twice) must not break the shutdown.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _ignore_further_signals()
         output.say("lab stopped")
     finally:
         lab.stop()
@@ -192,10 +217,10 @@ def _serve_fleet(args: argparse.Namespace, tls: LabTls | None, faults: Callable[
         if args.write_inventory:
             written = fleet.write_inventory(args.write_inventory, baseline=args.baseline)
             output.say(f"  inventory written to {written} ({len(orgs)} targets)")
-        output.say("Ctrl-C to stop.")
+        output.say("Ctrl-C (or SIGTERM) to stop.")
         threading.Event().wait()
     except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # as for the single lab, below
+        _ignore_further_signals()
         output.say(f"lab stopped after {fleet.requests} requests")
     finally:
         fleet.stop()

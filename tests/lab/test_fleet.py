@@ -267,3 +267,28 @@ def test_lab_serve_organizations_writes_an_inventory_that_plans_every_one(
 def test_lab_serve_refuses_fleet_options_that_do_not_fit(cli: CliRunner, argv: list[str], message: str) -> None:
     result = cli("lab", "serve", "--port", "0", *argv)
     assert result.code == 1 and message in result.err, result.err
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_lab_serve_started_in_the_background_stops_on_ctrl_c_and_on_sigterm(stop: signal.Signals) -> None:
+    """A shell starts a background job with SIGINT ignored; the lab still stops, and says so."""
+    command = [sys.executable, "-m", "compliance", "lab", "serve", "--port", "0", "--organizations", "2"]
+    server = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as `lab serve ... &` in a script
+    )
+    watchdog = threading.Timer(60, server.kill)
+    watchdog.start()
+    try:
+        assert server.stdout is not None
+        while (line := server.stdout.readline()) and not line.startswith("Ctrl-C"):
+            pass
+        server.send_signal(stop)
+        out, err = server.communicate(timeout=30)
+    finally:
+        watchdog.cancel()
+        server.kill()
+    assert server.returncode == 0 and "lab stopped after 0 requests" in out, (server.returncode, out, err)
