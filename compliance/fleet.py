@@ -26,7 +26,7 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-DEFAULT_PARALLEL = 8  # docs/fleet.md: enough to hide 50-100 ms of latency on 2 cores
+DEFAULT_PARALLEL = 32  # docs/fleet.md, Sizing: hides 50-150 ms round trips; a worker is a thread and 2 connections
 
 
 class Progress:
