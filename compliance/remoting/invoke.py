@@ -6,8 +6,9 @@ by ``add_statement()``, so the number of round trips does not grow with the numb
 
 Whether Exchange's NoLanguage endpoint accepts several statements in one pipeline is
 unconfirmed (see exchange-facts.md); and in a batch an error record cannot be tied to the
-statement that wrote it. So a batch that fails or writes an error it cannot attribute is run
-again one command at a time: each command's error then makes only its own fact unreadable.
+statement that wrote it. So a batch that fails, or writes an error record that no command in it
+declares as "nothing there" (``Command.empty_when``), is run again one command at a time: each
+command's error then makes only its own fact unreadable.
 
 Output objects are tied to their read by type name: every read in a batch has a distinct
 ``output_type`` (``ReceiveConnector``, ``EventLogRecord``...); an object of any other type sends
@@ -87,8 +88,12 @@ def _run_batch(session: RemoteSession, pool: Any, reads: Sequence[Read]) -> dict
     ps = _pipeline(pool, commands)
     output = _invoke(session, ps)
     for record in ps.streams.error:
-        owners = [c for c in commands if _means_empty(c, record)]
-        if len(owners) != 1:
+        # A "nothing there" record (Command.empty_when) means no objects from the command that
+        # wrote it. Which of the commands that declare it wrote it does not matter: each would read
+        # it so, objects are tied to reads by type, and the record carries none. (Two services the
+        # server lacks, or two event providers with no events, used to send the batch back to one
+        # pipeline per command: 26 requests on a host endpoint instead of 10.)
+        if not any(_means_empty(c, record) for c in commands):
             raise _BatchNotAttributable(record_message(record))
     if ps.had_errors:
         raise _BatchNotAttributable("the pipeline failed")

@@ -60,7 +60,7 @@ def test_cached_output_is_byte_for_byte_what_psrpcore_sends(
     first = received(fleet, "org-b", tmp_path, monkeypatch)  # serialized once, kept
     hits = wire.hits
     second = received(fleet, "org-b", tmp_path, monkeypatch)  # from the cache
-    assert wire.hits > hits + 10
+    assert wire.hits - hits >= 10  # the template objects of one full read
     assert by_psrpcore == first == second
     assert len(by_psrpcore) > 10
 

@@ -294,3 +294,24 @@ def test_a_service_the_server_does_not_have_is_left_out_not_a_failed_read(tmp_pa
     reading = facts.on(service.KIND, "EX01")
     assert reading.ok, reading.reason
     assert sorted(s.name for s in reading.value or []) == ["MSExchangeIMAP4", "MSExchangeIS"]
+
+
+def test_nothing_there_from_several_commands_keeps_the_batch(tmp_path: Path) -> None:
+    """Two services the server lacks each write NoServiceFoundForGivenName; which wrote which does
+    not matter, so the batch stands: as many requests as when every service exists."""
+    import dataclasses
+
+    from compliance.kinds import service
+
+    def host_requests(services: tuple[str, ...]) -> tuple[int, Any]:
+        with lab_server.Lab(scenario=SCENARIOS[1], port=0, password="uccx-lab") as lab:
+            target, request = lab_target(lab, tmp_path)
+            raw = collect(target, dataclasses.replace(request, services=services), password="uccx-lab", now=NOW)
+            count = sum(n for url, n in lab.requests.items() if "/wsman/" in url)
+        return count, build_facts(raw, source=target.exchange_endpoint).on(service.KIND, "EX01")
+
+    present, _ = host_requests(("MSExchangeIS", "MSExchangeIMAP4"))
+    lacking, reading = host_requests(("MSExchangeIS", "NoSuchServiceA", "MSExchangeIMAP4", "NoSuchServiceB"))
+    assert reading.ok, reading.reason
+    assert sorted(s.name for s in reading.value or []) == ["MSExchangeIMAP4", "MSExchangeIS"]
+    assert lacking == present
