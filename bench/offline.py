@@ -75,9 +75,9 @@ if sys.argv[2] == "lift":
     # read_raw calls it with the defaults
     offline.read_clixml.__kwdefaults__ = {"limit": 1 << 30, "streamed_limit": 1 << 30}
 if sys.argv[1] == "psrpcore":
-    def declined(text):
+    def declined(self, text):
         raise clixml_reader.Declined("psrpcore alone")
-    clixml_reader.read = declined
+    clixml_reader.Stream.feed = declined  # read_clixml then reads the file again, with psrpcore
 if sys.argv[3] == "read":
     started = time.perf_counter()
     objects = offline.read_clixml(Path(sys.argv[4]), limit=offline.MAX_FILE_BYTES)
