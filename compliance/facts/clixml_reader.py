@@ -2,9 +2,10 @@
 
 psrpcore's reader (``psobject.deserialize`` then ``from_psrpcore``) builds the whole ElementTree and
 then a psrpcore object per value, whose attribute machinery costs about 13 ms a receive connector:
-two thousand connectors took 28 s and 650 MiB. This reader walks the same text once with
-ElementTree's pull parser, clearing each element as it ends, and builds the neutral objects
-(``PSObj`` and plain values) directly.
+two thousand connectors took 28 s and 650 MiB. This reader walks the same text once with expat's
+callbacks (no element tree at all: a child count and the text run stand for what ElementTree's
+elements held) and builds the neutral objects (``PSObj`` and plain values) directly. It can be fed
+as the text arrives (``Stream``), so a file is read without ever being held whole.
 
 It reads a subset, and only where its answer is known to be psrpcore's: the value tags Exchange
 exports use (``Obj TN TNRef ToString Props MS LST IE DCT Ref S B Nil`` and the integer, ``Db G DT
@@ -23,9 +24,9 @@ from __future__ import annotations
 
 import base64
 import uuid
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
+from xml.parsers import expat
 
 from psrpcore.types import PSObject
 from psrpcore.types import _primitive as primitive
@@ -34,7 +35,7 @@ from psrpcore.types._serializer import _deserialize_datetime, _deserialize_durat
 
 from compliance.facts.psobject import _PRIMITIVE_TYPE_NAMES, PSObj, _plain_primitive, strip_deserialized
 
-_CHUNK = 1 << 16  # characters fed to the parser at a time: the tree never holds more than one object
+_CHUNK = 1 << 16  # characters read() feeds the parser at a time: expat copies each to UTF-8
 # psrpcore recurses once per nested value; past this depth its answer (a value or RecursionError)
 # depends on the stack, so it decides. Exchange objects nest a handful of levels.
 _MAX_DEPTH = 64
@@ -63,6 +64,9 @@ _LEAVES = frozenset({*_SCALARS, "B", "Nil", "ToString", "Ref"})
 # of an enum whose value came first, are placed by _Reader._member wherever they stand.
 _RANKS = {"TN": 0, "TNRef": 0, "LST": 2, "IE": 2, "DCT": 2, "Props": 3, "MS": 4}
 _VALUE_RANK = 2
+_DOCTYPE = "a DOCTYPE: entity handling is left to psrpcore's parse"
+Attrs = dict[str, str]
+_NO_ATTRS: Attrs = {}  # shared by the frames that read no attribute; never written to
 
 
 class Declined(Exception):
@@ -105,18 +109,25 @@ class _Obj:
         return PSObj(tuple(self.type_names), self.to_string, self.props)
 
 
-@dataclass
 class _Frame:
     """An open element: what it is and, for a container, where its children go."""
 
-    kind: str  # root, obj, tn, group, list, dict, entry, leaf
-    obj: _Obj | None = None  # the Obj an obj, group, list or dict frame fills
-    name: str | None = None  # the N of a property, or Key/Value in an entry
-    key: Any = None  # an entry's key, once read
-    has_key: bool = False
+    __slots__ = ("attrs", "children", "has_key", "key", "kind", "name", "names", "obj")
+
+    def __init__(self, kind: str, obj: _Obj | None = None, name: str | None = None, attrs: Attrs = _NO_ATTRS) -> None:
+        self.kind = kind  # root, obj, tn, group, list, dict, entry, leaf
+        self.obj = obj  # the Obj an obj, group, list or dict frame fills
+        self.name = name  # the N of a property, or Key/Value in an entry
+        self.attrs = attrs  # a leaf's and a TN's, read when it ends (RefId)
+        self.key: Any = None  # an entry's key, once read
+        self.has_key = False
+        self.children = 0  # child elements so far: ElementTree's len(element), without the tree
+        self.names: list[str] = []  # a TN's type names, one per <T>
 
 
 class _Reader:
+    """The state machine, driven by expat's callbacks: one Python call per tag, none per object tree."""
+
     def __init__(self) -> None:
         self.types: dict[str, list[str]] = {}  # TN RefId -> type names
         self.refs: dict[str, Any] = {}  # Obj RefId -> its neutral value (None while it is being read)
@@ -124,65 +135,68 @@ class _Reader:
         self.rehydrated = frozenset(TypeRegistry().type_registry)  # types psrpcore makes classes of
         self.stack: list[_Frame] = []
         self.objects: list[Any] = []
-        self.root: ET.Element | None = None
+        self.text: list[str] = []  # character data since the last start tag: a leaf's text, at its end
+        # namespace_separator: names are split as ElementTree splits them, so a tag in a namespace
+        # ("uri}Obj", ElementTree's "{uri}Obj") is no tag of the subset, and an unbound prefix is
+        # the same parse error; the root's xmlns is dropped by read() as psrpcore drops it.
+        parser = expat.ParserCreate(namespace_separator="}")
+        parser.buffer_text = True  # one call per text run, not per line or entity
+        parser.ordered_attributes = False
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = self.text.append  # a C call: no Python frame per text run
+        parser.StartDoctypeDeclHandler = _doctype
+        parser.EntityDeclHandler = _doctype
+        self.parser = parser
 
-    def read(self, text: str) -> list[Any]:
-        parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
-        for start in range(0, len(text), _CHUNK):
-            parser.feed(text[start : start + _CHUNK])
-            self._events(parser)
-        parser.close()
-        self._events(parser)
+    def feed(self, text: str) -> None:
+        self.parser.Parse(text, False)
+
+    def close(self) -> list[Any]:
+        self.parser.Parse("", True)
         if self.stack:
             raise Declined("unfinished document")
         return self.objects
 
-    def _events(self, parser: ET.XMLPullParser[ET.Element]) -> None:
-        for item in parser.read_events():
-            event, element = cast(tuple[str, ET.Element], item)  # start and end events carry the element
-            if event == "start":
-                self._start(element)
-            else:
-                self._end(element)
-
-    def _start(self, element: ET.Element) -> None:
-        if not self.stack:
-            self.stack.append(_Frame("root"))
-            self.root = element
+    def _start(self, tag: str, attrs: Attrs) -> None:
+        self.text.clear()
+        stack = self.stack
+        if not stack:
+            stack.append(_Frame("root"))
             return
-        if len(self.stack) > _MAX_DEPTH:
+        if len(stack) > _MAX_DEPTH:
             raise Declined("nested too deep")
-        parent = self.stack[-1]
-        tag = element.tag
-        if parent.kind == "obj":
-            self.stack.append(self._member(parent, element))
-        elif parent.kind == "tn":
-            if tag != "T":
-                raise Declined(f"<{tag}> in <TN>")
-            self.stack.append(_Frame("leaf"))
-        elif parent.kind == "dict":
-            if tag != "En":
-                raise Declined(f"<{tag}> in <DCT>")
-            self.stack.append(_Frame("entry"))
-        elif parent.kind == "entry":
-            wanted = "Value" if parent.has_key else "Key"
-            if element.get("N") != wanted:
-                raise Declined("a dictionary entry other than Key then Value")
-            self.stack.append(self._value(element, wanted))
-        elif parent.kind == "group":
-            name = element.get("N")
+        parent = stack[-1]
+        parent.children += 1
+        kind = parent.kind
+        if kind == "obj":
+            stack.append(self._member(parent, tag, attrs))
+        elif kind == "group":
+            name = attrs.get("N")
             if name is None:
                 raise Declined("a property without N")
-            self.stack.append(self._value(element, unescape(name)))
-        elif parent.kind in ("root", "list"):
-            self.stack.append(self._value(element, None))
+            stack.append(self._value(tag, attrs, unescape(name)))
+        elif kind == "root" or kind == "list":
+            stack.append(self._value(tag, attrs, None))
+        elif kind == "tn":
+            if tag != "T":
+                raise Declined(f"<{tag}> in <TN>")
+            stack.append(_Frame("leaf"))
+        elif kind == "dict":
+            if tag != "En":
+                raise Declined(f"<{tag}> in <DCT>")
+            stack.append(_Frame("entry"))
+        elif kind == "entry":
+            wanted = "Value" if parent.has_key else "Key"
+            if attrs.get("N") != wanted:
+                raise Declined("a dictionary entry other than Key then Value")
+            stack.append(self._value(tag, attrs, wanted))
         else:
-            raise Declined(f"<{tag}> inside a primitive")
+            raise Declined(f"<{tag}> inside a primitive")  # so a leaf never has child elements
 
-    def _member(self, parent: _Frame, element: ET.Element) -> _Frame:
+    def _member(self, parent: _Frame, tag: str, attrs: Attrs) -> _Frame:
         obj = parent.obj
         assert obj is not None
-        tag = element.tag
         if tag == "ToString" or (tag in ("TN", "TNRef") and obj.kind == "scalar"):
             # Wherever these stand, psrpcore's result is the same: it finds the type names before it
             # reads any member, and sets ToString after them all. psrpcore's own serializer (which
@@ -192,7 +206,7 @@ class _Reader:
             if key in obj.placed:
                 raise Declined(f"a second <{tag}>" if key == "ToString" else "a second TN or TNRef")
             obj.placed.add(key)
-            return _Frame("tn", obj) if tag == "TN" else _Frame("leaf", obj)
+            return _Frame("tn", obj, attrs=attrs) if tag == "TN" else _Frame("leaf", obj, attrs=attrs)
         rank = _RANKS.get(tag, _VALUE_RANK if tag in _SCALARS else None)
         if rank is None or rank <= obj.rank:
             raise Declined(f"<{tag}> where psrpcore would read the members in another order")
@@ -200,7 +214,7 @@ class _Reader:
         if tag in ("TN", "TNRef"):
             obj.placed.add("TN")
         if tag == "TN":
-            return _Frame("tn", obj)
+            return _Frame("tn", obj, attrs=attrs)
         if tag in ("Props", "MS"):
             return _Frame("group", obj)
         if tag in ("LST", "IE"):
@@ -209,12 +223,11 @@ class _Reader:
         if tag == "DCT":
             obj.kind = "dict"
             return _Frame("dict", obj)
-        return _Frame("leaf", obj)  # TNRef, ToString or the value of an enum or typed primitive
+        return _Frame("leaf", obj, attrs=attrs)  # TNRef, or the value of an enum or typed primitive
 
-    def _value(self, element: ET.Element, name: str | None) -> _Frame:
-        tag = element.tag
+    def _value(self, tag: str, attrs: Attrs, name: str | None) -> _Frame:
         if tag == "Obj":
-            ref_id = element.get("RefId")
+            ref_id = attrs.get("RefId")
             if ref_id is not None:
                 if ref_id in self.refs or ref_id in self.open:
                     raise Declined(f"RefId {ref_id} used twice")
@@ -222,25 +235,20 @@ class _Reader:
             return _Frame("obj", _Obj(ref_id), name)
         if tag not in _LEAVES:
             raise Declined(f"<{tag}>")
-        return _Frame("leaf", name=name)
+        return _Frame("leaf", name=name, attrs=attrs)
 
-    def _end(self, element: ET.Element) -> None:
+    def _end(self, tag: str) -> None:
         frame = self.stack.pop()
-        if frame.kind == "leaf":
-            if self.stack[-1].kind == "tn":
-                if len(element):
-                    raise Declined("a <T> with child elements")
-                return  # a <T>: read, then cleared, with its <TN>
-            self._leaf(frame, element)
-        elif frame.kind == "tn":
-            assert frame.obj is not None
-            names = [t.text or "" for t in element]
-            if names:
-                ref_id = element.get("RefId")
-                if ref_id is None:
-                    raise Declined("a TN without RefId")
-                self.types[ref_id] = frame.obj.type_names = names
-        elif frame.kind == "obj":
+        kind = frame.kind
+        if kind == "leaf":
+            # Text is None in ElementTree when there is none; expat never reports an empty run.
+            text = "".join(self.text) or None
+            parent = self.stack[-1]
+            if parent.kind == "tn":
+                parent.names.append(text or "")  # a <T>
+            else:
+                self._leaf(frame, parent, tag, text)
+        elif kind == "obj":
             obj = frame.obj
             assert obj is not None
             if obj.type_names and obj.type_names[0] in self.rehydrated:
@@ -250,29 +258,25 @@ class _Reader:
                 self.open.discard(obj.ref_id)
                 self.refs[obj.ref_id] = value
             self._deliver(frame.name, value)
-        elif frame.kind == "entry":
-            if not frame.has_key or len(element) != 2:
-                raise Declined("a dictionary entry other than Key then Value")
-        elif frame.kind == "root":
-            return  # the document's end; nothing is left to clear
-        element.clear()  # what was read is in neutral form now: keep the tree one object small
-        if self.stack[-1].kind == "root" and self.root is not None:
-            self.root.clear()  # it would still list every finished top-level element
+        elif kind == "tn":
+            assert frame.obj is not None
+            if frame.names:
+                ref_id = frame.attrs.get("RefId")
+                if ref_id is None:
+                    raise Declined("a TN without RefId")
+                self.types[ref_id] = frame.obj.type_names = frame.names
+        elif kind == "entry" and (not frame.has_key or frame.children != 2):
+            raise Declined("a dictionary entry other than Key then Value")
 
-    def _leaf(self, frame: _Frame, element: ET.Element) -> None:
-        if len(element):
-            raise Declined(f"<{element.tag}> with child elements")
-        tag = element.tag
-        text = element.text
-        parent = self.stack[-1]
+    def _leaf(self, frame: _Frame, parent: _Frame, tag: str, text: str | None) -> None:
         if tag == "TNRef":
             assert parent.obj is not None
-            ref_id = element.get("RefId")
+            ref_id = frame.attrs.get("RefId")
             if ref_id is None or ref_id not in self.types:
                 raise Declined("a TNRef to no TN")
             parent.obj.type_names = self.types[ref_id]
             return
-        value = self._primitive(tag, element, text)
+        value = self._primitive(tag, frame.attrs, text)
         if parent.kind == "obj":
             assert parent.obj is not None
             if tag == "ToString":
@@ -282,21 +286,21 @@ class _Reader:
         else:
             self._deliver(frame.name, value)
 
-    def _primitive(self, tag: str, element: ET.Element, text: str | None) -> Any:
+    def _primitive(self, tag: str, attrs: Attrs, text: str | None) -> Any:
+        if tag == "S" or tag == "ToString":
+            return unescape(text or "")  # the commonest tag first
         if tag in _INTEGERS:
             number = 0 if text is None else int(text)  # psrpcore reads an empty integer as 0
             low, high = _INTEGERS[tag]
             if not low <= number <= high:
                 raise Declined(f"{number} outside <{tag}>")
             return number
-        if tag in ("S", "ToString"):
-            return unescape(text or "")
         if tag == "B":
             return (text or "").lower() == "true"
         if tag == "Nil":
             return None
         if tag == "Ref":
-            ref_id = element.get("RefId")
+            ref_id = attrs.get("RefId")
             if ref_id is None or ref_id not in self.refs:
                 raise Declined("a Ref to no finished object")
             return self.refs[ref_id]
@@ -312,20 +316,8 @@ class _Reader:
 
     def _deliver(self, name: str | None, value: Any) -> None:
         parent = self.stack[-1]
-        if parent.kind == "root":
-            self.objects.append(value)
-        elif parent.kind == "list":
-            assert parent.obj is not None
-            parent.obj.items.append(value)
-        elif parent.kind == "entry":
-            assert parent.obj is None
-            if not parent.has_key:
-                if type(value) not in (str, int):
-                    raise Declined("a dictionary key that is not a string or an integer")
-                parent.key, parent.has_key = str(value), True
-            else:
-                self._dict_of(parent)[parent.key] = value
-        elif parent.kind == "group":
+        kind = parent.kind
+        if kind == "group":
             assert parent.obj is not None and name is not None
             obj = parent.obj
             folded = name.casefold()
@@ -336,6 +328,19 @@ class _Reader:
             obj.folded.add(folded)
             if name != _SERIALIZATION_DATA:
                 obj.props[name] = value
+        elif kind == "list":
+            assert parent.obj is not None
+            parent.obj.items.append(value)
+        elif kind == "root":
+            self.objects.append(value)
+        elif kind == "entry":
+            assert parent.obj is None
+            if not parent.has_key:
+                if type(value) not in (str, int):
+                    raise Declined("a dictionary key that is not a string or an integer")
+                parent.key, parent.has_key = str(value), True
+            else:
+                self._dict_of(parent)[parent.key] = value
         else:
             raise Declined("a value where none belongs")
 
@@ -347,14 +352,49 @@ class _Reader:
         return dct.obj.entries
 
 
+def _doctype(*_args: Any) -> None:
+    raise Declined(_DOCTYPE)
+
+
+class Stream:
+    """A document read as its text arrives: ``feed`` each piece in order, then ``close`` for the objects.
+
+    The pieces may be cut anywhere (in a tag, a name, between the halves of a surrogate pair's
+    character); the objects never depend on where. Raises as ``read`` does, at the piece that shows it.
+    """
+
+    def __init__(self) -> None:
+        self._reader = _Reader()
+        self._head = ""  # the text up to the root's first ">", held until it has arrived
+        self._started = False
+        self._tail = ""  # the end of the last piece: a "<!DOCTYPE" may straddle two
+
+    def feed(self, text: str) -> None:
+        if "<!DOCTYPE" in self._tail + text[:8] or "<!DOCTYPE" in text:
+            raise Declined(_DOCTYPE)
+        self._tail = text[-8:]
+        if not self._started:
+            self._head += text
+            end = self._head.find(">")
+            if end < 0:
+                return
+            # As psrpcore does: drop the root's attributes (its xmlns would put every tag in a namespace).
+            text, self._head, self._started = "<Objs" + self._head[end:], "", True
+        self._reader.feed(text)
+
+    def close(self) -> list[Any]:
+        if not self._started:
+            raise Declined("no root tag")  # psrpcore would cut the text at a ">" it does not have
+        return self._reader.close()
+
+
 def read(text: str) -> list[Any]:
     """The top-level objects of CLIXML ``text`` (from its ``<Objs``), as psrpcore would read them.
 
     Raises ``Declined`` for text outside the subset, or whatever error the parser or a conversion
     raises; the caller then asks psrpcore, whose answer (value or error) is the reference.
     """
-    if "<!DOCTYPE" in text:
-        raise Declined("a DOCTYPE: entity handling is left to psrpcore's parse")
-    # As psrpcore does: drop the root's attributes (its xmlns would put every tag in a namespace).
-    text = "<Objs" + text[text.find(">") :]
-    return _Reader().read(text)
+    stream = Stream()
+    for start in range(0, len(text), _CHUNK):
+        stream.feed(text[start : start + _CHUNK])
+    return stream.close()

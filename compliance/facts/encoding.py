@@ -15,12 +15,15 @@ one on 7; ``-Encoding BigEndianUnicode`` writes UTF-16BE. The encoding is found,
 Decoding is strict: a byte sequence that is not valid in the encoding found is refused with the
 encoding and the offset, never replaced, since a replaced character in a name would silently make
 an identity or a setting not match. Line ends are left to the XML parser, which normalises CRLF.
+``decode`` takes the whole file; ``decode_pieces`` takes it piece by piece (a fact file is streamed),
+with the same result and the same error, at the same offset, wherever the pieces are cut.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterable, Iterator
 
 # UTF-32 first: its little-endian BOM starts with UTF-16LE's.
 _BOMS = (
@@ -71,3 +74,34 @@ def decode(data: bytes, *, errors: str = "strict") -> str:
     except UnicodeDecodeError as exc:
         where = exc.start + bom
         raise EncodingError(f"not valid {name} at byte {where} ({exc.reason})") from None
+
+
+def decode_pieces(first: bytes, rest: Iterable[bytes]) -> Iterator[str]:
+    """The text of ``first`` then ``rest``, strictly, exactly as ``decode`` gives the joined bytes.
+
+    ``first`` must hold the file's first 512 bytes (or all of it): ``detect`` reads the BOM or the
+    declaration there. A piece may end inside a character (a UTF-16 code unit, a surrogate pair, a
+    UTF-8 sequence): the incremental decoder holds the bytes until the rest arrives.
+    """
+    name, bom = detect(first)
+    decoder = codecs.getincrementaldecoder(_READABLE[name])("strict")
+    fed = bom  # the file offset of the next piece's first byte
+    for data, final in _with_last(first[bom:], rest):
+        held = len(decoder.getstate()[0])  # bytes of an unfinished character from the last piece
+        try:
+            text = decoder.decode(data, final)
+        except UnicodeDecodeError as exc:
+            # exc.start counts from the held bytes: the same file offset decode() names.
+            raise EncodingError(f"not valid {name} at byte {fed - held + exc.start} ({exc.reason})") from None
+        fed += len(data)
+        if text:
+            yield text
+
+
+def _with_last(first: bytes, rest: Iterable[bytes]) -> Iterator[tuple[bytes, bool]]:
+    """Each piece, and whether it is the last (the decoder refuses a character cut off there)."""
+    previous = first
+    for piece in rest:
+        yield previous, False
+        previous = piece
+    yield previous, True

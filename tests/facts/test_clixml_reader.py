@@ -20,6 +20,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 from unittest import mock
+from xml.parsers import expat
 
 import pytest
 from hypothesis import HealthCheck, Phase, event, example, given, settings
@@ -146,6 +147,11 @@ DECLINED = [
     pytest.param('<Objs><Obj RefId="0"><TN RefId="0"><T>A</T></TN><S /></Obj></Objs>', id="typed-value-no-ToString"),
     pytest.param("<Objs>" + '<Obj RefId="0"><LST>' * 70 + "</LST></Obj>" * 70 + "</Objs>", id="deep-nesting"),
     pytest.param('<!DOCTYPE Objs [<!ENTITY a "aaaa">]><Objs><S>&a;</S></Objs>', id="DOCTYPE"),
+    pytest.param('<Objs><S>1</S></Objs><!DOCTYPE Objs [<!ENTITY a "aaaa">]>', id="DOCTYPE-after-the-root"),
+    # ElementTree named these {u}Obj: no tag of the subset. expat, told to split names as it does, too.
+    pytest.param('<Objs><ns0:Obj xmlns:ns0="u" RefId="0"><Props /></ns0:Obj></Objs>', id="prefixed-tag"),
+    pytest.param('<Objs><Obj xmlns="u" RefId="0"><Props /></Obj></Objs>', id="tag-in-a-default-namespace"),
+    pytest.param('<Objs><Obj RefId="0"><Props><S xmlns="u" N="a">1</S></Props></Obj></Objs>', id="leaf-namespaced"),
 ]
 
 
@@ -164,6 +170,24 @@ def test_what_psrpcore_might_read_otherwise_is_declined_and_left_to_it(text: str
         assert type(exc).__name__ in str(raised.value)
     else:
         assert_same(expected, read_clixml(path))
+
+
+def test_an_unbound_prefix_fails_in_the_streaming_reader_as_in_psrpcore() -> None:
+    text = '<Objs><ns0:Obj RefId="0"><Props /></ns0:Obj></Objs>'
+    with pytest.raises(ET.ParseError) as psrpcore_error:
+        by_psrpcore(text)
+    with pytest.raises(expat.ExpatError) as reader_error:  # read_clixml then asks psrpcore
+        clixml_reader.read(text)
+    assert "unbound prefix" in str(psrpcore_error.value) and "unbound prefix" in str(reader_error.value)
+
+
+def test_a_doctype_cut_between_two_pieces_is_declined() -> None:
+    text = '<Objs><S>1</S></Objs><!DOCTYPE Objs [<!ENTITY a "aaaa">]>'
+    at = text.index("DOCTYPE")
+    stream = clixml_reader.Stream()
+    stream.feed(text[:at])
+    with pytest.raises(clixml_reader.Declined, match="DOCTYPE"):
+        stream.feed(text[at:])
 
 
 def test_a_property_named_as_a_python_attribute_of_psrpcore_objects_is_left_to_psrpcore() -> None:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import codecs
 import json
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from compliance.facts import clixml_reader
 from compliance.facts.encoding import EncodingError, decode, detect
 from compliance.facts.offline import MAX_FILE_BYTES, collected_at, read_clixml, read_raw
 from compliance.facts.psobject import PSObj
@@ -122,10 +124,15 @@ def test_size_limit_counts_bytes_not_characters(tmp_path: Path) -> None:
     path.write_bytes(encoded(text, "utf-16le-bom"))
     size = path.stat().st_size
     assert len(text) < size <= MAX_FILE_BYTES
-    # A limit between the character count and the byte count refuses the UTF-16 file.
+    # A limit between the character count and the byte count refuses the UTF-16 file: the streaming
+    # reader's bound, and psrpcore's (for what the streaming reader declines).
     with pytest.raises(ValueError, match="MiB a fact file may be"):
-        read_clixml(path, limit=size - 1)
-    assert read_clixml(path, limit=size)
+        read_clixml(path, streamed_limit=size - 1)
+    assert read_clixml(path, streamed_limit=size)
+    with mock.patch.object(clixml_reader.Stream, "close", side_effect=clixml_reader.Declined("declined here")):
+        with pytest.raises(ValueError, match=r"MiB psrpcore may read, .*\(declined here\); not read"):
+            read_clixml(path, limit=size - 1)
+        assert read_clixml(path, limit=size)
 
 
 @pytest.mark.parametrize(

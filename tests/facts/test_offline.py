@@ -20,7 +20,14 @@ from compliance.baseline import load_baseline
 from compliance.checks.engine import evaluate
 from compliance.errors import InputError
 from compliance.facts.collection import RawFacts
-from compliance.facts.offline import MAX_FILE_BYTES, collected_at, read_clixml, read_raw
+from compliance.facts.offline import (
+    MAX_FILE_BYTES,
+    MAX_FOLDER_STREAMED_BYTES,
+    MAX_STREAMED_FILE_BYTES,
+    collected_at,
+    read_clixml,
+    read_raw,
+)
 from compliance.kinds import registry_value
 from compliance.pipeline import FactsFolder, build_facts, read
 from compliance.reporters.json import report_dict
@@ -270,9 +277,12 @@ def _sparse(path: Path, size: int) -> None:
 
 def test_an_oversized_fact_file_is_unreadable_without_being_read(copy_of: Any, judge: Judge) -> None:
     folder = copy_of(COMPLIANT)
-    _sparse(folder / "GetImapSettings.xml", MAX_FILE_BYTES + 1)
+    _sparse(folder / "GetImapSettings.xml", MAX_STREAMED_FILE_BYTES + 1)
     code, report = judge(read_raw(folder))
-    assert_only_these_unreadable(code, report, READERS["GetImapSettings.xml"], "16 MiB")
+    # The folder's budget for such files is the file bound too: either refuses it, by size, unread.
+    assert_only_these_unreadable(code, report, READERS["GetImapSettings.xml"], "128 MiB")
+    with pytest.raises(ValueError, match=r"^larger than the 128 MiB a fact file may be; not read$"):
+        read_clixml(folder / "GetImapSettings.xml")
 
 
 def test_a_folder_over_its_total_size_makes_the_remaining_files_unreadable(copy_of: Any) -> None:
@@ -284,6 +294,24 @@ def test_a_folder_over_its_total_size_makes_the_remaining_files_unreadable(copy_
     over = {stem for stem, reading in raw.items() if reading.error and "together" in reading.error}
     assert over and "GetExchangeServer" not in over
     assert all(raw[stem].error for stem in over)
+
+
+def test_the_files_over_16_mib_have_their_own_folder_budget(copy_of: Any) -> None:
+    """Only the streaming reader reads them, so they count against 128 MiB together, not the 48 MiB
+    psrpcore's files share: a file of 16 MiB still reads after them."""
+    folder = copy_of(COMPLIANT)
+    for name in ("GetADPermission.xml", "GetExchangeServer.xml"):
+        _sparse(folder / name, MAX_FOLDER_STREAMED_BYTES // 2 + 1)
+    _sparse(folder / "GetImapSettings.xml", MAX_FILE_BYTES)
+    raw = read_raw(folder)
+    errors = {stem: reading.error for stem, reading in raw.items() if reading.error}
+    # Whichever is read first is read; the other is over the budget the first left.
+    over = [stem for stem in ("GetADPermission", "GetExchangeServer") if "over 128 MiB together" in str(errors[stem])]
+    assert len(over) == 1
+    assert "fact files over 16 MiB are over 128 MiB together" in str(errors[over[0]])
+    [read] = {"GetADPermission", "GetExchangeServer"} - set(over)
+    assert errors[read] == f"{read}.xml: not an Export-Clixml file (no <Objs> root)"
+    assert errors["GetImapSettings"] == "GetImapSettings.xml: not an Export-Clixml file (no <Objs> root)"
 
 
 def test_an_exchange_server_file_with_no_server_is_unreadable_not_compliant(copy_of: Any, plan: Any) -> None:
