@@ -23,6 +23,7 @@ times and durations, so both readers give the same values by construction, and
 from __future__ import annotations
 
 import base64
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -175,7 +176,7 @@ class _Reader:
             name = attrs.get("N")
             if name is None:
                 raise Declined("a property without N")
-            stack.append(self._value(tag, attrs, unescape(name)))
+            stack.append(self._value(tag, attrs, sys.intern(unescape(name))))  # one copy of each name
         elif kind == "root" or kind == "list":
             stack.append(self._value(tag, attrs, None))
         elif kind == "tn":

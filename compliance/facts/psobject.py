@@ -8,6 +8,7 @@ Objects come from two libraries: psrpcore (``Export-Clixml`` files, the offline 
 from __future__ import annotations
 
 import datetime
+import functools
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,6 +59,19 @@ def strip_deserialized(type_name: str) -> str:
     return type_name
 
 
+# A connector-heavy export holds hundreds of thousands of objects of a few dozen types, each with
+# the same property names: one tuple of type names and one name map per distinct list, shared by
+# every object that has it, instead of one each (bench/offline.py: tens of MiB at 2,000 connectors).
+@functools.lru_cache(maxsize=4096)
+def _canonical_type_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(strip_deserialized(t) for t in names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _lower_names(names: tuple[str, ...]) -> dict[str, str]:
+    return {k.lower(): k for k in names}
+
+
 @dataclass
 class PSObj:
     """A complex object: its type names, its ToString and its properties.
@@ -72,8 +86,8 @@ class PSObj:
     value: Any = None
 
     def __post_init__(self) -> None:
-        self.type_names = tuple(strip_deserialized(t) for t in self.type_names)
-        self._lower = {k.lower(): k for k in self.props}
+        self.type_names = _canonical_type_names(tuple(self.type_names))
+        self._lower = _lower_names(tuple(self.props))  # shared: never changed after it is made
 
     def is_type(self, prefix: str) -> bool:
         """True when any type name starts with ``prefix`` (generic arguments ignored)."""

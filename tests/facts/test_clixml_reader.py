@@ -327,3 +327,15 @@ def test_a_damaged_file_reads_or_fails_exactly_as_with_psrpcore_alone(
         assert got[1] == expected[1]
     else:
         assert_same(expected[1], got[1])
+
+
+def test_objects_of_one_type_share_their_type_names_and_name_map() -> None:
+    """Memory at 2,000 connectors (bench/offline.py): one tuple of type names and one name map per
+    distinct list, not one per object. Written by clixml_writer, every object carries its own TN."""
+    export = REPO / "tests" / "fixtures" / "real" / "E19-GetReceiveConnector.xml"
+    [connector] = [o for o in by_psrpcore(document(export.read_bytes())) if isinstance(o, PSObj)][:1]
+    copies = clixml_reader.read(to_clixml([connector, connector, connector]))
+    assert len(copies) == 3 and all(isinstance(c, PSObj) for c in copies)
+    assert len({id(c.type_names) for c in copies}) == 1
+    assert len({id(c._lower) for c in copies}) == 1
+    assert copies[0].get("maxinboundconnection") == connector.get("MaxInboundConnection")
