@@ -22,6 +22,7 @@ import pytest
 from compliance.lab import Lab
 from compliance.lab.inventory import PASSWORD_ENV
 from compliance.lab.kdc import Kdc
+from tests.lab_serve import lab_serve
 
 pytestmark = pytest.mark.server
 
@@ -346,36 +347,19 @@ def test_an_existing_ticket_cache_audits_without_user_or_password(
 def test_lab_serve_kerberos_runs_a_kdc_whose_keytab_inventory_audits(
     kerberos: Kdc, tmp_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import signal
-    import threading
-
     written = tmp_path / "inventory.yaml"
-    argv = ["lab", "serve", "--kerberos", "--write-inventory", str(written)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "compliance", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
-    watchdog = threading.Timer(60, server.kill)  # a lab that never says it is ready must not hang the suite
-    watchdog.start()
-    try:
-        assert server.stdout is not None
-        said = []
-        while (line := server.stdout.readline()) and not line.startswith("Ctrl-C"):
-            said.append(line)
-        [export] = [s for s in said if "export KRB5_CONFIG=" in s]
+    with lab_serve("--kerberos", "--write-inventory", str(written), env=env) as lab:
+        [export] = [s for s in lab.said if "export KRB5_CONFIG=" in s]
         conf = Path(export.split("export KRB5_CONFIG=", 1)[1].strip())
         monkeypatch.setenv("KRB5_CONFIG", str(conf))
         monkeypatch.delenv(PASSWORD_ENV, raising=False)
         result = cli("plan", "--inventory", written)
-    finally:
-        server.send_signal(signal.SIGINT)
-        out, err = server.communicate(timeout=30)
-        watchdog.cancel()
     assert result.code == 2, result.out + result.err
     assert "0 unreadable" in result.out
     import yaml
 
     target = yaml.safe_load(written.read_text())["targets"][0]
     assert target["auth"] == "kerberos" and "password_env" not in target and target["keytab"].endswith(".keytab")
-    assert server.returncode == 0 and "lab stopped" in out, err
+    assert lab.returncode == 0 and "lab stopped" in lab.out, lab.err
     assert not conf.parent.exists()  # the KDC's folder, keytabs included, went with it

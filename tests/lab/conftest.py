@@ -11,6 +11,7 @@ from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
 from compliance.lab import LAB_USER, Lab
+from compliance.lab.server import LabServer
 
 PASSWORD = "test-lab-password"
 
@@ -21,7 +22,7 @@ def lab() -> Iterator[Lab]:
         yield running
 
 
-def wsman(lab: Lab, path: str = "PowerShell/", password: str = PASSWORD, **kwargs: Any) -> WSMan:
+def wsman(lab: LabServer, path: str = "PowerShell/", password: str = PASSWORD, **kwargs: Any) -> WSMan:
     return WSMan(
         "127.0.0.1",
         port=lab.port,

@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,15 +18,14 @@ from hypothesis import strategies as st
 from pypsrp.complex_objects import RunspacePoolState
 from pypsrp.exceptions import AuthenticationError
 from pypsrp.powershell import RunspacePool
-from pypsrp.wsman import WSMan
 
 from compliance import resources
-from compliance.lab import LAB_USER
 from compliance.lab.fleet import Fleet, OrgSpec, numbered
 from compliance.lab.inventory import PASSWORD_ENV
 from compliance.lab.state import LabState
 from tests.conftest import CliRunner
-from tests.lab.conftest import run
+from tests.lab.conftest import run, wsman
+from tests.lab_serve import lab_serve
 
 pytestmark = pytest.mark.server
 
@@ -50,17 +46,7 @@ def two() -> Iterator[Fleet]:
 
 
 def _pool(fleet: Fleet, path: str, password: str) -> RunspacePool:
-    wsman = WSMan(
-        "127.0.0.1",
-        port=fleet.port,
-        path=path,
-        ssl=False,
-        auth="ntlm",
-        username=LAB_USER,
-        password=password,
-        encryption="auto",
-    )
-    return RunspacePool(wsman, configuration_name="Microsoft.Exchange")
+    return RunspacePool(wsman(fleet, path, password), configuration_name="Microsoft.Exchange")
 
 
 def _fresh_snapshot() -> dict[str, list[object]]:
@@ -223,36 +209,21 @@ def test_each_organization_has_its_own_latency_and_faults() -> None:
         assert fleet["org-0001"].faults.failing_cmdlets is not fleet["org-0002"].faults.failing_cmdlets
 
 
-def _serve(*argv: str) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "compliance", "lab", "serve", "--port", "0", *argv]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 def test_lab_serve_organizations_writes_an_inventory_that_plans_every_one(
     tmp_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(PASSWORD_ENV, "uccx-lab")
     written = tmp_path / "fleet.yaml"
-    server = _serve("--organizations", "3", "--first-org", "8", "--write-inventory", str(written))
-    watchdog = threading.Timer(60, server.kill)  # a lab that never says it is ready must not hang the suite
-    watchdog.start()
-    try:
-        assert server.stdout is not None
-        said = []
-        while (line := server.stdout.readline()) and not line.startswith("Ctrl-C"):
-            said.append(line)
+    with lab_serve("--port", "0", "--organizations", "3", "--first-org", "8", "--write-inventory", str(written)) as lab:
         code, plans = _plan(cli, written)
-    finally:
-        server.send_signal(signal.SIGINT)
-        out, err = server.communicate(timeout=30)
-        watchdog.cancel()
+    said = lab.said
     assert said[0].startswith("lab: 3 organizations org-0008..org-0010 of scenario exchange2010-sp3-defaults"), said
     assert len(said) < 8, said  # a summary, not a line per organization
     assert code == 2 and list(plans) == ["org-0008", "org-0009", "org-0010"]
     assert all(p["exit_code"] == 2 and p["summary"]["unreadable"] == 0 for p in plans.values())
     targets = yaml.safe_load(written.read_text())["targets"]
     assert {t["password_env"] for t in targets} == {PASSWORD_ENV}
-    assert server.returncode == 0 and "lab stopped after" in out, err
+    assert lab.returncode == 0 and "lab stopped after" in lab.out, lab.err
 
 
 @pytest.mark.parametrize(
@@ -272,23 +243,7 @@ def test_lab_serve_refuses_fleet_options_that_do_not_fit(cli: CliRunner, argv: l
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_lab_serve_started_in_the_background_stops_on_ctrl_c_and_on_sigterm(stop: signal.Signals) -> None:
     """A shell starts a background job with SIGINT ignored; the lab still stops, and says so."""
-    command = [sys.executable, "-m", "compliance", "lab", "serve", "--port", "0", "--organizations", "2"]
-    server = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # as `lab serve ... &` in a script
-    )
-    watchdog = threading.Timer(60, server.kill)
-    watchdog.start()
-    try:
-        assert server.stdout is not None
-        while (line := server.stdout.readline()) and not line.startswith("Ctrl-C"):
-            pass
-        server.send_signal(stop)
-        out, err = server.communicate(timeout=30)
-    finally:
-        watchdog.cancel()
-        server.kill()
-    assert server.returncode == 0 and "lab stopped after 0 requests" in out, (server.returncode, out, err)
+    ignore_ctrl_c = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731  # as `lab serve ... &`
+    with lab_serve("--port", "0", "--organizations", "2", stop=stop, preexec_fn=ignore_ctrl_c) as lab:
+        pass
+    assert lab.returncode == 0 and "lab stopped after 0 requests" in lab.out, (lab.returncode, lab.out, lab.err)

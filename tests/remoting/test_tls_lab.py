@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +22,7 @@ from compliance.lab.inventory import PASSWORD_ENV
 from compliance.lab.server import LabTls
 from compliance.lab.tls import ServerFiles, TestCertificates, make_test_certificates
 from compliance.remoting import errors
+from tests.lab_serve import lab_serve
 
 pytestmark = pytest.mark.server
 
@@ -215,28 +212,15 @@ def test_lab_serve_with_tls_flags_serves_https_that_the_written_inventory_trusts
     certs: TestCertificates, tmp_path: Path, cli: Any
 ) -> None:
     written = tmp_path / "inventory.yaml"
-    argv = ["lab", "serve", "--port", "0", "--password", PASSWORD, "--write-inventory", str(written)]
+    argv = ["--port", "0", "--password", PASSWORD, "--write-inventory", str(written)]
     argv += ["--tls-cert", str(certs.good.cert), "--tls-key", str(certs.good.key), "--tls-ca", str(certs.ca_file)]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "compliance", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    watchdog = threading.Timer(60, server.kill)  # a lab that never says it is ready must not hang the suite
-    watchdog.start()
-    try:
-        assert server.stdout is not None
-        said = []
-        while (line := server.stdout.readline()) and not line.startswith("Ctrl-C"):
-            said.append(line)
-        assert any("Exchange endpoint: https://127.0.0.1:" in s for s in said), said
+    with lab_serve(*argv) as lab:
+        assert any("Exchange endpoint: https://127.0.0.1:" in s for s in lab.said), lab.said
         result = cli("plan", "--inventory", written, "--format", "json")
-    finally:
-        server.send_signal(signal.SIGINT)
-        out, err = server.communicate(timeout=30)
-        watchdog.cancel()
     assert result.code == 2, result.err
     assert json.loads(result.out)["summary"]["unreadable"] == 0
     assert yaml.safe_load(written.read_text())["targets"][0]["ca_file"] == str(certs.ca_file)
-    assert server.returncode == 0 and "lab stopped" in out, err
+    assert lab.returncode == 0 and "lab stopped" in lab.out, lab.err
 
 
 def test_lab_serve_wants_both_tls_files(certs: TestCertificates, cli: Any) -> None:
