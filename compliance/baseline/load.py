@@ -84,7 +84,7 @@ def load_baseline(
     (an inventory's ``targets[i].vars.NAME``) when given, otherwise as ``--var NAME``."""
     raw = read_source(path)
     digest = hashlib.sha256(raw).hexdigest()  # of the bytes parsed, not of a second read
-    doc = _parsed(path, digest, raw)
+    doc = _parsed(path, raw)
     if not isinstance(doc.data, dict):
         raise InputError(located(path, 1, 1, (), "expected a mapping with apiVersion, kind, metadata, rules"))
     block = doc.data.get("vars") or {}
@@ -101,7 +101,7 @@ def load_baseline(
 
 
 @functools.lru_cache(maxsize=32)
-def _parsed(path: Path, digest: str, raw: bytes) -> YamlDocument:
+def _parsed(path: Path, raw: bytes) -> YamlDocument:
     """A baseline's text parsed once per content and path (a file edited mid-run is parsed again).
 
     A fleet's targets share a few baselines, and parsing one was about a quarter of a target's
