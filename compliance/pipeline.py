@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compliance import resources
+from compliance import output, resources
 from compliance.baseline import LoadedBaseline, load_baseline
 from compliance.baseline.versions import Shipped, dotted, shipped_baselines, shipped_for
 from compliance.checks.engine import evaluate
@@ -38,7 +37,9 @@ Warn = Callable[[str], None]
 
 
 def stderr_warning(line: str) -> None:
-    print(f"uccx-compliance: warning: {line}", file=sys.stderr)
+    """A warning on stderr, through the output layer: a name or waiver text in it is shown, never
+    obeyed (``terminal_safe``), and a closed stderr does not raise."""
+    output.note(f"uccx-compliance: warning: {line}")
 
 
 @dataclass(frozen=True)

@@ -164,13 +164,11 @@ def plans_for(args: argparse.Namespace, waivers: WaiverSet | None = None) -> tup
     """Plan what ``add_source_arguments`` named, as ``plan`` does, with ``waivers`` applied (the
     caller loaded them first, so a bad one stops the run before any connection); returns the plans
     and the overrides."""
-    from compliance import output, pipeline
+    from compliance import pipeline
     from compliance.baseline import parse_var_overrides
     from compliance.errors import InputError
 
-    def warn(line: str) -> None:  # through the output layer: waiver text is shown, never obeyed
-        output.note(f"uccx-compliance: warning: {line}")
-
+    warn = pipeline.stderr_warning
     overrides = parse_var_overrides(args.var)
     baseline = None if args.baseline is None else pipeline.resolve_baseline(args.baseline)
     by_version = args.baseline is not None and baseline is None

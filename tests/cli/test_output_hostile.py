@@ -251,3 +251,15 @@ def test_apply_into_a_pipe_closed_after_one_line_finishes_and_exits_5(
         (e["change"]["check"], e["change"]["resource"], e["change"]["setting"]) for e in backup["entries"]
     } == planned
     assert {e["status"] for e in backup["entries"]} == {"applied"}
+
+
+def test_the_default_warning_shows_control_characters_and_never_obeys_them(capsys: pytest.CaptureFixture[str]) -> None:
+    """``pipeline.stderr_warning`` is the warning of every caller that passes none (audit, apply,
+    the fleet runner); its line can quote a name read from Exchange or a waiver's text."""
+    from compliance import pipeline
+
+    pipeline.stderr_warning("connector EX01\\Evil\x1b]0;owned\x07\u202e: not planned")
+    err = capsys.readouterr().err
+    assert err.startswith("uccx-compliance: warning: connector EX01\\Evil")
+    assert "\x1b" not in err and "\x07" not in err and "\u202e" not in err
+    assert "not planned" in err
