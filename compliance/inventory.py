@@ -17,6 +17,9 @@ targets:
 A password is never written in the file: it comes from an environment variable, the keyring
 (when the ``keyring`` package is installed) or a prompt on a terminal. Unattended Kerberos runs
 use ``keytab:`` (or an existing ticket cache, ``KRB5CCNAME``) and no password at all.
+
+Paths in it (``baseline:``, ``keytab:``, ``ca_file:``, the certificate files) are read from the
+inventory's folder when relative, never from the working directory.
 """
 
 from __future__ import annotations
@@ -101,7 +104,8 @@ class Target(_Strict):
     password_env: str | None = None
     password_keyring: KeyringRef | None = None
     # Kerberos without a password (scheduled runs): the ticket is acquired from this keytab into a
-    # private memory cache per run (compliance/remoting/kerberos.py). A path as given, like ca_file.
+    # private memory cache per run (compliance/remoting/kerberos.py). Like ca_file and the
+    # certificate files, a relative path is read from the inventory's folder (``FILE_FIELDS``).
     keytab: Path | None = None
     ca_file: Path | None = None
     # Only a YAML ``false`` turns checking off: "no", "0" or "off" are refused, not read as False.
@@ -115,6 +119,8 @@ class Target(_Strict):
     servers: tuple[Server, ...] = ()
 
     _baseline_path: Path | None = PrivateAttr(default=None)
+    # ``FILE:LINE:COL: targets[i].FIELD`` of each file field, for the errors found on first use.
+    _file_fields: dict[str, str] = PrivateAttr(default_factory=dict)
     # Where each of ``vars`` is written in the inventory, so a var the baseline refuses is located there.
     _var_positions: dict[str, VarPosition] = PrivateAttr(default_factory=dict)
 
@@ -141,6 +147,11 @@ class Target(_Strict):
         if self._baseline_path is None:
             raise InputError(f"target {self.name}: baseline not resolved (load it with load_inventory)")
         return self._baseline_path
+
+    def located(self, field: str) -> str:
+        """``FILE:LINE:COL: targets[i].FIELD`` where ``field`` is written, for an error about its
+        file (``target NAME: FIELD`` for a target not loaded from a file)."""
+        return self._file_fields.get(field) or f"target {self.name}: {field}"
 
     @property
     def var_positions(self) -> dict[str, VarPosition]:
@@ -260,6 +271,7 @@ def load_inventory(path: Path) -> Inventory:
         pos = doc.position(("targets",))
         raise InputError(f"{doc.path}:{pos.line}:{pos.column}: targets: list at least one target")
     _refuse_duplicate_names(doc, inventory)
+    targets = list(inventory.targets)
     for index, target in enumerate(inventory.targets):
         if target.ca_file is not None and not target.cert_validation:
             field = ("targets", index, "cert_validation")
@@ -268,12 +280,41 @@ def load_inventory(path: Path) -> Inventory:
                 f"{doc.path}:{pos.line}:{pos.column}: {dotted(field)}: false contradicts ca_file: "
                 "(a CA to check the certificate with); keep one of them"
             )
+        target = _resolve_files(doc, index, target)
+        targets[index] = target
         target._baseline_path = _resolve_baseline(doc, index, target.baseline)
         for name in target.vars:
             loc = ("targets", index, "vars", name)
             pos = doc.position(loc)
             target._var_positions[name] = VarPosition(doc.path, pos.line, pos.column, loc)
-    return inventory
+    return inventory.model_copy(update={"targets": tuple(targets)})
+
+
+# The inventory fields that name a file. A relative path is read from the inventory's folder, as
+# ``baseline:`` is: a scheduled run (cron, a systemd timer, Task Scheduler) starts in another
+# working directory than the shell the inventory was written in.
+FILE_FIELDS = ("keytab", "ca_file", "certificate_pem", "certificate_key_pem")
+
+
+def _resolve_files(doc: YamlDocument, index: int, target: Target) -> Target:
+    """``target`` with its file fields made absolute against the inventory's folder, and where each is written."""
+    update: dict[str, Path] = {}
+    located: dict[str, str] = {}
+    for name in FILE_FIELDS:
+        value: Path | None = getattr(target, name)
+        if value is None:
+            continue
+        loc = ("targets", index, name)
+        pos = doc.position(loc)
+        located[name] = f"{doc.path}:{pos.line}:{pos.column}: {dotted(loc)}"
+        path = value.expanduser()
+        if not path.is_absolute():
+            path = doc.path.parent.absolute() / path
+        if path != value:
+            update[name] = path
+    resolved = target.model_copy(update=update) if update else target
+    resolved._file_fields = located
+    return resolved
 
 
 def _refuse_literal_passwords(doc: YamlDocument) -> None:

@@ -156,7 +156,7 @@ class KerberosLogin:
         krb5.get_init_creds_opt_set_canonicalize(options, True)
         keytab_path = self.target.keytab
         if keytab_path is not None:
-            check_keytab_file(self.target.name, keytab_path)
+            check_keytab_file(self.target.located("keytab"), keytab_path)
             keytab = krb5.kt_resolve(ctx, f"FILE:{keytab_path}".encode())
             principal_name = self.target.username or _first_principal(ctx, keytab, self.target.name, keytab_path)
             principal = krb5.parse_name_flags(ctx, principal_name.encode())
@@ -178,23 +178,24 @@ class KerberosLogin:
         return f"{kind}:{krb5.cc_get_name(self._context, self._ccache).decode()}"
 
 
-def check_keytab_file(target: str, path: Path) -> None:
-    """A keytab is a password on disk: a regular file, readable by its owner only."""
+def check_keytab_file(where: str, path: Path) -> None:
+    """A keytab is a password on disk: a regular file, readable by its owner only. ``where`` is
+    the field's location in the inventory (``Target.located``), which starts each error line."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise InputError(f"target {target}: keytab {path}: no such file") from None
+        raise InputError(f"{where}: {path}: no such file") from None
     except OSError as exc:
-        raise InputError(f"target {target}: keytab {path}: {exc.strerror}") from None
+        raise InputError(f"{where}: {path}: {exc.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"target {target}: keytab {path}: not a regular file")
+        raise InputError(f"{where}: {path}: not a regular file")
     if info.st_mode & 0o077:
         raise InputError(
-            f"target {target}: keytab {path} can be read by other users (mode {stat.S_IMODE(info.st_mode):04o}); "
+            f"{where}: {path} can be read by other users (mode {stat.S_IMODE(info.st_mode):04o}); "
             f"it is as good as the password: chmod 600 {path}"
         )
     if not os.access(path, os.R_OK):
-        raise InputError(f"target {target}: keytab {path}: not readable by this user")
+        raise InputError(f"{where}: {path}: not readable by this user")
 
 
 def _first_principal(ctx: Any, keytab: Any, target: str, path: Path) -> str:

@@ -20,6 +20,8 @@ from compliance.remoting.errors import describe_failure
 from compliance.remoting.kerberos import KerberosLogin
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from compliance.inventory import Target
 
 log = logging.getLogger(__name__)
@@ -103,8 +105,10 @@ def build_wsman(target: Target, endpoint: Endpoint, options: ConnectOptions, log
         username, password = login.credential(), None
     # pypsrp (typed bool) passes this to requests' ``verify``, which takes a CA bundle path too.
     cert_validation: Any = str(target.ca_file) if target.ca_file else target.cert_validation
-    if target.ca_file and not target.ca_file.is_file():
-        raise InputError(f"target {target.name}: ca_file {target.ca_file}: no such file")
+    for name in ("ca_file", "certificate_pem", "certificate_key_pem"):
+        path: Path | None = getattr(target, name)
+        if path is not None and not path.is_file():
+            raise InputError(f"{target.located(name)}: {path}: no such file")
     if endpoint.ssl and cert_validation is False:
         warn_unverified(target)
     extra: dict[str, Any] = {}

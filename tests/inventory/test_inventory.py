@@ -144,3 +144,36 @@ def test_a_target_var_the_baseline_refuses_is_located_in_the_inventory(tmp_path:
     with pytest.raises(InputError) as overridden:
         target_baseline(target, {"agents": -6}, sp1)
     assert str(overridden.value) == "--var agents:1:1: agents: -6 is below the minimum 0"
+
+
+def keytab_inventory(keytab: str, ca_file: str) -> str:
+    """VALID over HTTPS with a keytab instead of a password (``keytab:`` on line 7, ``ca_file:`` on 8)."""
+    fields = f"    keytab: {keytab}\n    ca_file: {ca_file}\n"
+    return VALID.replace("http://", "https://").replace("    password_env: UCCX_TEST_PASSWORD\n", fields)
+
+
+def test_file_fields_are_read_from_the_inventory_folder_not_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scheduled run starts elsewhere (cron in $HOME, systemd in /): ``keytab: audit.keytab``
+    must still name the file beside the inventory, as ``baseline:`` does."""
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = write(folder, keytab_inventory("audit.keytab", "pki/ca.crt"))
+    monkeypatch.chdir(tmp_path)
+    target = load_inventory(path.relative_to(tmp_path)).targets[0]
+    assert target.keytab == folder / "audit.keytab"
+    assert target.ca_file == folder / "pki" / "ca.crt"
+    assert target.keytab.is_absolute() and target.ca_file.is_absolute()
+    # Where each is written, for the errors found when the file is opened.
+    assert target.located("keytab") == "etc/inventory.yaml:7:5: targets[0].keytab"
+    assert target.located("ca_file") == "etc/inventory.yaml:8:5: targets[0].ca_file"
+    assert target.baseline_path == (folder / "site.yaml").resolve()
+
+
+def test_absolute_and_home_relative_file_fields_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    path = write(tmp_path, keytab_inventory("~/audit.keytab", "/etc/pki/ca.crt"))
+    target = load_inventory(path).targets[0]
+    assert target.keytab == tmp_path / "home" / "audit.keytab"
+    assert target.ca_file == Path("/etc/pki/ca.crt")

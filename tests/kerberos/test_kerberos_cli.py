@@ -58,8 +58,10 @@ def test_a_keytab_only_scheduled_run_audits_the_lab_and_leaves_no_ticket_behind(
         kerberos.krb5_conf.read_text().replace("MEMORY:uccx-default", f"FILE:{default_cache}"), encoding="utf-8"
     )
     keytab = private_keytab(kerberos, tmp_path)
-    inventory = kerberos_inventory(kerberos_lab, tmp_path, password_env=None, keytab=str(keytab))
-    # What cron gives a job: a PATH and a HOME. No password, no KRB5CCNAME, no terminal.
+    # Written beside the inventory, as an administrator does; the job starts in another folder.
+    inventory = kerberos_inventory(kerberos_lab, tmp_path, password_env=None, keytab=keytab.name)
+    # What cron gives a job: a PATH and a HOME, which is its working directory. No password, no
+    # KRB5CCNAME, no terminal.
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
@@ -76,7 +78,7 @@ def test_a_keytab_only_scheduled_run_audits_the_lab_and_leaves_no_ticket_behind(
         text=True,
         stdin=subprocess.DEVNULL,
         timeout=120,
-        cwd=tmp_path,
+        cwd=home,
     )
     assert done.returncode == 2, done.stderr  # drift: the lab is at factory defaults
     plan = json.loads(done.stdout)
@@ -243,7 +245,12 @@ def test_a_keytab_others_can_read_is_refused_before_any_connection(
         "plan", "--inventory", kerberos_inventory(kerberos_lab, tmp_path, password_env=None, keytab=str(keytab))
     )
     assert result.code == 1
-    assert f"keytab {keytab} can be read by other users (mode 0644)" in result.err and "chmod 600" in result.err
+    assert re.search(
+        rf"inventory\.yaml:\d+:\d+: targets\[0\]\.keytab: {re.escape(str(keytab))} "
+        r"can be read by other users \(mode 0644\)",
+        result.err,
+    )
+    assert "chmod 600" in result.err
     assert kerberos_lab.requests == {}
 
 
@@ -253,7 +260,10 @@ def test_a_missing_keytab_is_one_line_exit_1(kerberos_lab: Lab, tmp_path: Path, 
         "plan", "--inventory", kerberos_inventory(kerberos_lab, tmp_path, password_env=None, keytab=str(missing))
     )
     assert result.code == 1
-    assert result.err.strip().splitlines()[-1].endswith(f"keytab {missing}: no such file")
+    assert re.search(
+        rf"inventory\.yaml:\d+:\d+: targets\[0\]\.keytab: {re.escape(str(missing))}: no such file$",
+        result.err.strip().splitlines()[-1],
+    )
     assert kerberos_lab.requests == {}
 
 
