@@ -104,7 +104,8 @@ def xml_safe(text: object) -> str:
 
 
 # A backslash is an escape in Markdown only before ASCII punctuation (``EX01\\Default`` stays).
-_MD_SPECIAL = re.compile(r"\\(?=[!-/:-@\[-`{-~])|[|`*_\[\]<>&]")
+# ``$`` and ``~`` too: GitHub renders ``$...$`` as math and ``~...~`` as strikethrough.
+_MD_SPECIAL = re.compile(r"\\(?=[!-/:-@\[-`{-~])|[|`*_\[\]<>&$~]")
 _MD_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
 
 
@@ -112,7 +113,7 @@ def md_cell(text: object) -> str:
     """``text`` for a Markdown table cell or list item: one line, nothing Markdown or HTML would act on.
 
     A backslash before punctuation first (so a ``\\|`` in a name cannot undo the escape of its pipe), then the table
-    pipe, code, emphasis and link characters; ``<``, ``>`` and ``&`` as entities (no raw HTML,
+    pipe, code, emphasis, link, math and strikethrough characters; ``<``, ``>`` and ``&`` as entities (no raw HTML,
     no block quote); control characters and line breaks as visible escapes; a leading ``#`` is
     escaped too, so a cell text used at the start of a line is never a heading.
     """

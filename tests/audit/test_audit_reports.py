@@ -1,6 +1,7 @@
 """The issue's done-when for audit: one run against the lab writes json, html, junit, sarif,
 prometheus, markdown and csv, each validated as its own tests validate it (SARIF against the
-official schema, the textfile with prometheus_client's parser); a waiver turns the only drift into
+official schema, the textfile with prometheus_client's parser, JUnit against Jenkins' schema,
+Markdown with a CommonMark parser); a waiver turns the only drift into
 waived (exit 0) and, expired, fails the same run (exit 2); the run is in the history, and the HTML
 draws its timeline from it."""
 
@@ -24,6 +25,7 @@ from compliance.lab import Lab
 from compliance.lab.inventory import PASSWORD_ENV
 from tests.apply.applyhelpers import PASSWORD as APPLY_PASSWORD
 from tests.apply.applyhelpers import run_cmdlet
+from tests.reporters.validators import junit_errors, markdown_tables
 
 pytestmark = pytest.mark.server
 
@@ -61,7 +63,9 @@ def test_one_audit_writes_all_seven_reports_each_valid(
     assert first.code == second.code == 2, first.err
     report = json.loads((out / "report.json").read_text())
     assert report["summary"]["drift"] == 22
-    assert ET.parse(out / "report.junit").getroot().tag == "testsuites"
+    junit = (out / "report.junit").read_text()
+    assert junit_errors(junit) == []  # the schema Jenkins' xUnit plugin checks JUnit against
+    assert len(ET.fromstring(junit.encode()).findall("testsuite/testcase/failure")) == 22
     sarif = json.loads((out / "report.sarif").read_text())
     jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(sarif)
     assert len(sarif["runs"][0]["results"]) >= 22
@@ -70,7 +74,11 @@ def test_one_audit_writes_all_seven_reports_each_valid(
     assert any("last_run" in name for name in families)  # the run's time: audit passes its context
     rows = list(csv.DictReader(io.StringIO((out / "report.csv").read_text(), newline="")))
     assert sum(r["verdict"] == "drift" for r in rows) == 22
-    assert "MaxConnectionsPerUser" in (out / "report.markdown").read_text()
+    # As GitHub renders the step summary (one target: its drift table alone), cell by cell.
+    [drift] = markdown_tables((out / "report.markdown").read_text())
+    assert drift[0] == ["check", "resource", "setting", "current", "required", "action"]
+    assert ["UCCX-IMAP-004", "IMAP settings on EX01", "MaxConnectionsPerUser", "16", "at least 2400", "update"] in drift
+    assert len(drift) == 1 + 22
     html = (out / "report.html").read_text()
     parser = _Tags()
     parser.feed(html)

@@ -1,4 +1,5 @@
-"""JUnit XML for CI: one testcase per check and resource; drift fails, unreadable errors."""
+"""JUnit XML for CI: one testcase per check and resource; drift fails, unreadable errors. Every
+report here is also checked against the schema Jenkins' xUnit plugin validates JUnit with."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from collections.abc import Callable
 
 from compliance.plan import Plan
 from compliance.reporters import render
+from tests.reporters.validators import junit_errors
 
 
 def parse(plans: list[Plan]) -> ET.Element:
     text = render("junit", plans)
     assert text.startswith('<?xml version="1.0" encoding="utf-8"?>\n')
+    assert junit_errors(text) == []
     return ET.fromstring(text.encode("utf-8"))
 
 
@@ -58,3 +61,22 @@ def test_a_suite_per_target(make_plan: Callable[[str | None], Plan]) -> None:
     suites = parse([make_plan("site-a"), make_plan("site-b")]).findall("testsuite")
     assert [s.get("name") for s in suites] == ["site-a", "site-b"]
     assert all(s.get("tests") == "9" for s in suites)
+
+
+def test_a_real_audit_with_waived_and_unplanned_targets_is_valid_junit(plans: list[Plan]) -> None:
+    for verbose in (False, True):
+        assert junit_errors(render("junit", plans, verbose=verbose)) == []
+    assert [s.get("name") for s in parse(plans).findall("testsuite")] == [
+        "lab-defaults",
+        "lab-compliant",
+        "lab-unreachable",
+    ]
+
+
+def test_the_schema_refuses_what_jenkins_would_not_read() -> None:
+    """The check above can fail: a testcase without its name, a suite without its counts."""
+    assert junit_errors(
+        '<testsuites><testsuite name="a" tests="1" failures="0" errors="0"><testcase/></testsuite></testsuites>'
+    )
+    assert junit_errors('<testsuites><testsuite name="a"/></testsuites>')
+    assert junit_errors("<results/>")
