@@ -82,8 +82,12 @@ def grouped(changes: Sequence[Change]) -> list[tuple[str, list[Change]]]:
 # embeddings, overrides and isolates (U+061C, U+200E/F, U+202A-E, U+2066-9), the line and
 # paragraph separators (U+2028/9) and lone surrogates (which cannot even be encoded as UTF-8).
 _TERMINAL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
-# Everything outside the XML 1.0 Char production, plus CR (a parser reads a raw CR in text as LF).
-_XML_UNSAFE = re.compile("[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Everything outside the XML 1.0 Char production, plus CR (a parser reads a raw CR in text as LF),
+# plus what the other formats show too: DEL, C1 and the bidi marks, since a CI system displays
+# the test names and messages (a U+202E in a connector name would reorder what a reviewer reads).
+_XML_UNSAFE = re.compile(
+    "[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
+)
 _SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
@@ -99,7 +103,8 @@ def terminal_safe(text: str) -> str:
 
 
 def xml_safe(text: object) -> str:
-    """``text`` with the characters XML 1.0 cannot hold shown as escapes (ElementTree quotes the rest)."""
+    """``text`` with the characters XML 1.0 cannot hold, and those a display would obey, shown as
+    escapes (ElementTree quotes the rest)."""
     return _XML_UNSAFE.sub(lambda m: visible(m.group()), str(text))
 
 
