@@ -28,19 +28,44 @@ text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from compliance.apply.commands import Step, build_steps
-from compliance.cmdlet import SINGLE_QUOTES, CommandSpec, argument, quote
-from compliance.cmdlet import one_line as comment_text
+from compliance.cmdlet import SINGLE_QUOTES, CommandSpec, argument, one_line, quote
 from compliance.errors import InputError
 from compliance.plan import Change, Plan
-from compliance.reporters.common import terminal_safe
+from compliance.reporters.common import terminal_safe, visible
+
+# What a display obeys or a reader cannot see: C0 (a line break inside a quoted value starts what
+# looks like a new line of code), DEL, C1 and the bidi marks, embeddings, overrides and isolates.
+# In a comment they are shown as escapes; in a value (which must stay the name Exchange has) they
+# are named in a comment above the command.
+_DISPLAY_CONTROLS = re.compile("[\x01-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def comment_text(text: str) -> str:
+    """``text`` for a ``#`` comment or the failure message: one line (a line break would end the
+    comment and run the rest as code), and nothing a display obeys (a U+202E would reorder what the
+    reviewer reads: "Trojan Source")."""
+    return terminal_safe(one_line(text))
 
 
 def _comment(text: str) -> str:
     return f"# {comment_text(text)}"
+
+
+def _hidden_characters(command: CommandSpec) -> list[str]:
+    """A comment naming the invisible or display-controlling characters in the command's values,
+    which are written as they are: the script must name the object exactly as Exchange does."""
+    texts = [command.server or "", *(str(v) for v in command.parameters.values() if v is not None)]
+    found = sorted({ch for text in texts for ch in _DISPLAY_CONTROLS.findall(text)})
+    if not found:
+        return []
+    shown = ", ".join(visible(ch) for ch in found)
+    note = f"# Note: a value of {command.cmdlet} below holds {shown}, written as Exchange has it"
+    return [f"{note}; the line may not look as it runs."]
 
 
 # Every command stops on its own error: EMS 2010's proxy commands may not see the script's preference.
@@ -102,6 +127,7 @@ def _step_lines(step: Step, changes: Sequence[Change], target: str | None) -> li
         )
     body: list[str] = []
     for command in step.commands:
+        lines += _hidden_characters(command)
         body += _remote_call(command) if command.server else [_call(command)]
     body = _stop_on_failure(body, failure_message([changes[i] for i in step.changes], target))
     if step.needs_created:
@@ -177,7 +203,7 @@ def _plan_lines(plan: Plan) -> list[str]:
             f"Waived, not changed: {result.check} {result.resource}: {what}; until "
             f"{waiver.expires.isoformat()} by {waiver.approver} ({waiver.source}): {waiver.justification}"
         )
-        lines.append(_comment(terminal_safe(text)))  # the waivers file is hostile input: bidi marks too
+        lines.append(_comment(text))  # the waivers file is hostile input: bidi marks too
     for unreadable in plan.unreadable:
         lines.append(
             _comment(

@@ -223,3 +223,23 @@ def test_the_plan_command_writes_ps1(tmp_path: Path) -> None:
     )
     plan = Plan("b", "b.yaml", "0" * 64, "test", changes=[change])
     assert f"Set-ImapSettings -Server 'EX01' -MaxConnectionsPerUser '2400' -WhatIf:$WhatIf {STOP}" in render([plan])
+
+
+def test_a_bidi_override_is_shown_in_comments_and_named_above_the_command_that_must_keep_it() -> None:
+    """Trojan Source: a U+202E in a name would reorder the line a reviewer reads. Comments and the
+    failure message show it as ``\\u202e``; the command keeps the name exactly (Exchange would not
+    find the mailbox otherwise), under a note naming the character."""
+    name = "uccx\u202e)eurt$ eslaf$ ,ecnerefnoC- ;"
+    script = render_script([hostile_plan(name)])
+    lines = script.splitlines()
+    assert all("\u202e" not in line for line in lines if line.lstrip().startswith("#"))
+    assert any("mailbox uccx\\u202e" in line for line in lines if line.startswith("#"))
+    at = next(i for i, line in enumerate(lines) if "Set-Mailbox" in line and not line.lstrip().startswith("#"))
+    assert quote(name) in lines[at]  # the exact name, one literal
+    notes = [line for line in lines[:at] if line.startswith("# Note: a value of Set-Mailbox below holds")]
+    assert notes and "\\u202e" in notes[-1]
+    assert "\u202e" not in failure_message(hostile_plan(name).changes)
+
+
+def test_plain_names_get_no_note() -> None:
+    assert "# Note:" not in render_script([hostile_plan("uccx")])

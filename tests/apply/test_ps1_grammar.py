@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 from compliance import parameters
 from compliance.apply.commands import build_steps
-from compliance.apply.ps1 import failure_message, render_script
-from compliance.cmdlet import SINGLE_QUOTES, CommandSpec, one_line
+from compliance.apply.ps1 import comment_text, failure_message, render_script
+from compliance.cmdlet import SINGLE_QUOTES, CommandSpec
 from compliance.errors import InputError
 from compliance.kinds import CHANGE_HANDLERS
 from compliance.pipeline import plan_folder
@@ -272,8 +272,8 @@ def expected(plans: list[Plan]) -> list[Parsed]:
             message = failure_message(changes, plan.target)
             # The message names every check of the step, and the target, as they read on one line.
             for change in changes:
-                assert one_line(change.check) in message and one_line(change.resource) in message
-            assert one_line(plan.target or "") in message and message.endswith(" failed: ")
+                assert comment_text(change.check) in message and comment_text(change.resource) in message
+            assert comment_text(plan.target or "") in message and message.endswith(" failed: ")
             for command in built.commands:
                 out.append(expected_command(command, built.needs_created, message))
     return out
