@@ -1,4 +1,5 @@
-"""The two ways the live tests reach the lab: NTLM over HTTP, and Kerberos over HTTPS.
+"""The two ways the live tests reach the lab: NTLM over HTTP, and Kerberos over HTTPS (with
+Extended Protection required: the handshake must carry the TLS channel binding).
 
 ``lab_transport`` (tests/conftest.py) runs a test once with each; a test that needs both at once
 builds them here with ``transport()``.
@@ -34,7 +35,8 @@ def transport(
     name: str, kdc: Kdc | None = None, certs: TestCertificates | None = None, folder: Path | None = None
 ) -> LabTransport:
     """NTLM over HTTP (the lab's own default); or Kerberos with a private copy of the audit user's
-    keytab, no password anywhere, over HTTPS with a certificate of the test CA."""
+    keytab, no password anywhere, over HTTPS with a certificate of the test CA and Extended
+    Protection required."""
     if name == "ntlm-http":
         return LabTransport(name)
     assert name == "kerberos-https" and kdc is not None and certs is not None and folder is not None
@@ -45,7 +47,8 @@ def transport(
         name,
         lab_options={
             "kerberos_keytab": kdc.service_keytab,
-            "tls": LabTls(certs.good.cert, certs.good.key, certs.ca_file),
+            # Exchange requires Extended Protection (channel binding) since its August 2022 update.
+            "tls": LabTls(certs.good.cert, certs.good.key, certs.ca_file, extended_protection=True),
         },
         inventory_fields={
             "auth": "kerberos",

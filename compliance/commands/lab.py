@@ -40,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--tls-cert", type=Path, metavar="FILE", help="serve HTTPS with this PEM certificate")
     serve.add_argument("--tls-key", type=Path, metavar="FILE", help="the PEM private key of --tls-cert")
     serve.add_argument("--tls-ca", type=Path, metavar="FILE", help="its CA, written as ca_file: in the inventory")
+    serve.add_argument(
+        "--extended-protection",
+        action="store_true",
+        help="require the TLS channel binding in every NTLM and Kerberos handshake, as Exchange does "
+        "since its August 2022 update (needs --tls-cert)",
+    )
     serve.add_argument("--latency-ms", type=int, default=0, help="delay added to every request (of every organization)")
     serve.add_argument(
         "--organizations",
@@ -116,7 +122,11 @@ def run(args: argparse.Namespace) -> int:
         failing[name.strip()] = message or f"{name.strip()} failed (injected by the lab)."
     if (args.tls_cert is None) != (args.tls_key is None) or (args.tls_ca and not args.tls_cert):
         raise InputError("--tls-cert and --tls-key go together (and --tls-ca needs them)")
-    tls = LabTls(args.tls_cert, args.tls_key, args.tls_ca) if args.tls_cert else None
+    if args.extended_protection and not args.tls_cert:
+        raise InputError(
+            "--extended-protection binds the handshake to the TLS channel: it needs --tls-cert and --tls-key"
+        )
+    tls = LabTls(args.tls_cert, args.tls_key, args.tls_ca, args.extended_protection) if args.tls_cert else None
     _stop_on_ctrl_c_or_sigterm()
     if args.organizations is not None:
         return _serve_fleet(args, tls, _faults(args.latency_ms, failing))
@@ -144,6 +154,10 @@ def run(args: argparse.Namespace) -> int:
         for server, url in lab.host_endpoints.items():
             output.say(f"  {server} host endpoint: {url} (configuration Microsoft.PowerShell)")
         output.say(f"  user: {LAB_USER} (NTLM; set {PASSWORD_ENV} to the lab password)")
+        if tls is not None and tls.extended_protection:
+            output.say(
+                "  Extended Protection: required (every handshake must carry this certificate's channel binding)"
+            )
         kerberos: dict[str, object] = {}
         if kdc is not None:
             output.say(f"  Kerberos: realm {kdc.realm}, KDC on 127.0.0.1:{kdc.port}, user {kdc.user_principal}")

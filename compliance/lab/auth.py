@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 import spnego
+from spnego.channel_bindings import GssChannelBindings
 from spnego.exceptions import SpnegoError
 
 from compliance.lab.ntlm_hash import nt_hash
@@ -124,8 +125,12 @@ class UserFile:
 class AuthSession:
     """The NTLM or Kerberos state of one TCP connection: handshake first, then sealing and unsealing."""
 
-    def __init__(self, users: UserFile) -> None:
+    def __init__(self, users: UserFile, channel_bindings: GssChannelBindings | None = None) -> None:
         self._users = users
+        # Required bindings (Extended Protection, HTTPS only): pyspnego's NTLM acceptor refuses an
+        # AUTHENTICATE without MsvAvChannelBindings or with other ones; GSSAPI refuses a Kerberos
+        # authenticator whose bindings differ (MIT accepts one that carries none).
+        self._channel_bindings = channel_bindings
         self._context: Any = None
         self._builds_acceptor = False  # a fresh Negotiate context creates its NTLM acceptor on its first step
 
@@ -139,10 +144,18 @@ class AuthSession:
             # A first token always starts a fresh handshake on the connection, as on Windows.
             if token.startswith(_NTLM_SIGNATURE):
                 with self._users.active():  # NTLMProxy's acceptor __init__ checks the user file
-                    self._context = spnego.server(protocol="ntlm", options=spnego.NegotiateOptions.use_ntlm)
+                    self._context = spnego.server(
+                        protocol="ntlm",
+                        options=spnego.NegotiateOptions.use_ntlm,
+                        channel_bindings=self._channel_bindings,
+                    )
                 self._builds_acceptor = False
             else:
-                self._context = spnego.server(protocol="negotiate", options=spnego.NegotiateOptions.use_negotiate)
+                self._context = spnego.server(
+                    protocol="negotiate",
+                    options=spnego.NegotiateOptions.use_negotiate,
+                    channel_bindings=self._channel_bindings,
+                )
                 self._builds_acceptor = True
         # A Kerberos AP-REQ (raw or in SPNEGO) is checked against the keytab at any Negotiate step.
         reads_users = self._builds_acceptor or _NTLM_AUTHENTICATE in token or not token.startswith(_NTLM_SIGNATURE)
@@ -153,6 +166,12 @@ class AuthSession:
         except SpnegoError as exc:
             self._context = None
             raise AuthenticationFailed(str(exc)) from None
+        except AttributeError as exc:
+            # pyspnego 0.12 over python-gssapi: an AP-REQ whose channel bindings differ leaves the
+            # context unestablished, and reading its flags raises this instead of a SpnegoError.
+            # IIS answers any refused token with a 401, and so does the lab.
+            self._context = None
+            raise AuthenticationFailed(f"{type(exc).__name__}: {exc}") from None
         return out_token
 
     def unwrap(self, body: bytes, content_type: str) -> bytes:

@@ -21,6 +21,7 @@ many under ``/org/<name>/``. An organization marked hung reads each request and 
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import re
 import select
@@ -34,6 +35,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
+
+from spnego.channel_bindings import GssChannelBindings
 
 from compliance.errors import InputError
 from compliance.lab import soap
@@ -89,6 +92,15 @@ class LabTls:
     cert: Path
     key: Path
     ca_file: Path | None = None
+    # IIS's Extended Protection for Authentication set to Required (Exchange turns it on from the
+    # August 2022 security update): a handshake must carry the TLS channel binding of this
+    # certificate, so credentials relayed through another TLS session (an intercepting proxy, an
+    # NTLM relay) are refused. Off: bindings are not checked, as with Extended Protection "None".
+    extended_protection: bool = False
+
+    def channel_bindings(self) -> GssChannelBindings | None:
+        """The ``tls-server-end-point`` binding (RFC 5929) a client must send, or None when not required."""
+        return _server_end_point(self.cert) if self.extended_protection else None
 
     def server_context(self) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -98,6 +110,20 @@ class LabTls:
         except (OSError, ssl.SSLError) as exc:
             raise InputError(f"lab TLS: cannot load {self.cert} with key {self.key}: {exc}") from None
         return context
+
+
+@functools.lru_cache(maxsize=16)
+def _server_end_point(cert: Path) -> GssChannelBindings:
+    """RFC 5929 section 4.1: the hash of the certificate, with the hash its signature uses, SHA-256
+    in place of MD5 or SHA-1. The same rule as the client's (pypsrp ``_get_cbt_data``)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    certificate = x509.load_pem_x509_certificate(cert.read_bytes())
+    algorithm = certificate.signature_hash_algorithm
+    if algorithm is None or isinstance(algorithm, hashes.MD5 | hashes.SHA1):
+        algorithm = hashes.SHA256()
+    return GssChannelBindings(application_data=b"tls-server-end-point:" + certificate.fingerprint(algorithm))
 
 
 class _LabHTTPServer(ThreadingHTTPServer):
@@ -192,7 +218,8 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         scheme, token = parsed
         if self._auth is None:
-            self._auth = AuthSession(org.users)
+            tls = self.server.lab.tls
+            self._auth = AuthSession(org.users, channel_bindings=tls.channel_bindings() if tls is not None else None)
         try:
             out_token = self._auth.step(token)
         except AuthenticationFailed as exc:

@@ -23,6 +23,11 @@ HINT_TICKET_REFUSED = (
     "KDC's (a stale keytab, e.g. a load balancer's alternate service account, or the SPN registered on two "
     "accounts: setspn -X)"
 )
+HINT_EXTENDED_PROTECTION = (
+    "over HTTPS, a TLS-inspecting proxy or load balancer that re-encrypts between this machine and "
+    "Exchange fails here too: Extended Protection refuses a handshake bound to another certificate than "
+    "the server's (let {host}:{port} through uninspected)"
+)
 HINT_POWERSHELL_PATH = "the Exchange management endpoint path is /PowerShell/, e.g. http://ex01.lab.local/PowerShell/"
 HINT_EXCHANGE_PORT = "the Exchange endpoint is on port 80 at /PowerShell/, not 5985/wsman"
 HINT_CA_FILE = "set ca_file: to the CA certificate that signed the server's certificate"
@@ -62,6 +67,9 @@ def describe_failure(exc: BaseException, url: str, *, username: str | None, auth
         if auth == "kerberos" and upn and isinstance(exc, AuthenticationError):
             # The KDC issued the ticket (a KDC failure is a Kerberos line above): the server refused it.
             hint = f"; {HINT_TICKET_REFUSED.format(host=host)}"
+        if url.startswith("https"):
+            # The server cannot say why it refused: a wrong password and a relayed channel look alike.
+            hint += f"; {HINT_EXTENDED_PROTECTION.format(host=host, port=port)}"
         user = username or "(the current Kerberos ticket)"
         return f"{url}: authentication failed for {user} with {auth}{hint}"
     if isinstance(exc, rex.SSLError):

@@ -19,6 +19,8 @@ from compliance.remoting import errors
 from compliance.remoting.collect import collect
 
 EXCHANGE = "https://ex01.lab.local/PowerShell/"
+# Every authentication failure over https:// names a relaying proxy too: the 401 looks the same.
+RELAYED = errors.HINT_EXTENDED_PROTECTION.format(host="ex01.lab.local", port=443)
 HOST = "https://ex01.lab.local:5986/wsman"
 REQUEST = CollectionRequest(
     uccx_mailbox="uccx",
@@ -182,7 +184,7 @@ def test_kerberos_authentication_failure_hints_at_the_upn_form() -> None:
         username="LAB\\uccx",
         auth="kerberos",
     )
-    assert line == (f"{EXCHANGE}: authentication failed for LAB\\uccx with kerberos; {errors.HINT_UPN}")
+    assert line == (f"{EXCHANGE}: authentication failed for LAB\\uccx with kerberos; {errors.HINT_UPN}; {RELAYED}")
 
 
 def test_a_refused_kerberos_ticket_of_a_upn_names_the_servers_keys() -> None:
@@ -198,7 +200,16 @@ def test_a_refused_kerberos_ticket_of_a_upn_names_the_servers_keys() -> None:
     assert line == (
         f"{EXCHANGE}: authentication failed for uccx@LAB.LOCAL with kerberos; "
         + errors.HINT_TICKET_REFUSED.format(host="ex01.lab.local")
+        + f"; {RELAYED}"
     )
+
+
+def test_an_authentication_failure_over_http_has_no_tls_hint() -> None:
+    from pypsrp.exceptions import AuthenticationError
+
+    url = "http://ex01.lab.local/PowerShell/"
+    line = errors.describe_failure(AuthenticationError("no"), url, username="uccx@lab.local", auth="ntlm")
+    assert line == f"{url}: authentication failed for uccx@lab.local with ntlm"
 
 
 def test_an_unreachable_endpoint_is_tried_once_not_once_per_fact(make_target: Any) -> None:

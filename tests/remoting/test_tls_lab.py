@@ -216,8 +216,9 @@ def test_lab_serve_with_tls_flags_serves_https_that_the_written_inventory_trusts
     written = tmp_path / "inventory.yaml"
     argv = ["--port", "0", "--password", PASSWORD, "--write-inventory", str(written)]
     argv += ["--tls-cert", str(certs.good.cert), "--tls-key", str(certs.good.key), "--tls-ca", str(certs.ca_file)]
-    with lab_serve(*argv) as lab:
+    with lab_serve(*argv, "--extended-protection") as lab:
         assert any("Exchange endpoint: https://127.0.0.1:" in s for s in lab.said), lab.said
+        assert any("Extended Protection: required" in s for s in lab.said), lab.said
         result = cli("plan", "--inventory", written, "--format", "json")
     assert result.code == 2, result.err
     assert json.loads(result.out)["summary"]["unreadable"] == 0
@@ -229,3 +230,9 @@ def test_lab_serve_wants_both_tls_files(certs: TestCertificates, cli: Any) -> No
     result = cli("lab", "serve", "--port", "0", "--tls-cert", certs.good.cert)
     assert result.code == 1
     assert "--tls-cert and --tls-key go together" in result.err
+
+
+def test_lab_serve_extended_protection_needs_tls(cli: Any) -> None:
+    result = cli("lab", "serve", "--port", "0", "--extended-protection")
+    assert result.code == 1
+    assert "--extended-protection binds the handshake to the TLS channel: it needs --tls-cert" in result.err
