@@ -47,7 +47,7 @@ def transport(
         name,
         lab_options={
             "kerberos_keytab": kdc.service_keytab,
-            # Exchange requires Extended Protection (channel binding) since its August 2022 update.
+            # Extended Protection (channel binding) required, as an Exchange that turned it on has it.
             "tls": LabTls(certs.good.cert, certs.good.key, certs.ca_file, extended_protection=True),
         },
         inventory_fields={

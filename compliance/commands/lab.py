@@ -43,8 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--extended-protection",
         action="store_true",
-        help="require the TLS channel binding in every NTLM and Kerberos handshake, as Exchange does "
-        "since its August 2022 update (needs --tls-cert)",
+        help="require the TLS channel binding in every NTLM and Kerberos handshake, as an Exchange with "
+        "Extended Protection turned on does (needs --tls-cert)",
     )
     serve.add_argument("--latency-ms", type=int, default=0, help="delay added to every request (of every organization)")
     serve.add_argument(

@@ -92,8 +92,9 @@ class LabTls:
     cert: Path
     key: Path
     ca_file: Path | None = None
-    # IIS's Extended Protection for Authentication set to Required (Exchange turns it on from the
-    # August 2022 security update): a handshake must carry the TLS channel binding of this
+    # IIS's Extended Protection for Authentication set to Require (Exchange supports it from its
+    # August 2022 security update; HealthChecker expects Require on /PowerShell): a handshake must
+    # carry the TLS channel binding of this
     # certificate, so credentials relayed through another TLS session (an intercepting proxy, an
     # NTLM relay) are refused. Off: bindings are not checked, as with Extended Protection "None".
     extended_protection: bool = False
