@@ -2,11 +2,11 @@
 
 Exchange supports it from its August 2022 security update (HealthChecker expects "Require" on
 /PowerShell). With it on, the NTLM or Kerberos handshake must carry the ``tls-server-end-point``
-binding (RFC 5929) of the certificate the server holds. A TLS-intercepting proxy presents its own certificate, so a handshake relayed
-through it carries the proxy's binding, and the server refuses it. The tests put a real
-intercepting proxy between the tool and the lab: with Extended Protection off the relayed
-credentials work (the attack), with it on they are refused; the tool's own direct connections
-pass with it on, with NTLM and with Kerberos.
+binding (RFC 5929) of the certificate the server holds. A TLS-intercepting proxy presents its own
+certificate, so a handshake relayed through it carries the proxy's binding, and the server refuses
+it. The tests put a real intercepting proxy between the tool and the lab: with Extended Protection
+off the relayed credentials work (the attack), with it on they are refused; the tool's own direct
+connections pass with it on, with NTLM and with Kerberos.
 """
 
 from __future__ import annotations
