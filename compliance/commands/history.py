@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from compliance.history import Episode
+    from compliance.history import Episode, FixingApply
 
 HELP = "show drift episodes from the audit history: first seen, last seen, fixed (when, by which apply)"
 FORMATS = ("text", "json")
@@ -96,6 +96,8 @@ def text_table(episodes: list[Episode]) -> str:
         by = ", ".join(f"apply {a.run[:12]} by {a.operator} at {_when(a.time)}" for a in e.fixed_by)
         if e.fixed_at and not by:
             by = "no apply logged (fixed outside this tool)"
+        if e.applied_while_open:
+            by = "; ".join(_open_apply(a, e.last_seen) for a in e.applied_while_open)
         rows.append((e.target, e.check, e.resource, _when(e.first_seen), _when(e.last_seen), fixed, by))
     last = len(header) - 1
     cells = [[_cut(terminal_safe(str(cell)), 200 if i == last else 60) for i, cell in enumerate(row)] for row in rows]
@@ -104,6 +106,15 @@ def text_table(episodes: list[Episode]) -> str:
         "  ".join([*(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)), row[-1]]).rstrip() for row in cells
     ]
     return "\n".join(lines) + "\n"
+
+
+def _open_apply(applied: FixingApply, last_seen: datetime.datetime) -> str:
+    """An apply of a setting that is still drift: not audited since, or still drift after it
+    (a restart pending, or a change that did not hold)."""
+    done = f"applied by {applied.run[:12]} ({applied.operator}) at {_when(applied.time)}"
+    if applied.time > last_seen:
+        return f"{done}; not audited since"
+    return f"{done}; still drift at the audit of {_when(last_seen)} (a restart pending, or the change did not hold)"
 
 
 def _when(moment: datetime.datetime | None) -> str:

@@ -67,6 +67,10 @@ class Episode:
     fixed_run: str | None = None
     fixed_by: tuple[FixingApply, ...] = ()
     waived: bool = False  # waived in at least one of its runs
+    # An open episode's applies: logged since its first drift, with no compliant audit after them.
+    # A setting that needs a restart stays drift after apply until the service restarts (restart
+    # pending), and so does a change that did not hold; either way the apply is shown, not hidden.
+    applied_while_open: tuple[FixingApply, ...] = ()
     current: Any = None  # the last drift's live and desired value and its requirement or message
     desired: Any = None
     text: str | None = None
@@ -84,6 +88,7 @@ class Episode:
             "fixed_run": self.fixed_run,
             "fixed_by": [a.as_dict() for a in self.fixed_by],
             "waived": self.waived,
+            "applied_while_open": [a.as_dict() for a in self.applied_while_open],
             "current": self.current,
             "desired": self.desired,
             "text": self.text,
@@ -393,6 +398,7 @@ class HistoryStore:
             fixed_at=fix.started_at if fix else None,
             fixed_run=fix.run_id if fix else None,
             fixed_by=_fixing_applies(conn, key, walked.last, fix) if fix else (),
+            applied_while_open=() if fix else _fixing_applies(conn, key, walked.first, None),
             waived=walked.waived,
             current=fact.current,
             desired=fact.desired,
@@ -597,19 +603,19 @@ def _facts(conn: Connection, ids: set[int]) -> dict[int, _Fact]:
     return out
 
 
-def _fixing_applies(conn: Connection, key: tuple[str, str, str], last: _Run, fix: _Run) -> tuple[FixingApply, ...]:
-    """The applies of this target, check and resource logged after the last drift run started and
-    before the fixing run finished, one per apply run."""
+def _fixing_applies(
+    conn: Connection, key: tuple[str, str, str], since: _Run, fix: _Run | None
+) -> tuple[FixingApply, ...]:
+    """The applies of this target, check and resource logged after the run ``since`` started and
+    before the fixing run finished (with no fix: until now), one per apply run."""
     table = schema.applies
     query = (
         sa.select(table.c.run, table.c.time, table.c.operator, table.c.result)
-        .where(
-            table.c.subject_key == digest(*key),
-            table.c.time >= last.started_at,
-            table.c.time <= fix.finished_at,
-        )
+        .where(table.c.subject_key == digest(*key), table.c.time >= since.started_at)
         .order_by(table.c.time, table.c.id)
     )
+    if fix is not None:
+        query = query.where(table.c.time <= fix.finished_at)
     grouped: dict[str, list[Any]] = {}
     for row in conn.execute(query):
         if row.result in _FIXING_RESULTS:

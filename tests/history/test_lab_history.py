@@ -71,6 +71,11 @@ def lab_audits(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabAudits]:
     yield LabAudits(before, after, audit_log, now - datetime.timedelta(days=1), later, apply_run)
 
 
+def applied_keys(before: Plan, still: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The changes of the first audit that the second no longer reports: fixed by the apply."""
+    return {(c.check, c.resource) for c in before.changes} - still
+
+
 def test_two_lab_audits_a_day_apart_show_the_fix_by_apply(
     lab_audits: LabAudits, location: str, tmp_path: Path, cli: CliRunner
 ) -> None:
@@ -99,9 +104,14 @@ def test_two_lab_audits_a_day_apart_show_the_fix_by_apply(
     [before], [after] = audits.before, audits.after
     still = {(c.check, c.resource) for c in after.changes} | {(f.check, f.resource) for f in after.findings}
     # A setting that needs a restart stays drift (restart pending) after apply: not fixed yet.
-    applied = {(c.check, c.resource) for c in before.changes} - still
+    applied = applied_keys(before, still)
     assert ("UCCX-SMTP-004", "EX01\\Default EX01") in applied
-    assert episodes["UCCX-IMAP-004", "IMAP settings on EX01"].fixed_at is None  # MSExchangeIMAP4 not restarted
+    pending = episodes["UCCX-IMAP-004", "IMAP settings on EX01"]
+    assert pending.fixed_at is None  # MSExchangeIMAP4 not restarted
+    # ... but the apply is not hidden: the open episode names it.
+    [pending_apply] = pending.applied_while_open
+    assert pending_apply.run == audits.apply_run and audits.first_at < pending_apply.time < audits.second_at
+    assert all(not episodes[key].applied_while_open for key in applied_keys(before, still))
     assert {(t, c, r) for t, c, r in previous if (c, r) not in still} == {(before.target, c, r) for c, r in applied}
     for key in applied:
         episode = episodes[key]
@@ -125,6 +135,12 @@ def test_two_lab_audits_a_day_apart_show_the_fix_by_apply(
     text = cli("history", "--history", location, "--target", "la*").out
     line = next(line for line in text.splitlines() if "UCCX-SMTP-004" in line)
     assert f"apply {audits.apply_run[:12]} by {local_user()} as {LAB_USER}" in line
+    line = next(line for line in text.splitlines() if "UCCX-IMAP-004" in line)
+    assert f"applied by {audits.apply_run[:12]} ({local_user()} as {LAB_USER})" in line
+    assert "still drift at the audit of" in line and "a restart pending" in line
+    shown = json.loads(cli("history", "--history", location, "--format", "json", "--check", "UCCX-IMAP-004").out)
+    [imap] = [e for e in shown["episodes"] if e["resource"] == "IMAP settings on EX01"]
+    assert imap["fixed_at"] is None and imap["applied_while_open"][0]["run"] == audits.apply_run
 
     # No secret is stored: the lab password is nowhere in the database.
     assert PASSWORD not in _all_text(location)
