@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime
 import fnmatch
 import json
+import random
 import socket
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +32,7 @@ from compliance.history.schema import digest
 from compliance.plan import Change, Compliant, Finding, Plan, Result, Unreadable, Waived
 from compliance.reporters.context import TimelinePoint
 
+_T = TypeVar("_T")
 _CHUNK = 500  # rows per IN (...) list: far below SQLite's limit of bound variables
 _MAX_LINE = 1 << 20  # an audit line is ~400 bytes; a longer one is not apply's
 _FIXING_RESULTS = ("applied", "verified")
@@ -37,6 +40,13 @@ _FIXING_RESULTS = ("applied", "verified")
 _WORST_FIRST = ("unreadable", "drift", "waived", "compliant")
 # An advisory lock id of our own: two hosts opening one PostgreSQL history migrate one at a time.
 _MIGRATION_LOCK = 0x55434358
+# PostgreSQL's deadlock_detected and serialization_failure: the server rolled this writer back so
+# that another could go on. The write is tried again from the start (the PostgreSQL manual,
+# "Serialization Failure Handling"); shared rows are taken in key order, so a deadlock between
+# two runs' inserts does not arise, but a prune beside a record still can.
+_RETRIED_SQLSTATES = frozenset({"40P01", "40001"})
+_WRITE_ATTEMPTS = 4
+_WRITES = "uccx_writes"  # the execution option of a connection that will write (_write)
 
 
 @dataclass(frozen=True)
@@ -158,14 +168,31 @@ class HistoryStore:
         try:
             with self._db.begin() as conn:
                 yield conn
-        except sa.exc.OperationalError as exc:
-            message = self.location.scrub(str(exc.orig))
-            if self.location.is_postgres:
-                raise UnreachableError(f"history {self.location.shown}: {message}") from None
-            raise InputError(f"history {self.location.shown}: cannot use the database: {message}") from None
         except sa.exc.DBAPIError as exc:
-            message = self.location.scrub(str(exc.orig))
-            raise InputError(f"history {self.location.shown}: not a usable history database: {message}") from None
+            raise self._failure(exc) from None
+
+    def _write(self, work: Callable[[Connection], _T]) -> _T:
+        """``work`` in one transaction, run again from the start when PostgreSQL rolled it back for
+        a deadlock or a serialization failure (another shard writing the same history)."""
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                with self._db.connect() as conn:
+                    conn.execution_options(**{_WRITES: True})  # SQLite: BEGIN IMMEDIATE (_sqlite_transactions)
+                    with conn.begin():
+                        return work(conn)
+            except sa.exc.DBAPIError as exc:
+                if attempt == _WRITE_ATTEMPTS or getattr(exc.orig, "sqlstate", None) not in _RETRIED_SQLSTATES:
+                    raise self._failure(exc) from None
+                time.sleep(random.uniform(0.05, 0.2) * attempt)  # apart, so the writers do not meet again
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _failure(self, exc: sa.exc.DBAPIError) -> InputError | UnreachableError:
+        message = self.location.scrub(str(exc.orig))
+        if isinstance(exc, sa.exc.OperationalError):
+            if self.location.is_postgres:
+                return UnreachableError(f"history {self.location.shown}: {message}")
+            return InputError(f"history {self.location.shown}: cannot use the database: {message}")
+        return InputError(f"history {self.location.shown}: not a usable history database: {message}")
 
     # --- schema -----------------------------------------------------------------------------------
 
@@ -174,21 +201,20 @@ class HistoryStore:
             return _version(conn)
 
     def migrate(self, *, upto: int = schema.SCHEMA_VERSION) -> int:
-        """Run the forward migrations up to ``upto`` (tests build old databases with it); the version."""
+        """Run the forward migrations up to ``upto`` (tests build old databases with it); the version.
+
+        A history already at ``upto`` is only read, so that ``history`` opens a file it may not
+        write; otherwise the migrations run as a write, checked again under its lock, since
+        another shard may have migrated in between."""
         with self._tx() as conn:
+            current = self._checked_version(conn)
+        if current >= upto:
+            return current
+
+        def work(conn: Connection) -> int:
             if self.location.is_postgres:
                 conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
-            inspector = sa.inspect(conn)
-            if not inspector.has_table("schema_version") and inspector.get_table_names():
-                raise InputError(
-                    f"history {self.location.shown}: not a uccx-compliance history (no schema_version table)"
-                )
-            current = _version(conn)
-            if current > schema.SCHEMA_VERSION:
-                raise InputError(
-                    f"history {self.location.shown}: schema version {current} is newer than this "
-                    f"uccx-compliance {__version__} knows ({schema.SCHEMA_VERSION}); upgrade uccx-compliance"
-                )
+            current = self._checked_version(conn)
             for number in range(current + 1, upto + 1):
                 schema.MIGRATIONS[number - 1](conn)
                 conn.execute(
@@ -197,6 +223,21 @@ class HistoryStore:
                     )
                 )
             return max(current, upto)
+
+        return self._write(work)
+
+    def _checked_version(self, conn: Connection) -> int:
+        """The schema version, refusing a database that is not a history or is newer than this tool."""
+        inspector = sa.inspect(conn)
+        if not inspector.has_table("schema_version") and inspector.get_table_names():
+            raise InputError(f"history {self.location.shown}: not a uccx-compliance history (no schema_version table)")
+        current = _version(conn)
+        if current > schema.SCHEMA_VERSION:
+            raise InputError(
+                f"history {self.location.shown}: schema version {current} is newer than this "
+                f"uccx-compliance {__version__} knows ({schema.SCHEMA_VERSION}); upgrade uccx-compliance"
+            )
+        return current
 
     # --- writing ----------------------------------------------------------------------------------
 
@@ -212,7 +253,8 @@ class HistoryStore:
     ) -> None:
         """Store one audit: the run, each target's counts, and each result (run-length encoded)."""
         by_target = _by_target(plans)
-        with self._tx() as conn:
+
+        def work(conn: Connection) -> None:
             if conn.execute(sa.select(schema.runs.c.id).where(schema.runs.c.run_id == run_id)).first():
                 raise InputError(f"history {self.location.shown}: run {run_id} is already recorded")
             inserted = conn.execute(
@@ -228,6 +270,10 @@ class HistoryStore:
             )
             run_pk = int(inserted.inserted_primary_key[0])  # type: ignore[index]
             target_ids = _ensure(conn, schema.targets, {digest(name): {"name": name} for name in by_target})
+            # The values of every target at once: shards share them, and one statement in key
+            # order cannot wait on another shard's in a cycle.
+            contents = {digest(r.content): r.content for rows, _ in by_target.values() for r in rows}
+            fact_ids = _ensure(conn, schema.facts, contents)
             for name, (rows, counts) in by_target.items():
                 target_pk = target_ids[digest(name)]
                 previous = _previous_target_run(conn, target_pk, started_at, run_pk, latest=True)
@@ -237,10 +283,19 @@ class HistoryStore:
                         f"{previous.run_id}, which is already recorded for {name}; runs are recorded in order"
                     )
                 conn.execute(sa.insert(schema.target_runs).values(run=run_pk, target=target_pk, **counts))
-                self._record_rows(conn, name, target_pk, rows, run_pk, previous)
+                self._record_rows(conn, name, target_pk, rows, run_pk, previous, fact_ids)
+
+        self._write(work)
 
     def _record_rows(
-        self, conn: Connection, target: str, target_pk: int, rows: Sequence[_Row], run_pk: int, previous: _Run | None
+        self,
+        conn: Connection,
+        target: str,
+        target_pk: int,
+        rows: Sequence[_Row],
+        run_pk: int,
+        previous: _Run | None,
+        fact_ids: Mapping[str, int],
     ) -> None:
         subject_ids = _ensure(
             conn,
@@ -250,7 +305,6 @@ class HistoryStore:
                 for r in rows
             },
         )
-        fact_ids = _ensure(conn, schema.facts, {digest(r.content): r.content for r in rows})
         # The observations still open: those that reached the target's previous run.
         open_rows: dict[int, tuple[int, str, int]] = {}
         if previous is not None:
@@ -281,16 +335,19 @@ class HistoryStore:
         """Store apply's audit log lines not stored yet (a line seen twice is stored once); how many
         were new. A log that does not exist yet has nothing to store."""
         lines = _audit_lines(audit_log)
-        with self._tx() as conn:
+
+        def work(conn: Connection) -> int:
             table = schema.applies
             known: set[str] = set()
             for chunk in _chunks(list(lines)):
                 query = sa.select(table.c.line_key).where(table.c.line_key.in_(chunk))
                 known.update(conn.scalars(query))
             new = [row for key, row in lines.items() if key not in known]
-            for chunk in _chunks(new):
+            for chunk in _chunks(sorted(new, key=lambda row: str(row["line_key"]))):
                 conn.execute(_insert_ignore(conn, table, "line_key"), chunk)
             return len(new)
+
+        return self._write(work)
 
     def prune(self, *, keep_days: int, now: datetime.datetime) -> int:
         """Forget runs and applies older than ``keep_days`` before ``now``; how many runs went. A
@@ -299,7 +356,8 @@ class HistoryStore:
             raise InputError(f"--keep-days {keep_days}: keep at least 1 day")
         cutoff = now - datetime.timedelta(days=keep_days)
         runs, obs, target_runs = schema.runs, schema.observations, schema.target_runs
-        with self._tx() as conn:
+
+        def work(conn: Connection) -> int:
             old = list(conn.scalars(sa.select(runs.c.id).where(runs.c.started_at < cutoff)))
             if not old:
                 conn.execute(sa.delete(schema.applies).where(schema.applies.c.time < cutoff))
@@ -337,6 +395,8 @@ class HistoryStore:
             )
             conn.execute(sa.delete(schema.applies).where(schema.applies.c.time < cutoff))
             return len(old)
+
+        return self._write(work)
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -498,7 +558,13 @@ class HistoryStore:
 
 def _sqlite_transactions(db: Engine) -> None:
     """pysqlite runs DDL outside a transaction: a migration cut short would leave half a schema.
-    SQLAlchemy's documented recipe: let SQLAlchemy emit BEGIN itself, so DDL is transactional too."""
+    SQLAlchemy's documented recipe: let SQLAlchemy emit BEGIN itself, so DDL is transactional too.
+
+    ``BEGIN IMMEDIATE`` for a write (``_write``), ``BEGIN`` for a read. A deferred transaction that
+    reads and then writes asks for the write lock while another writer holds it, and SQLite answers
+    "database is locked" at once, without waiting (its busy handler would deadlock there). Taking
+    the write lock at BEGIN makes a second writer (another shard's audit on this file, or
+    ``history --keep-days``) wait its turn, up to the connection's 30 s timeout."""
 
     @sa.event.listens_for(db, "connect")
     def _connect(dbapi_connection: Any, record: Any) -> None:
@@ -506,7 +572,7 @@ def _sqlite_transactions(db: Engine) -> None:
 
     @sa.event.listens_for(db, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITES) else "BEGIN")
 
 
 def _version(conn: Connection) -> int:
@@ -529,7 +595,7 @@ def _insert_ignore(conn: Connection, table: sa.Table, key: str) -> Any:
 def _ensure(conn: Connection, table: sa.Table, rows: Mapping[str, dict[str, Any]]) -> dict[str, int]:
     """The id of each row by its ``key`` (a digest), inserting those not stored yet."""
     ids: dict[str, int] = {}
-    keys = list(rows)
+    keys = sorted(rows)  # key order: two writers inserting the same new keys take them in one order
     for chunk in _chunks(keys):
         ids.update(
             (row.key, row.id) for row in conn.execute(sa.select(table.c.key, table.c.id).where(table.c.key.in_(chunk)))
