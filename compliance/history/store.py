@@ -43,8 +43,10 @@ _MIGRATION_LOCK = 0x55434358
 # PostgreSQL's deadlock_detected and serialization_failure: the server rolled this writer back so
 # that another could go on. The write is tried again from the start (the PostgreSQL manual,
 # "Serialization Failure Handling"); shared rows are taken in key order, so a deadlock between
-# two runs' inserts does not arise, but a prune beside a record still can.
-_RETRIED_SQLSTATES = frozenset({"40P01", "40001"})
+# two runs' inserts does not arise, but a prune beside a record still can. And
+# foreign_key_violation: another host's prune deleted a value this run had just looked up and
+# refers to; run again, the run inserts the value anew. (SQLite serializes writers: neither arises.)
+_RETRIED_SQLSTATES = frozenset({"40P01", "40001", "23503"})
 _WRITE_ATTEMPTS = 4
 _WRITES = "uccx_writes"  # the execution option of a connection that will write (_write)
 

@@ -107,13 +107,17 @@ class _Deadlock(Exception):
     sqlstate = "40P01"  # what psycopg's DeadlockDetected carries
 
 
+class _PrunedMeanwhile(Exception):
+    sqlstate = "23503"  # ForeignKeyViolation: another host's prune deleted a value this run refers to
+
+
 class _Constraint(Exception):
     sqlstate = "23505"
 
 
 def test_a_write_the_server_rolled_back_for_a_deadlock_is_tried_again(tmp_path: Path) -> None:
     """What PostgreSQL does to one of two writers in a cycle: it rolls that one back. The write
-    is run again from the start; any other error is not retried."""
+    is run again from the start, as after a value pruned under it; any other error is not retried."""
     import sqlalchemy as sa
 
     with open_history(tmp_path / "history.sqlite", state_dir=tmp_path) as store:
@@ -126,6 +130,15 @@ def test_a_write_the_server_rolled_back_for_a_deadlock_is_tried_again(tmp_path: 
             return "stored"
 
         assert store._write(flaky) == "stored" and len(calls) == 3
+
+        def pruned_once(conn: object) -> str:
+            calls.append(1)
+            if len(calls) < 2:
+                raise sa.exc.IntegrityError("INSERT INTO observations ...", {}, _PrunedMeanwhile("fk"))
+            return "stored"
+
+        calls.clear()
+        assert store._write(pruned_once) == "stored" and len(calls) == 2
 
         def broken(conn: object) -> str:
             calls.append(1)
