@@ -28,7 +28,6 @@ text.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -36,13 +35,7 @@ from compliance.apply.commands import Step, build_steps
 from compliance.cmdlet import SINGLE_QUOTES, CommandSpec, argument, one_line, quote
 from compliance.errors import InputError
 from compliance.plan import Change, Plan
-from compliance.reporters.common import terminal_safe, visible
-
-# What a display obeys or a reader cannot see: C0 (a line break inside a quoted value starts what
-# looks like a new line of code), DEL, C1 and the bidi marks, embeddings, overrides and isolates.
-# In a comment they are shown as escapes; in a value (which must stay the name Exchange has) they
-# are named in a comment above the command.
-_DISPLAY_CONTROLS = re.compile("[\x01-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+from compliance.reporters.common import terminal_safe, terminal_unsafe, visible
 
 
 def comment_text(text: str) -> str:
@@ -57,10 +50,12 @@ def _comment(text: str) -> str:
 
 
 def _hidden_characters(command: CommandSpec) -> list[str]:
-    """A comment naming the invisible or display-controlling characters in the command's values,
-    which are written as they are: the script must name the object exactly as Exchange does."""
+    """A comment naming the control characters and bidi marks in the command's values (those a
+    comment shows as escapes), which are written as they are: the script must name the object
+    exactly as Exchange does. A line break inside a quoted value would start what looks like a new
+    line of code."""
     texts = [command.server or "", *(str(v) for v in command.parameters.values() if v is not None)]
-    found = sorted({ch for text in texts for ch in _DISPLAY_CONTROLS.findall(text)})
+    found = terminal_unsafe("".join(texts))
     if not found:
         return []
     shown = ", ".join(visible(ch) for ch in found)

@@ -78,16 +78,17 @@ def grouped(changes: Sequence[Change]) -> list[tuple[str, list[Change]]]:
     return list(groups.items())
 
 
-# C0 (with TAB, LF, CR: a name must not start a new line of the report), DEL, C1, the bidi marks,
-# embeddings, overrides and isolates (U+061C, U+200E/F, U+202A-E, U+2066-9), the line and
-# paragraph separators (U+2028/9) and lone surrogates (which cannot even be encoded as UTF-8).
-_TERMINAL_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+# What a display obeys and a reader cannot see: DEL, C1, the bidi marks, embeddings, overrides and
+# isolates (U+061C, U+200E/F, U+202A-E, U+2066-9) and the line and paragraph separators (U+2028/9).
+# One character class, which every format's escape function below builds on.
+_DISPLAY_CONTROLS = "\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069"
+# C0 too (with TAB, LF, CR: a name must not start a new line of the report), and lone surrogates
+# (which cannot even be encoded as UTF-8).
+_TERMINAL_UNSAFE = re.compile(f"[\x00-\x1f{_DISPLAY_CONTROLS}\ud800-\udfff]")
 # Everything outside the XML 1.0 Char production, plus CR (a parser reads a raw CR in text as LF),
-# plus what the other formats show too: DEL, C1 and the bidi marks, since a CI system displays
-# the test names and messages (a U+202E in a connector name would reorder what a reviewer reads).
-_XML_UNSAFE = re.compile(
-    "[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
-)
+# plus the display controls, since a CI system displays the test names and messages (a U+202E in
+# a connector name would reorder what a reviewer reads).
+_XML_UNSAFE = re.compile(f"[^\t\n\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[{_DISPLAY_CONTROLS}]")
 _SHORT = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
@@ -95,6 +96,11 @@ def visible(char: str) -> str:
     """A character as a visible escape: ``\\n``, ``\\x1b``, ``\\u202e``."""
     code = ord(char)
     return _SHORT.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def terminal_unsafe(text: str) -> list[str]:
+    """The characters of ``text`` that ``terminal_safe`` would escape, each once, in code order."""
+    return sorted(set(_TERMINAL_UNSAFE.findall(text)))
 
 
 def terminal_safe(text: str) -> str:
