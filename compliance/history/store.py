@@ -434,18 +434,19 @@ class HistoryStore:
             for subject, subject_spans in by_subject.items():
                 found.extend((chosen[subject], episode, fix) for episode, fix in _walk(subject_spans, runs))
             facts = _facts(conn, {e.fact for _, e, _ in found})
-            episodes = [self._episode(conn, key, e, fix, facts) for key, e, fix in found]
+            applies = _applies_by_subject(conn, {digest(*key) for key, _, _ in found})
+            episodes = [self._episode(key, e, fix, facts, applies.get(digest(*key), [])) for key, e, fix in found]
         if since is not None:
             episodes = [e for e in episodes if (e.fixed_at or e.last_seen) >= since]
         return sorted(episodes, key=lambda e: (e.target.casefold(), e.check, e.resource, e.first_seen))
 
     def _episode(
         self,
-        conn: Connection,
         key: tuple[str, str, str],
         walked: _Open,
         fix: _Run | None,
         facts: Mapping[int, Any],
+        applies: Sequence[Any],
     ) -> Episode:
         target, check, resource = key
         fact = facts[walked.fact]
@@ -459,8 +460,8 @@ class HistoryStore:
             last_run=walked.last.run_id,
             fixed_at=fix.started_at if fix else None,
             fixed_run=fix.run_id if fix else None,
-            fixed_by=_fixing_applies(conn, key, walked.last, fix) if fix else (),
-            applied_while_open=() if fix else _fixing_applies(conn, key, walked.first, None),
+            fixed_by=_fixing_applies(applies, walked.last, fix) if fix else (),
+            applied_while_open=() if fix else _fixing_applies(applies, walked.first, None),
             waived=walked.waived,
             current=fact.current,
             desired=fact.desired,
@@ -671,22 +672,28 @@ def _facts(conn: Connection, ids: set[int]) -> dict[int, _Fact]:
     return out
 
 
-def _fixing_applies(
-    conn: Connection, key: tuple[str, str, str], since: _Run, fix: _Run | None
-) -> tuple[FixingApply, ...]:
-    """The applies of this target, check and resource logged after the run ``since`` started and
-    before the fixing run finished (with no fix: until now), one per apply run."""
+def _applies_by_subject(conn: Connection, keys: set[str]) -> dict[str, list[Any]]:
+    """The audit lines that applied or verified a change, by subject key, oldest first: one query
+    per chunk of subjects for all the episodes, not one per episode."""
     table = schema.applies
-    query = (
-        sa.select(table.c.run, table.c.time, table.c.operator, table.c.result)
-        .where(table.c.subject_key == digest(*key), table.c.time >= since.started_at)
-        .order_by(table.c.time, table.c.id)
-    )
-    if fix is not None:
-        query = query.where(table.c.time <= fix.finished_at)
+    out: dict[str, list[Any]] = {}
+    for chunk in _chunks(sorted(keys)):
+        query = (
+            sa.select(table.c.subject_key, table.c.run, table.c.time, table.c.operator, table.c.result)
+            .where(table.c.subject_key.in_(chunk), table.c.result.in_(_FIXING_RESULTS))
+            .order_by(table.c.time, table.c.id)
+        )
+        for row in conn.execute(query):
+            out.setdefault(row.subject_key, []).append(row)
+    return out
+
+
+def _fixing_applies(applies: Sequence[Any], since: _Run, fix: _Run | None) -> tuple[FixingApply, ...]:
+    """Of one subject's ``applies``, those logged after the run ``since`` started and before the
+    fixing run finished (with no fix: until now), one per apply run."""
     grouped: dict[str, list[Any]] = {}
-    for row in conn.execute(query):
-        if row.result in _FIXING_RESULTS:
+    for row in applies:
+        if row.time >= since.started_at and (fix is None or row.time <= fix.finished_at):
             grouped.setdefault(row.run, []).append(row)
     return tuple(
         FixingApply(
