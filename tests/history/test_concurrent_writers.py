@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -120,40 +121,32 @@ def test_a_write_the_server_rolled_back_for_a_deadlock_is_tried_again(tmp_path: 
     is run again from the start, as after a value pruned under it; any other error is not retried."""
     import sqlalchemy as sa
 
-    with open_history(tmp_path / "history.sqlite", state_dir=tmp_path) as store:
+    def failing(times: int, error: Exception) -> tuple[list[int], Callable[[object], str]]:
+        """A write that raises ``error`` on its first ``times`` calls, then stores; and its calls."""
         calls: list[int] = []
 
-        def flaky(conn: object) -> str:
+        def work(conn: object) -> str:
             calls.append(1)
-            if len(calls) < 3:
-                raise sa.exc.OperationalError("INSERT INTO facts ...", {}, _Deadlock("deadlock detected"))
+            if len(calls) <= times:
+                raise error
             return "stored"
 
-        assert store._write(flaky) == "stored" and len(calls) == 3
+        return calls, work
 
-        def pruned_once(conn: object) -> str:
-            calls.append(1)
-            if len(calls) < 2:
-                raise sa.exc.IntegrityError("INSERT INTO observations ...", {}, _PrunedMeanwhile("fk"))
-            return "stored"
+    deadlock = sa.exc.OperationalError("INSERT INTO facts ...", {}, _Deadlock("deadlock detected"))
+    with open_history(tmp_path / "history.sqlite", state_dir=tmp_path) as store:
+        calls, work = failing(2, deadlock)
+        assert store._write(work) == "stored" and len(calls) == 3
 
-        calls.clear()
-        assert store._write(pruned_once) == "stored" and len(calls) == 2
+        calls, work = failing(1, sa.exc.IntegrityError("INSERT INTO observations ...", {}, _PrunedMeanwhile("fk")))
+        assert store._write(work) == "stored" and len(calls) == 2
 
-        def broken(conn: object) -> str:
-            calls.append(1)
-            raise sa.exc.IntegrityError("INSERT INTO runs ...", {}, _Constraint("duplicate key"))
-
-        calls.clear()
+        calls, work = failing(9, sa.exc.IntegrityError("INSERT INTO runs ...", {}, _Constraint("duplicate key")))
         with pytest.raises(InputError, match="not a usable history database: duplicate key"):
-            store._write(broken)
+            store._write(work)
         assert len(calls) == 1
 
-        def always(conn: object) -> str:
-            calls.append(1)
-            raise sa.exc.OperationalError("INSERT INTO facts ...", {}, _Deadlock("deadlock detected"))
-
-        calls.clear()
+        calls, work = failing(9, deadlock)
         with pytest.raises(InputError, match="deadlock detected"):
-            store._write(always)
+            store._write(work)
         assert len(calls) == 4  # then it gives up, with one line

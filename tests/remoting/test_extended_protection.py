@@ -29,6 +29,7 @@ from compliance.lab.inventory import PASSWORD_ENV
 from compliance.lab.kdc import Kdc
 from compliance.lab.server import LabTls
 from compliance.lab.tls import ServerFiles, create_ca, write_ca
+from tests.loopback import LoopbackListener
 
 pytestmark = pytest.mark.server
 
@@ -55,44 +56,21 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
 
 
-class InterceptingProxy:
+class InterceptingProxy(LoopbackListener):
     """A TLS-terminating relay on 127.0.0.1: TLS with its own certificate towards the client, a
     second TLS session to the lab, and every byte copied across, as an inspecting firewall does."""
 
     def __init__(self, files: ServerFiles, upstream_port: int) -> None:
+        super().__init__()
         self._server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._server_context.load_cert_chain(files.cert, files.key)
         self._client_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         self._client_context.check_hostname = False
         self._client_context.verify_mode = ssl.CERT_NONE
         self._upstream = ("127.0.0.1", upstream_port)
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.2)  # close() does not wake accept(): poll for the stop instead
-        self.port = self._listener.getsockname()[1]
-        self.connections = 0
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
 
-    def __enter__(self) -> InterceptingProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stopped.set()
-        self._thread.join(5)
-        self._listener.close()
-
-    def _accept(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            client.settimeout(None)
-            self.connections += 1
-            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+    def handle(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._relay, args=(conn,), daemon=True).start()
 
     def _relay(self, client: socket.socket) -> None:
         with contextlib.ExitStack() as stack:
@@ -104,7 +82,7 @@ class InterceptingProxy:
                 client.close()
                 return
             pair = {front: back, back: front}
-            while not self._stopped.is_set():
+            while not self.stopped:
                 # TLS may hold decrypted bytes that select cannot see: read those first.
                 ready = [sock for sock in pair if sock.pending()] or select.select(list(pair), [], [], 0.2)[0]
                 for sock in ready:
