@@ -367,11 +367,12 @@ def plan_inventory(
         if not isinstance(error, ComplianceError):
             raise error  # a bug, not a target's failure: the CLI's one handler names it
         own = f"target {target.name}: "
-        reason = str(error) if str(error).startswith(own) else own + str(error)  # named once, not twice
+        bare = str(error).removeprefix(own)  # the target is named once, not twice
         if not keep_going:
-            raise type(error)(reason) from None
-        warn(f"not planned: {reason}")
-        plans.append(Plan.failed_target(target.name, target.exchange_endpoint, reason, error.exit_code))
+            raise type(error)(own + bare) from None
+        warn(f"not planned: {own}{bare}")
+        # Its one unreadable result's resource is "target NAME" already: the reason is the bare one.
+        plans.append(Plan.failed_target(target.name, target.exchange_endpoint, bare, error.exit_code))
     return waive(plans, waivers, today=today, warn=warn)
 
 

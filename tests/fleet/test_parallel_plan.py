@@ -152,5 +152,11 @@ def test_a_target_without_its_password_is_named_once_and_the_others_are_planned(
     [line] = [x for x in result.err.splitlines() if "org-nopass" in x]
     assert line.count("org-nopass") == 1, line
     assert "environment variable UCCX_UNSET_PW (password_env) is not set" in line
-    by_target = {t["target"]: t for t in json.loads(result.out)["targets"]}
+    report = json.loads(result.out)
+    by_target = {t["target"]: t for t in report["targets"]}
     assert by_target["org-1"]["exit_code"] == 2 and by_target["org-nopass"]["exit_code"] == 1
+    # In the report too: its one unreadable result is "target org-nopass", with a reason that does
+    # not repeat it (the text report showed "target org-nopass: target org-nopass: ...").
+    [entry] = [u for u in report["unreadable"] if u["target"] == "org-nopass"]
+    assert entry["resource"] == "target org-nopass"
+    assert entry["reason"] == "environment variable UCCX_UNSET_PW (password_env) is not set"
