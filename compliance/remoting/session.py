@@ -98,6 +98,11 @@ def build_wsman(target: Target, endpoint: Endpoint, options: ConnectOptions, log
     from pypsrp.wsman import WSMan
 
     check_transport(target, endpoint, options)
+    # The inventory's files first: a missing one is an input error, before the KDC or the server hears anything.
+    for name in ("ca_file", "certificate_pem", "certificate_key_pem"):
+        path: Path | None = getattr(target, name)
+        if path is not None and not path.is_file():
+            raise InputError(f"{target.located(name)}: {path}: no such file")
     username: Any = target.username
     password = options.password
     if login is not None:
@@ -105,10 +110,6 @@ def build_wsman(target: Target, endpoint: Endpoint, options: ConnectOptions, log
         username, password = login.credential(), None
     # pypsrp (typed bool) passes this to requests' ``verify``, which takes a CA bundle path too.
     cert_validation: Any = str(target.ca_file) if target.ca_file else target.cert_validation
-    for name in ("ca_file", "certificate_pem", "certificate_key_pem"):
-        path: Path | None = getattr(target, name)
-        if path is not None and not path.is_file():
-            raise InputError(f"{target.located(name)}: {path}: no such file")
     if endpoint.ssl and cert_validation is False:
         warn_unverified(target)
     extra: dict[str, Any] = {}

@@ -373,3 +373,19 @@ def test_lab_serve_kerberos_runs_a_kdc_whose_keytab_inventory_audits(
     assert target["auth"] == "kerberos" and "password_env" not in target and target["keytab"].endswith(".keytab")
     assert lab.returncode == 0 and "lab stopped" in lab.out, lab.err
     assert not conf.parent.exists()  # the KDC's folder, keytabs included, went with it
+
+
+def test_a_missing_ca_file_stops_the_run_before_the_kdc_is_asked(
+    kerberos_lab: Lab, kerberos: Kdc, tmp_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inventory's files are checked first: a missing one is exit 1 with its location, and
+    neither the KDC nor the server hears anything (the ticket used to come first)."""
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    before = kerberos.log_text()
+    result = cli("plan", "--inventory", kerberos_inventory(kerberos_lab, tmp_path, ca_file="pki/no-such-ca.crt"))
+    assert result.code == 1, result.out + result.err
+    assert re.search(
+        r"inventory\.yaml:\d+:\d+: targets\[0\]\.ca_file: .*/pki/no-such-ca\.crt: no such file", result.err
+    )
+    assert kerberos.log_text() == before
+    assert kerberos_lab.requests == {}
